@@ -1,0 +1,1 @@
+"""Corpora: the manifest format, the synthetic corpus generator, converters, checks and batching."""
