@@ -1,0 +1,257 @@
+"""The LightningModule: training logic around ``S2TModel`` (loss, optimisation, decoding, metrics).
+
+The network is built once the tokenizer is known: in ``setup`` from the data module's
+tokenizer, or in ``on_load_checkpoint`` from the tokenizer the checkpoint embeds. Every
+checkpoint carries the tokenizer and the resolved ``ModelConfig``, so a checkpoint file alone
+rebuilds the model (``S2TModule.load_from_checkpoint``) for validation, testing, transcription
+and the probes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics.text import BLEUScore, CharErrorRate, WordErrorRate
+
+from s2t.decoding import DecodingOptions, beam_search, greedy_decode
+from s2t.models import S2TModel
+from s2t.models.config import ModelConfig, preset
+from s2t.tokenizer import Tokenizer
+
+IGNORE = -100  # label id that the losses skip
+PREFIX_TAGS = 2  # <lang> <task> after bos: given at inference, so never a training target
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint does not fit the data's tokenizer or the configured model."""
+
+
+def inverse_sqrt(step: int, warmup: int) -> float:
+    """Learning-rate factor: linear warm-up to 1 at ``warmup`` steps, then 1/sqrt decay."""
+    step = max(step, 1)
+    return min(step / warmup, math.sqrt(warmup / step)) if warmup > 0 else 1.0 / math.sqrt(step)
+
+
+def metric_key(task: str, src_lang: str, tgt_lang: str) -> str:
+    """Metric name suffix: the language for ASR (``en``), the direction for ST (``en-it``)."""
+    return tgt_lang if task == "asr" else f"{src_lang}-{tgt_lang}"
+
+
+class S2TModule(L.LightningModule):
+    """Encoder-decoder S2T training: label-smoothed CE + weighted CTC, AdamW, inverse-sqrt warm-up."""
+
+    def __init__(
+        self,
+        preset: str = "xs",
+        model: dict[str, Any] | None = None,
+        lr: float = 2e-3,
+        warmup_steps: int = 1000,
+        weight_decay: float = 0.01,
+        betas: tuple[float, float] = (0.9, 0.98),
+        label_smoothing: float = 0.1,
+        ctc_weight: float = 0.3,
+        ctc_weight_final: float | None = None,
+        ctc_decay_steps: int = 0,
+        val_beam_size: int = 1,
+        test_beam_size: int = 5,
+        length_penalty: float = 1.0,
+        max_len_a: float = 0.5,
+        max_len_b: int = 10,
+    ) -> None:
+        """Args:
+            preset: named model size (``s2t.models.config.PRESETS``).
+            model: ``ModelConfig`` fields overriding the preset (the vocabulary always comes
+                from the tokenizer).
+            lr: peak learning rate, reached after ``warmup_steps``, then decayed as 1/sqrt(step).
+            ctc_weight: weight of the CTC loss; with ``ctc_weight_final`` it moves linearly to
+                that value over ``ctc_decay_steps`` optimiser steps.
+            val_beam_size: beam in validation (1 = greedy); test_beam_size: beam in test and predict.
+            max_len_a, max_len_b: at most ``a * encoder_frames + b`` output tokens.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.tokenizer: Tokenizer | None = None
+        self.model: S2TModel | None = None
+        self.metrics = nn.ModuleDict()
+
+    # --- building --------------------------------------------------------------------------
+
+    def model_config(self, tokenizer: Tokenizer) -> ModelConfig:
+        """The preset with the configured overrides and the tokenizer's vocabulary."""
+        return preset(self.hparams.preset, **{**(self.hparams.model or {}), "vocab_size": tokenizer.vocab_size})
+
+    def build(self, tokenizer: Tokenizer, config: ModelConfig | None = None) -> None:
+        """Create the network for ``tokenizer`` (once)."""
+        self.tokenizer = tokenizer
+        self.model = S2TModel(config or self.model_config(tokenizer))
+
+    def setup(self, stage: str) -> None:
+        """Build the network from the data module's tokenizer and the metrics for its splits."""
+        datamodule = self.trainer.datamodule
+        if self.model is None:
+            self.build(datamodule.tokenizer)
+        elif datamodule.tokenizer.to_bytes() != self.tokenizer.to_bytes():
+            raise CheckpointMismatchError(
+                f"the model's tokenizer ({self.tokenizer.vocab_size} pieces) differs from the data's "
+                f"({datamodule.tokenizer_path}, {datamodule.tokenizer.vocab_size} pieces)"
+            )
+        for split, rows in datamodule.rows.items():
+            if split == "train":
+                continue
+            for key in sorted({(r.task, metric_key(r.task, r.src_lang, r.tgt_lang)) for r in rows}):
+                self._add_metrics(split, *key)
+
+    def _add_metrics(self, split: str, task: str, key: str) -> None:
+        """Register WER and CER (ASR) or BLEU (ST) for one split and language/direction."""
+        names = {"wer": WordErrorRate, "cer": CharErrorRate} if task == "asr" else {"bleu": BLEUScore}
+        for name, cls in names.items():
+            full = f"{split}_{name}_{key}"
+            if full not in self.metrics:
+                self.metrics[full] = cls()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Embed the tokenizer and the resolved model config."""
+        checkpoint["tokenizer"] = self.tokenizer.to_bytes()
+        checkpoint["model_config"] = {f.name: getattr(self.model.config, f.name) for f in dataclasses.fields(ModelConfig) if f.init}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Rebuild the network from the checkpoint, or check that it fits the one already built."""
+        if "tokenizer" not in checkpoint or "model_config" not in checkpoint:
+            raise CheckpointMismatchError("this checkpoint has no embedded tokenizer or model config: not a Crossprobe S2T checkpoint")
+        tokenizer = Tokenizer.from_bytes(checkpoint["tokenizer"])
+        config = ModelConfig(**checkpoint["model_config"])
+        if self.model is None:
+            self.build(tokenizer, config)
+            return
+        if tokenizer.to_bytes() != self.tokenizer.to_bytes():
+            raise CheckpointMismatchError(
+                f"the checkpoint's tokenizer ({tokenizer.vocab_size} pieces) differs from the data's "
+                f"({self.tokenizer.vocab_size} pieces); train a new model or use the tokenizer it was trained with"
+            )
+        if config != self.model.config:
+            diff = {f: (getattr(config, f), getattr(self.model.config, f)) for f in checkpoint["model_config"] if getattr(config, f) != getattr(self.model.config, f)}
+            raise CheckpointMismatchError(f"the checkpoint's model differs from the configured one (checkpoint, configured): {diff}")
+
+    # --- training --------------------------------------------------------------------------
+
+    def ctc_weight(self) -> float:
+        """CTC weight at the current optimiser step."""
+        hp = self.hparams
+        if hp.ctc_weight_final is None or hp.ctc_decay_steps <= 0:
+            return hp.ctc_weight
+        progress = min(self.global_step / hp.ctc_decay_steps, 1.0)
+        return hp.ctc_weight + progress * (hp.ctc_weight_final - hp.ctc_weight)
+
+    def model_step(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """Losses of a batch: label-smoothed CE on the text tokens and CTC on the source transcript."""
+        tokens = batch["tokens"]  # (B, S) [bos, <lang>, <task>, text..., eos], padded
+        inputs, labels = tokens[:, :-1], tokens[:, 1:].clone()  # (B, S-1)
+        labels[labels == self.tokenizer.pad_id] = IGNORE
+        labels[:, :PREFIX_TAGS] = IGNORE
+        out = self.model(batch["features"], batch["feature_lengths"], inputs)
+        logits = out["logits"]  # (B, S-1, V)
+        ce = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE,
+                             label_smoothing=self.hparams.label_smoothing)
+        losses = {"ce": ce}
+        if out["ctc_logits"] is not None:
+            log_probs = out["ctc_logits"].float().log_softmax(-1).transpose(0, 1)  # (T', B, V)
+            losses["ctc"] = F.ctc_loss(log_probs, batch["src_tokens"], out["ctc_lengths"], batch["src_token_lengths"],
+                                       blank=self.model.config.ctc_blank, zero_infinity=True)
+        weight = self.ctc_weight() if "ctc" in losses else 0.0
+        losses["loss"] = (1 - weight) * ce + weight * losses.get("ctc", 0.0)
+        return losses
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
+        """One optimiser step's loss; a batch whose rows were all skipped is passed over."""
+        if batch["n_skipped"]:
+            self.log("train/skipped_rows", float(batch["n_skipped"]), reduce_fx="sum", on_step=False, on_epoch=True)
+        if batch["features"].shape[0] == 0:
+            return None
+        losses = self.model_step(batch)
+        n = batch["features"].shape[0]
+        for name, value in losses.items():
+            self.log(f"train/{name}", value, prog_bar=name == "loss", batch_size=n)
+        self.log("train/ctc_weight", self.ctc_weight(), batch_size=n)
+        return losses["loss"]
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW (no decay on norms and biases) with inverse-square-root warm-up, stepped per batch."""
+        hp = self.hparams
+        decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
+        no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=hp.lr, betas=tuple(hp.betas),
+        )
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt(step + 1, hp.warmup_steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    # --- decoding and evaluation -----------------------------------------------------------
+
+    def decoding_options(self, beam_size: int) -> DecodingOptions:
+        """Search settings from the hyperparameters."""
+        hp = self.hparams
+        return DecodingOptions(beam_size=beam_size, max_len_a=hp.max_len_a, max_len_b=hp.max_len_b,
+                               length_penalty=hp.length_penalty, eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id)
+
+    @torch.no_grad()
+    def generate(self, features: Tensor, lengths: Tensor, tgt_langs: list[str], tasks: list[str], beam_size: int = 1) -> list[str]:
+        """Decode a batch of filterbanks into texts, each with its target language and task prefix."""
+        encoded = self.model.encode(features, lengths)
+        prefix = torch.tensor([self.tokenizer.prefix(l, t) for l, t in zip(tgt_langs, tasks)], device=features.device)
+        options = self.decoding_options(beam_size)
+        search = greedy_decode if beam_size == 1 else beam_search
+        return [self.tokenizer.decode(ids) for ids in search(self.model, encoded, prefix, options)]
+
+    def _evaluate(self, batch: dict[str, Any], split: str, beam_size: int) -> None:
+        """Loss and decoding metrics of a validation or test batch."""
+        if batch["features"].shape[0] == 0:
+            return
+        n = batch["features"].shape[0]
+        for name, value in self.model_step(batch).items():
+            self.log(f"{split}/{name}", value, batch_size=n, sync_dist=True)
+        hyps = self.generate(batch["features"], batch["feature_lengths"], batch["tgt_lang"], batch["task"], beam_size)
+        for hyp, ref, task, src, tgt in zip(hyps, batch["tgt_text"], batch["task"], batch["src_lang"], batch["tgt_lang"]):
+            key = metric_key(task, src, tgt)
+            for name in ("wer", "cer") if task == "asr" else ("bleu",):
+                metric = self.metrics[f"{split}_{name}_{key}"]
+                metric.update([hyp], [ref] if task == "asr" else [[ref]])
+
+    def _log_metrics(self, split: str) -> None:
+        """Compute, log (WER/CER/BLEU in percent) and reset the split's decoding metrics.
+
+        Every rank computes every metric of the split (compute synchronises across ranks, so
+        all must call it, including a rank whose shard held no row of that language).
+        """
+        for full, metric in self.metrics.items():
+            if full.startswith(f"{split}_"):
+                _, name, key = full.split("_", 2)
+                self.log(f"{split}/{name}/{key}", 100 * metric.compute(), sync_dist=False)
+                metric.reset()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Loss and greedy (or ``val_beam_size``) decoding metrics."""
+        self._evaluate(batch, "valid", self.hparams.val_beam_size)
+
+    def on_validation_epoch_end(self) -> None:
+        """Log the validation metrics."""
+        self._log_metrics("valid")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Loss and beam-search decoding metrics."""
+        self._evaluate(batch, "test", self.hparams.test_beam_size)
+
+    def on_test_epoch_end(self) -> None:
+        """Log the test metrics."""
+        self._log_metrics("test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, str]]:
+        """Beam-search hypotheses with their row ids."""
+        hyps = self.generate(batch["features"], batch["feature_lengths"], batch["tgt_lang"], batch["task"], self.hparams.test_beam_size)
+        return [{"id": i, "hypothesis": h, "reference": r} for i, h, r in zip(batch["ids"], hyps, batch["tgt_text"])]

@@ -1,0 +1,70 @@
+"""Transcribe (and translate) audio files with a trained checkpoint.
+
+    python -m s2t.transcribe --ckpt CKPT a.wav b.flac [--lang en] [--translate-to it] [--beam 5]
+
+Prints one line per file and task: ``FILE<TAB>TASK<TAB>LANG<TAB>TEXT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from s2t.data.audio import AudioError, load_audio
+from s2t.features import FeatureError, fbank
+from s2t.module import CheckpointMismatchError, S2TModule
+
+
+def load_model(ckpt: Path | str) -> S2TModule:
+    """A checkpoint as an eval-mode module on the CPU (the checkpoint alone suffices)."""
+    try:
+        module = S2TModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+    except (KeyError, RuntimeError, TypeError) as err:
+        raise CheckpointMismatchError(f"{ckpt}: cannot load as a Crossprobe S2T checkpoint ({err})") from None
+    return module.eval()
+
+
+def transcribe(module: S2TModule, path: Path, lang: str, task: str, beam_size: int) -> str:
+    """Decode one file into ``lang`` with ``task`` (asr or st)."""
+    feats = fbank(torch.from_numpy(load_audio(path)))  # (T, 80)
+    return module.generate(feats[None], torch.tensor([feats.shape[0]]), [lang], [task], beam_size)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m s2t.transcribe``."""
+    p = argparse.ArgumentParser(prog="python -m s2t.transcribe", description=__doc__.split("\n\n")[0])
+    p.add_argument("--ckpt", type=Path, required=True, help="a checkpoint written by train.py")
+    p.add_argument("audio", nargs="+", type=Path, help="audio files (any sample rate; resampled to 16 kHz)")
+    p.add_argument("--lang", help="language spoken in the audio (default: the model's first language)")
+    p.add_argument("--translate-to", action="append", default=[], metavar="LANG", help="also translate into LANG (repeatable)")
+    p.add_argument("--beam", type=int, default=5, help="beam size (1 = greedy; default %(default)s)")
+    a = p.parse_args(argv)
+    try:
+        module = load_model(a.ckpt)
+    except CheckpointMismatchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    tok = module.tokenizer
+    lang = a.lang or tok.languages[0]
+    jobs = [("asr", lang)] + [("st", t) for t in a.translate_to]
+    for task, tgt in jobs:
+        if task not in tok.tasks or tgt not in tok.languages:
+            print(f"error: the model knows languages {tok.languages} and tasks {tok.tasks}; cannot do {task} into {tgt}", file=sys.stderr)
+            return 2
+    status = 0
+    for path in a.audio:
+        try:
+            for task, tgt in jobs:
+                text = transcribe(module, path, tgt, task, a.beam)
+                print(f"{path}\t{task}\t{tgt}\t{text}", flush=True)
+        except (AudioError, FeatureError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
