@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from lightning.pytorch.cli import LightningCLI
 
 from s2t.data.datamodule import SpeechDataModule
-from s2t.module import CheckpointMismatchError, S2TModule
+from s2t.module import S2TModule, read_checkpoint
 from s2t.tokenizer import Tokenizer
-
-
-def checkpoint_tokenizer(path: Path | str) -> Tokenizer:
-    """The tokenizer embedded in a Crossprobe checkpoint (clear error for other checkpoints)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if "tokenizer" not in checkpoint:
-        raise CheckpointMismatchError(f"{path}: no embedded tokenizer; not a Crossprobe S2T checkpoint")
-    return Tokenizer.from_bytes(checkpoint["tokenizer"])
 
 
 class S2TCLI(LightningCLI):
@@ -32,7 +23,7 @@ class S2TCLI(LightningCLI):
         """Give the data module the checkpoint's tokenizer when evaluating a checkpoint file."""
         ckpt_path = self.config[self.subcommand].get("ckpt_path")
         if ckpt_path and Path(ckpt_path).is_file():
-            self.datamodule.tokenizer = checkpoint_tokenizer(ckpt_path)
+            self.datamodule.tokenizer = Tokenizer.from_bytes(read_checkpoint(ckpt_path)["tokenizer"])
 
     before_validate = before_test = before_predict = _evaluate_with_checkpoint_tokenizer
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
+import warnings
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -30,6 +33,18 @@ PREFIX_TAGS = 2  # <lang> <task> after bos: given at inference, so never a train
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit the data's tokenizer or the configured model."""
+
+
+def read_checkpoint(path: Path | str) -> dict[str, Any]:
+    """Read a checkpoint file, refusing with a clear message anything but a Crossprobe S2T checkpoint."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError) as err:
+        raise CheckpointMismatchError(f"{path}: cannot read as a checkpoint ({err})") from None
+    missing = sorted({"tokenizer", "model_config", "state_dict", "hyper_parameters"} - set(checkpoint))
+    if missing:
+        raise CheckpointMismatchError(f"{path}: not a Crossprobe S2T checkpoint (it lacks {', '.join(missing)})")
+    return checkpoint
 
 
 def inverse_sqrt(step: int, warmup: int) -> float:
@@ -79,6 +94,15 @@ class S2TModule(L.LightningModule):
         self.tokenizer: Tokenizer | None = None
         self.model: S2TModel | None = None
         self.metrics = nn.ModuleDict()
+
+    @classmethod
+    def from_checkpoint(cls, path: Path | str) -> S2TModule:
+        """The module of a checkpoint file alone, in eval mode on the CPU."""
+        checkpoint = read_checkpoint(path)
+        module = cls(**{k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")})
+        module.on_load_checkpoint(checkpoint)
+        module.load_state_dict(checkpoint["state_dict"])
+        return module.eval()
 
     # --- building --------------------------------------------------------------------------
 
@@ -232,8 +256,13 @@ class S2TModule(L.LightningModule):
         for full, metric in self.metrics.items():
             if full.startswith(f"{split}_"):
                 _, name, key = full.split("_", 2)
-                self.log(f"{split}/{name}/{key}", 100 * metric.compute(), sync_dist=False)
+                updates = self.all_gather(torch.tensor(metric.update_count, device=self.device)).sum()
+                with warnings.catch_warnings():  # a rank may have no row of this language: its state is empty
+                    warnings.simplefilter("ignore", UserWarning)
+                    value = metric.compute()
                 metric.reset()
+                if updates > 0:  # no row of this language on any rank (e.g. in the sanity check): nothing to log
+                    self.log(f"{split}/{name}/{key}", 100 * value, sync_dist=False)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Loss and greedy (or ``val_beam_size``) decoding metrics."""

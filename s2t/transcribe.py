@@ -18,15 +18,6 @@ from s2t.features import FeatureError, fbank
 from s2t.module import CheckpointMismatchError, S2TModule
 
 
-def load_model(ckpt: Path | str) -> S2TModule:
-    """A checkpoint as an eval-mode module on the CPU (the checkpoint alone suffices)."""
-    try:
-        module = S2TModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise CheckpointMismatchError(f"{ckpt}: cannot load as a Crossprobe S2T checkpoint ({err})") from None
-    return module.eval()
-
-
 def transcribe(module: S2TModule, path: Path, lang: str, task: str, beam_size: int) -> str:
     """Decode one file into ``lang`` with ``task`` (asr or st)."""
     feats = fbank(torch.from_numpy(load_audio(path)))  # (T, 80)
@@ -43,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--beam", type=int, default=5, help="beam size (1 = greedy; default %(default)s)")
     a = p.parse_args(argv)
     try:
-        module = load_model(a.ckpt)
+        module = S2TModule.from_checkpoint(a.ckpt)
     except CheckpointMismatchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -184,7 +184,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.num_replicas, self.rank = _distributed_defaults(num_replicas, rank)
         self.epoch = 0
-        self._skip = 0
+        self._resume = (-1, 0)  # (epoch, batches to skip) set by resume_at
         self._members, self._draws = self._group_draws(groups if groups is not None else [0] * len(lengths), temperature)
         self._cache: tuple[int, list[list[int]]] | None = None
         oversize = int((self.lengths > max_frames).sum())
@@ -216,9 +216,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def resume_at(self, epoch: int, consumed: int) -> None:
-        """Make the next iteration continue ``epoch`` after this rank's first ``consumed`` batches."""
+        """Make the iteration over ``epoch`` continue after this rank's first ``consumed`` batches."""
         self.epoch = epoch
-        self._skip = consumed
+        self._resume = (epoch, consumed)
 
     def _draw_rows(self, rng: np.random.Generator) -> np.ndarray:
         """This epoch's row multiset: per group, whole copies plus a random subset."""
@@ -272,7 +272,10 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         """Yield this rank's batches of the current epoch (after those skipped by ``resume_at``)."""
-        skip, self._skip = self._skip, 0
+        resume_epoch, skip = self._resume
+        self._resume = (-1, 0)
+        if resume_epoch != self.epoch:  # the interrupted epoch had ended: start the next one whole
+            skip = 0
         yield from self._epoch_batches()[self.rank :: self.num_replicas][skip:]
 
     def __len__(self) -> int:

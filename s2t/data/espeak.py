@@ -11,9 +11,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 from dataclasses import dataclass
+from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from s2t.data.manifest import SAMPLE_RATE
 
@@ -68,6 +69,9 @@ class Espeak:
         self._callback = callback_type(self._collect)  # keep a reference: the library holds a raw pointer
         self._lib.espeak_SetSynthCallback(self._callback)
         self._voice: tuple[str, int, int] | None = None
+        up, down = SAMPLE_RATE // gcd(SAMPLE_RATE, self.native_rate), self.native_rate // gcd(SAMPLE_RATE, self.native_rate)
+        self._resampling = (up, down, firwin(20 * max(up, down) + 1, 1.0 / max(up, down), window=("kaiser", 5.0)))
+        # scipy's resample_poly would design this same low-pass filter again on every call
 
     def _collect(self, wav: ctypes.POINTER(ctypes.c_short), n: int, events: ctypes.c_void_p) -> int:
         """Synthesis callback: keep the samples espeak hands over."""
@@ -96,7 +100,8 @@ class Espeak:
         if err != 0 or not self._chunks:
             raise EspeakError(f"espeak-ng failed on {text!r} with voice {speaker.voice} (error {err})")
         wav = np.concatenate(self._chunks).astype(np.float32) / 32768.0
-        return resample_poly(wav, SAMPLE_RATE, self.native_rate).astype(np.float32)
+        up, down, fir = self._resampling
+        return resample_poly(wav, up, down, window=fir).astype(np.float32)
 
 
 def trim(wav: np.ndarray, threshold_db: float = TRIM_DB) -> np.ndarray:

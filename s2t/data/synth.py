@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
+import os
 import random
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from queue import Empty, Queue
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -117,7 +121,7 @@ def render(
             cursor += len(gap)
         wav = cache.get(word, speaker) * rng.uniform(0.7, 1.0)
         pieces.append(wav)
-        times.append((word, round(cursor / SAMPLE_RATE, 4), round((cursor + len(wav)) / SAMPLE_RATE, 4)))
+        times.append((word, round(cursor / SAMPLE_RATE, 5), round((cursor + len(wav)) / SAMPLE_RATE, 5)))
         cursor += len(wav)
     pieces.append(silence(*config.edge_s))
     audio = np.concatenate(pieces)
@@ -174,50 +178,87 @@ def draw_sentences(grammar: Grammar, lang: str, n: int, rng: random.Random, seen
     return out
 
 
-def generate(config: SynthConfig, progress: bool = True) -> dict[str, Path]:
-    """Write the corpus under ``config.out``; returns the manifest path of each split."""
-    out = config.out
+Items = dict[str, list[tuple[ManifestRow, WordAlignment]]]  # split -> rows with their ground truth
+
+
+def synthesize_language(config: SynthConfig, lang: str, progress: Queue | None = None) -> tuple[Items, int]:
+    """Write every split's audio of one language; returns its rows by split and the words synthesised.
+
+    Runs in a fresh worker process per language: espeak-ng carries state from one synthesis
+    to the next (its pitch flutter, for one), so a word's audio depends on what the process
+    synthesised before. A process per language makes the audio a function of the seed and
+    the language's own counts only.
+    """
     grammar = Grammar(config.langs, max_words=config.max_words)
     cache = WordCache()
-    speakers = {lang: make_speakers(lang, config.speakers, config) for lang in config.langs}
-    seen: dict[str, set[str]] = {lang: set() for lang in config.langs}
+    speakers = make_speakers(lang, config.speakers, config)
+    seen: set[str] = set()
+    items: Items = {}
+    for split in SPLITS:
+        rng = random.Random(f"{config.seed}-{split}-{lang}")
+        folder = config.out / "wav" / split / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        items[split] = []
+        for i, sentence in enumerate(draw_sentences(grammar, lang, config.counts.get(split, 0), rng, seen)):
+            speaker = rng.choice(speakers)
+            audio, times = render(sentence.words[lang], speaker, cache, rng, config)
+            audio_id = f"{lang}-{split}-{i:06d}"
+            rel = f"wav/{split}/{lang}/{audio_id}.wav"
+            sf.write(config.out / rel, audio, SAMPLE_RATE, subtype="PCM_16")
+            items[split] += rows_for(audio_id, rel, num_frames(len(audio)), sentence, lang, speaker, times, config)
+            if progress is not None:
+                progress.put(1)
+    return items, len(cache)
+
+
+def run_workers(config: SynthConfig, jobs: int, bar: tqdm) -> tuple[list[Items], int]:
+    """Synthesise the languages in parallel, one fresh process each, updating the progress bar."""
+    context = mp.get_context("forkserver")  # children forked from a clean server: no inherited espeak state
+    context.set_forkserver_preload(["s2t.data.espeak", "s2t.data.grammar"])
+    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        queue = manager.Queue()
+        futures = [pool.submit(synthesize_language, config, lang, queue) for lang in config.langs]
+        while not all(f.done() for f in futures):
+            try:
+                bar.update(queue.get(timeout=0.2))
+            except Empty:
+                pass
+        results = [f.result() for f in futures]  # re-raises a worker's error
+    bar.update(bar.total - bar.n)
+    return [items for items, _ in results], sum(words for _, words in results)
+
+
+def generate(config: SynthConfig, progress: bool = True, jobs: int | None = None) -> dict[str, Path]:
+    """Write the corpus under ``config.out`` with ``jobs`` worker processes; returns each split's manifest."""
+    jobs = jobs or min(len(config.langs), os.cpu_count() or 1)
     total = sum(config.counts.get(s, 0) for s in SPLITS) * len(config.langs)
     bar = tqdm(total=total, unit="utt", desc="synthesising", disable=not progress)
-    start, manifests = time.perf_counter(), {}
+    start = time.perf_counter()
+    per_language, words = run_workers(config, jobs, bar)
+    bar.close()
+    manifests = {}
     for split in SPLITS:
-        items: list[tuple[ManifestRow, WordAlignment]] = []
-        for lang in config.langs:
-            rng = random.Random(f"{config.seed}-{split}-{lang}")
-            (out / "wav" / split / lang).mkdir(parents=True, exist_ok=True)
-            for i, sentence in enumerate(draw_sentences(grammar, lang, config.counts.get(split, 0), rng, seen[lang])):
-                speaker = rng.choice(speakers[lang])
-                audio, times = render(sentence.words[lang], speaker, cache, rng, config)
-                audio_id = f"{lang}-{split}-{i:06d}"
-                rel = f"wav/{split}/{lang}/{audio_id}.wav"
-                sf.write(out / rel, audio, SAMPLE_RATE, subtype="PCM_16")
-                items += rows_for(audio_id, rel, num_frames(len(audio)), sentence, lang, speaker, times, config)
-                bar.update()
-        manifests[split] = out / f"{split}.tsv"
+        items = [item for lang_items in per_language for item in lang_items[split]]
+        manifests[split] = config.out / f"{split}.tsv"
         write_manifest(manifests[split], (row for row, _ in items))
         write_alignments(sidecar_path(manifests[split]), (align for _, align in items))
-    bar.close()
     elapsed = time.perf_counter() - start
     info = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-        "speakers": [asdict(s) for ss in speakers.values() for s in ss],
+        "speakers": [asdict(s) for lang in config.langs for s in make_speakers(lang, config.speakers, config)],
         "utterances": total,
         "seconds": round(elapsed, 2),
-        "cached_words": len(cache),
+        "words_synthesised": words,
     }
-    (out / "corpus.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    (config.out / "corpus.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     if progress:
-        print(f"{total} utterances in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f} utt/s), "
-              f"{len(cache)} words synthesised; manifests in {out}", file=sys.stderr)
+        print(f"{total} utterances in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f} utt/s, {jobs} processes), "
+              f"{words} words synthesised; manifests in {config.out}", file=sys.stderr)
     return manifests
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool]:
-    """Command-line options to a SynthConfig and whether to show progress."""
+def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | None]:
+    """Command-line options: a SynthConfig, whether to show progress, the number of processes."""
     defaults = SynthConfig(out=Path("."))
     p = argparse.ArgumentParser(
         prog="python -m s2t.data.synth",
@@ -233,6 +274,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool]:
     p.add_argument("--speakers", type=int, default=defaults.speakers, help="speakers per language (default: %(default)s)")
     p.add_argument("--noise-prob", type=float, default=defaults.noise_prob, help="share of utterances with light white noise (default: %(default)s)")
     p.add_argument("--max-words", type=int, default=defaults.max_words, help="longest sentence in words (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per language, at most the CPU count)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
     try:
@@ -243,13 +285,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool]:
         )
     except ValueError as err:
         p.error(str(err))
-    return config, not a.quiet
+    return config, not a.quiet, a.jobs
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m s2t.data.synth``."""
-    config, progress = parse_args(argv)
-    generate(config, progress=progress)
+    config, progress, jobs = parse_args(argv)
+    generate(config, progress=progress, jobs=jobs)
 
 
 if __name__ == "__main__":
