@@ -35,7 +35,7 @@ def main() -> None:
     print(f"utterances: {n} ({len(config.langs)} languages, counts per language {config.counts})")
     print(f"wall time: {seconds:.1f} s ({seconds / 60:.2f} min; target < 5 min)")
     print(f"throughput: {n / seconds:.0f} utterances/s (target >= 50)")
-    print(f"words synthesised (cache entries): {info["words_synthesised"]}")
+    print(f"words synthesised (cache entries): {info['words_synthesised']}")
     print(f"corpus size: {size / 2**20:.0f} MiB")
 
 

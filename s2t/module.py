@@ -53,6 +53,11 @@ def inverse_sqrt(step: int, warmup: int) -> float:
     return min(step / warmup, math.sqrt(warmup / step)) if warmup > 0 else 1.0 / math.sqrt(step)
 
 
+def linear(step: int, start: float, end: float, steps: int) -> float:
+    """Value moving linearly from ``start`` to ``end`` over ``steps`` steps, then staying at ``end``."""
+    return end if steps <= 0 else start + min(step / steps, 1.0) * (end - start)
+
+
 def metric_key(task: str, src_lang: str, tgt_lang: str) -> str:
     """Metric name suffix: the language for ASR (``en``), the direction for ST (``en-it``)."""
     return tgt_lang if task == "asr" else f"{src_lang}-{tgt_lang}"
@@ -167,10 +172,9 @@ class S2TModule(L.LightningModule):
     def ctc_weight(self) -> float:
         """CTC weight at the current optimiser step."""
         hp = self.hparams
-        if hp.ctc_weight_final is None or hp.ctc_decay_steps <= 0:
+        if hp.ctc_weight_final is None:
             return hp.ctc_weight
-        progress = min(self.global_step / hp.ctc_decay_steps, 1.0)
-        return hp.ctc_weight + progress * (hp.ctc_weight_final - hp.ctc_weight)
+        return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, hp.ctc_decay_steps)
 
     def model_step(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Losses of a batch: label-smoothed CE on the text tokens and CTC on the source transcript."""

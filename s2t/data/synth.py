@@ -63,7 +63,7 @@ class SynthConfig:
     out: Path
     langs: tuple[str, ...] = LANGS
     tasks: tuple[str, ...] = TASKS
-    counts: dict[str, int] = field(default_factory=lambda: {"train": 2000, "valid": 100, "test": 100})
+    counts: dict[str, int] = field(default_factory=lambda: {"train": 4000, "valid": 200, "test": 200})
     seed: int = 1
     speakers: int = 8  # per language
     rate_wpm: tuple[int, int] = (140, 195)

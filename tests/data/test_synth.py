@@ -92,3 +92,15 @@ def test_cli_rejects_unknown_language(tmp_path: Path, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--langs", "en,tlh"])
     assert "unknown language(s) ['tlh']" in capsys.readouterr().err
+
+
+def test_tokenizer_round_trip_is_exact_on_the_corpus(tiny_corpus: Path) -> None:
+    from s2t.tokenizer import Tokenizer
+
+    rows = {s: read_manifest(tiny_corpus / f"{s}.tsv") for s in ("train", "valid", "test")}
+    texts = [t for split_rows in rows.values() for r in split_rows for t in (r.src_text, r.tgt_text)]
+    tok = Tokenizer.train(texts, 300, ("en", "it", "es", "fr", "de"), ("asr", "st"))
+    for split_rows in rows.values():
+        for r in split_rows:
+            for text in (r.src_text, r.tgt_text):
+                assert tok.decode(tok.encode(text)) == text
