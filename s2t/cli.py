@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LightningCLI
 
 from s2t.data.datamodule import SpeechDataModule
 from s2t.module import S2TModule, read_checkpoint
+from s2t.predictions import PredictionWriter
 from s2t.tokenizer import Tokenizer
 
 
@@ -25,7 +26,13 @@ class S2TCLI(LightningCLI):
         if ckpt_path and Path(ckpt_path).is_file():
             self.datamodule.tokenizer = Tokenizer.from_bytes(read_checkpoint(ckpt_path)["tokenizer"])
 
-    before_validate = before_test = before_predict = _evaluate_with_checkpoint_tokenizer
+    before_validate = before_test = _evaluate_with_checkpoint_tokenizer
+
+    def before_predict(self) -> None:
+        """Use the checkpoint's tokenizer, and write the predictions to a TSV file."""
+        self._evaluate_with_checkpoint_tokenizer()
+        if not any(isinstance(c, PredictionWriter) for c in self.trainer.callbacks):
+            self.trainer.callbacks.append(PredictionWriter())
 
 
 def main(args: list[str] | None = None, run: bool = True) -> S2TCLI:

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from s2t.cli import main
+from s2t.data.manifest import read_manifest
 from s2t.module import CheckpointMismatchError, S2TModule
 from s2t.transcribe import main as transcribe_main
 
@@ -43,9 +44,14 @@ def test_fit_then_a_checkpoint_alone_serves_test_and_transcribe(tiny_corpus: Pat
     assert {"tokenizer", "model_config", "hyper_parameters"} <= set(stored)
 
     cli = main(["test", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
-                "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])
+                "--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path)])
     results = cli.trainer.callback_metrics
     assert "test/wer/en" in results and "test/bleu/en-it" in results and "test/loss" in results
+
+    main(["predict", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
+          "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path / "pred"), "--model.test_beam_size", "1"])
+    predictions = (tmp_path / "pred/predictions.tsv").read_text().splitlines()
+    assert predictions[0] == "id\thypothesis\treference" and len(predictions) == 1 + len(read_manifest(tiny_corpus / "test.tsv"))
 
     module = S2TModule.load_from_checkpoint(last, weights_only=True)
     assert module.model.config.d_model == 64 and module.tokenizer.languages == ("en", "it", "es", "fr", "de")

@@ -478,3 +478,7 @@ class SpeechDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """Test batches in length order, without augmentation."""
         return self._loader("test", train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The test manifest's batches, for ``train.py predict``."""
+        return self._loader("test", train=False)

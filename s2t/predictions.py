@@ -1,0 +1,32 @@
+"""Write ``train.py predict`` hypotheses to a TSV file (one per rank under DDP)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Sequence
+
+import lightning as L
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Writes ``id, hypothesis, reference`` rows to ``OUT/predictions.tsv`` after prediction."""
+
+    def __init__(self, out_dir: str | None = None) -> None:
+        """``out_dir`` defaults to the trainer's ``default_root_dir``."""
+        super().__init__(write_interval="epoch")
+        self.out_dir = out_dir
+
+    def write_on_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Sequence[Any],
+                           batch_indices: Sequence[Any] | None) -> None:
+        """Flatten the batches' rows and write them, printing where they went."""
+        folder = Path(self.out_dir or trainer.default_root_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "predictions.tsv" if trainer.world_size == 1 else f"predictions-rank{trainer.global_rank}.tsv"
+        rows = [row for batch in predictions for row in batch]
+        with (folder / name).open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=["id", "hypothesis", "reference"], delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {len(rows)} predictions to {folder / name}")
