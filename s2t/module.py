@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torchmetrics.text import BLEUScore, CharErrorRate, WordErrorRate
 
 from s2t.decoding import DecodingOptions, beam_search, greedy_decode
-from s2t.models import S2TModel
+from s2t.models import Encoded, S2TModel
 from s2t.models.config import ModelConfig, preset
 from s2t.tokenizer import Tokenizer
 
@@ -176,24 +176,24 @@ class S2TModule(L.LightningModule):
             return hp.ctc_weight
         return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, hp.ctc_decay_steps)
 
-    def model_step(self, batch: dict[str, Any]) -> dict[str, Tensor]:
-        """Losses of a batch: label-smoothed CE on the text tokens and CTC on the source transcript."""
+    def model_step(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], Encoded]:
+        """Losses of a batch (label-smoothed CE on the text tokens, CTC on the source transcript) and its encoding."""
         tokens = batch["tokens"]  # (B, S) [bos, <lang>, <task>, text..., eos], padded
         inputs, labels = tokens[:, :-1], tokens[:, 1:].clone()  # (B, S-1)
         labels[labels == self.tokenizer.pad_id] = IGNORE
         labels[:, :PREFIX_TAGS] = IGNORE
-        out = self.model(batch["features"], batch["feature_lengths"], inputs)
-        logits = out["logits"]  # (B, S-1, V)
+        encoded = self.model.encode(batch["features"], batch["feature_lengths"])
+        logits, _ = self.model.decode(inputs, encoded.out, encoded.lengths)  # (B, S-1, V)
         ce = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE,
                              label_smoothing=self.hparams.label_smoothing)
         losses = {"ce": ce}
-        if out["ctc_logits"] is not None:
-            log_probs = out["ctc_logits"].float().log_softmax(-1).transpose(0, 1)  # (T', B, V)
-            losses["ctc"] = F.ctc_loss(log_probs, batch["src_tokens"], out["ctc_lengths"], batch["src_token_lengths"],
+        if encoded.ctc_logits is not None:
+            log_probs = encoded.ctc_logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, V)
+            losses["ctc"] = F.ctc_loss(log_probs, batch["src_tokens"], encoded.ctc_lengths, batch["src_token_lengths"],
                                        blank=self.model.config.ctc_blank, zero_infinity=True)
         weight = self.ctc_weight() if "ctc" in losses else 0.0
         losses["loss"] = (1 - weight) * ce + weight * losses.get("ctc", 0.0)
-        return losses
+        return losses, encoded
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
         """One optimiser step's loss; a batch whose rows were all skipped is passed over."""
@@ -201,7 +201,7 @@ class S2TModule(L.LightningModule):
             self.log("train/skipped_rows", float(batch["n_skipped"]), reduce_fx="sum", on_step=False, on_epoch=True)
         if batch["features"].shape[0] == 0:
             return None
-        losses = self.model_step(batch)
+        losses, _ = self.model_step(batch)
         n = batch["features"].shape[0]
         for name, value in losses.items():
             self.log(f"train/{name}", value, prog_bar=name == "loss", batch_size=n)
@@ -231,8 +231,12 @@ class S2TModule(L.LightningModule):
     @torch.no_grad()
     def generate(self, features: Tensor, lengths: Tensor, tgt_langs: list[str], tasks: list[str], beam_size: int = 1) -> list[str]:
         """Decode a batch of filterbanks into texts, each with its target language and task prefix."""
-        encoded = self.model.encode(features, lengths)
-        prefix = torch.tensor([self.tokenizer.prefix(l, t) for l, t in zip(tgt_langs, tasks)], device=features.device)
+        return self.search(self.model.encode(features, lengths), tgt_langs, tasks, beam_size)
+
+    @torch.no_grad()
+    def search(self, encoded: Encoded, tgt_langs: list[str], tasks: list[str], beam_size: int = 1) -> list[str]:
+        """Decode an encoded batch into texts (greedy for beam size 1, else beam search)."""
+        prefix = torch.tensor([self.tokenizer.prefix(l, t) for l, t in zip(tgt_langs, tasks)], device=encoded.out.device)
         options = self.decoding_options(beam_size)
         search = greedy_decode if beam_size == 1 else beam_search
         return [self.tokenizer.decode(ids) for ids in search(self.model, encoded, prefix, options)]
@@ -242,9 +246,10 @@ class S2TModule(L.LightningModule):
         if batch["features"].shape[0] == 0:
             return
         n = batch["features"].shape[0]
-        for name, value in self.model_step(batch).items():
+        losses, encoded = self.model_step(batch)  # eval mode: the encoding the search needs too
+        for name, value in losses.items():
             self.log(f"{split}/{name}", value, batch_size=n, sync_dist=True)
-        hyps = self.generate(batch["features"], batch["feature_lengths"], batch["tgt_lang"], batch["task"], beam_size)
+        hyps = self.search(encoded, batch["tgt_lang"], batch["task"], beam_size)
         for hyp, ref, task, src, tgt in zip(hyps, batch["tgt_text"], batch["task"], batch["src_lang"], batch["tgt_lang"]):
             key = metric_key(task, src, tgt)
             for name in ("wer", "cer") if task == "asr" else ("bleu",):

@@ -15,13 +15,18 @@ import torch
 
 from s2t.data.audio import AudioError, load_audio
 from s2t.features import FeatureError, fbank
+from s2t.models import Encoded
 from s2t.module import CheckpointMismatchError, S2TModule
 
 
-def transcribe(module: S2TModule, path: Path, lang: str, task: str, beam_size: int) -> str:
-    """Decode one file into ``lang`` with ``task`` (asr or st)."""
+def transcribe(module: S2TModule, path: Path, jobs: list[tuple[str, str]], beam_size: int) -> list[str]:
+    """Decode one file once per (task, target language) job, encoding it once."""
     feats = fbank(torch.from_numpy(load_audio(path)))  # (T, 80)
-    return module.generate(feats[None], torch.tensor([feats.shape[0]]), [lang], [task], beam_size)[0]
+    with torch.no_grad():
+        encoded = module.model.encode(feats[None], torch.tensor([feats.shape[0]]))  # batch of one
+    # the same encoding for every job: (jobs, ...) views, no copies
+    encoded = Encoded(*(None if t is None else t.expand(len(jobs), *t.shape[1:]) for t in encoded))
+    return module.search(encoded, [tgt for _, tgt in jobs], [task for task, _ in jobs], beam_size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for path in a.audio:
         try:
-            for task, tgt in jobs:
-                text = transcribe(module, path, tgt, task, a.beam)
+            for (task, tgt), text in zip(jobs, transcribe(module, path, jobs, a.beam)):
                 print(f"{path}\t{task}\t{tgt}\t{text}", flush=True)
         except (AudioError, FeatureError) as err:
             print(f"error: {err}", file=sys.stderr)
