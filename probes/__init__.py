@@ -1,5 +1,10 @@
 """Probes: cross-attention capture, saliency methods, agreement metrics, callback and reports.
 
-Probes talk to a model only through a small interface (encode; force-decode with attention),
-so they can explain any encoder-decoder speech-to-text model. (Built in a later issue.)
+Probes talk to a model only through ``probes.interface.ProbeModel`` (encode; force-decode
+with attention; search; word groups), so they can explain any encoder-decoder
+speech-to-text model; ``probes.adapters.S2TProbe`` adapts this project's checkpoints.
 """
+
+from probes.interface import Forced, ProbeModel, Utterance, force_on_encoding, forced
+
+__all__ = ["Forced", "ProbeModel", "Utterance", "force_on_encoding", "forced"]

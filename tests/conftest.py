@@ -17,3 +17,25 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("corpus")
     generate(SynthConfig(out=out, **TINY), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny English-ASR model saved as train.py would (tokenizer and config embedded)."""
+    import torch
+
+    from s2t.data.manifest import read_manifest
+    from s2t.module import S2TModule
+    from s2t.tokenizer import Tokenizer
+
+    out = tmp_path_factory.mktemp("ckpt")
+    texts = [row.src_text for row in read_manifest(tiny_corpus / "train.tsv") if row.src_lang == "en"]
+    tokenizer = Tokenizer.train(texts, 48, ["en"], ["asr"])
+    torch.manual_seed(0)
+    module = S2TModule(preset="xs", model=dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64,
+                                               subsampler_channels=32), max_len_a=0.0, max_len_b=12)
+    module.build(tokenizer)
+    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}
+    module.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, out / "tiny.ckpt")
+    return out / "tiny.ckpt"

@@ -149,7 +149,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     group g of ``groups`` gets round(N * p_g) draws, p_g ∝ n_g^(1/T): whole copies of the group
     plus a random subset), sorts it by length with random tie-breaks, cuts it greedily so that
     ``len(batch) * longest <= max_frames`` (and ``len(batch) <= max_batch_size``), and shuffles
-    the batch order. Randomness derives from (seed, epoch) only. The batch list is split
+    the batch order (except in the first ``sorted_epochs`` epochs, which go shortest batch first: a
+    length curriculum, SortaGrad in Amodei et al. 2016). Randomness derives from (seed, epoch) only. The batch list is split
     ``batches[rank::num_replicas]``; when its length is not a multiple of ``num_replicas`` the
     largest batches are halved until it is, so shards are disjoint, cover the epoch and have
     equal lengths (batches are repeated only if there are fewer rows than ranks). With T > 1
@@ -165,6 +166,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         groups: Sequence[Hashable] | None = None,
         temperature: float = 1.0,
         shuffle: bool = True,
+        sorted_epochs: int = 0,
         seed: int = 0,
         num_replicas: int | None = None,
         rank: int | None = None,
@@ -181,6 +183,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.max_frames = max_frames
         self.max_batch_size = max_batch_size
         self.shuffle = shuffle
+        self.sorted_epochs = sorted_epochs
         self.seed = seed
         self.num_replicas, self.rank = _distributed_defaults(num_replicas, rank)
         self.epoch = 0
@@ -265,7 +268,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             rows = rng.permutation(rows)  # random tie-breaks among equal lengths
         order = rows[np.argsort(self.lengths[rows], kind="stable")]
         batches = self._balance(self._cut(order))
-        if self.shuffle:
+        if self.shuffle and self.epoch >= self.sorted_epochs:
             batches = [batches[b] for b in rng.permutation(len(batches))]
         self._cache = (self.epoch, batches)
         return batches
@@ -343,6 +346,7 @@ class SpeechDataModule(L.LightningDataModule):
         num_workers: int = 2,
         seed: int = 1234,
         temperature: float = 1.0,
+        sorted_epochs: int = 0,
         spec_augment: bool = True,
         freq_masks: int = 2,
         freq_width: int = 27,
@@ -355,6 +359,8 @@ class SpeechDataModule(L.LightningDataModule):
     ) -> None:
         """Manifest names are relative to ``data_dir``.
 
+        ``sorted_epochs``: the first epochs present training batches shortest first (a length
+        curriculum); later epochs shuffle them.
         ``languages`` and ``tasks`` select rows: rows of other known languages or tasks are
         left out quietly (one corpus serves monolingual and multilingual experiments), while a
         language or task nobody knows is a bad row. The tokenizer defaults to
@@ -451,6 +457,7 @@ class SpeechDataModule(L.LightningDataModule):
             groups=[(row.src_lang, row.task, row.tgt_lang) for row in rows],
             temperature=hp.temperature if train else 1.0,
             shuffle=train,
+            sorted_epochs=hp.sorted_epochs,
             seed=hp.seed,
         )
         loader_cls = functools.partial(ResumableLoader, consumed=self._consumed_batches) if train else DataLoader

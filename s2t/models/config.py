@@ -46,6 +46,7 @@ class ModelConfig:
     decoder_positions: str = "sinusoidal"  # or "learned"
     max_target_positions: int = 1024
     rope_base: float = 10000.0  # encoder rotary position frequencies
+    absolute_positions: bool = False  # also add sinusoidal positions to the subsampled frames (Whisper's choice)
     pad_id: int = PAD_ID
     head_dim: int = field(init=False)  # derived: d_model // heads
 

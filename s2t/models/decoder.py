@@ -9,15 +9,7 @@ from torch import Tensor, nn
 
 from s2t.models.attention import KVCache, MultiHeadAttention
 from s2t.models.config import ModelConfig
-from s2t.models.layers import FeedForward, padding_mask
-
-
-def sinusoidal_table(positions: int, dim: int) -> Tensor:
-    """Fixed positional encodings (positions, dim): sines in the first half, cosines in the second."""
-    half = dim // 2
-    inv_freq = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float64) / max(half - 1, 1))
-    angles = torch.arange(positions, dtype=torch.float64)[:, None] * inv_freq  # (P, dim / 2)
-    return torch.cat((angles.sin(), angles.cos()), dim=1).float()  # (P, dim); dim is even (even head dim)
+from s2t.models.layers import FeedForward, padding_mask, sinusoidal_table
 
 
 class DecoderCache:

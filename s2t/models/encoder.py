@@ -32,8 +32,8 @@ class TransformerEncoderBlock(nn.Module):
 class Encoder(nn.Module):
     """``config.encoder_layers`` blocks of ``config.encoder`` kind over subsampled frames.
 
-    Both kinds use rotary relative positions in self-attention (see ``RotaryEmbedding``), so
-    no absolute position is added to the input. Conformer blocks end in a LayerNorm; the
+    Both kinds use rotary relative positions in self-attention (see ``RotaryEmbedding``);
+    absolute positions, when configured, are added to the input by ``S2TModel.encode``. Conformer blocks end in a LayerNorm; the
     pre-norm Transformer stack gets a final one, also applied to the CTC layer's output (as
     ESPnet's intermediate CTC does).
     """

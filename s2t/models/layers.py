@@ -1,6 +1,8 @@
-"""Pieces shared by the encoders and the decoder: padding masks, feed-forward, subsampler."""
+"""Pieces shared by the encoders and the decoder: padding masks, positions, feed-forward, subsampler."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +12,14 @@ from torch import Tensor, nn
 def padding_mask(lengths: Tensor, max_len: int) -> Tensor:
     """Bool (B, max_len), True on the first ``lengths[b]`` (valid) positions of row b."""
     return torch.arange(max_len, device=lengths.device) < lengths[:, None]
+
+
+def sinusoidal_table(positions: int, dim: int) -> Tensor:
+    """Fixed positional encodings (positions, dim): sines in the first half, cosines in the second."""
+    half = dim // 2
+    inv_freq = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float64) / max(half - 1, 1))
+    angles = torch.arange(positions, dtype=torch.float64)[:, None] * inv_freq  # (P, dim / 2)
+    return torch.cat((angles.sin(), angles.cos()), dim=1).float()  # (P, dim); dim is even (even head dim)
 
 
 def _conv_lengths(conv: nn.Conv1d, lengths: Tensor) -> Tensor:

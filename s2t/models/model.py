@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from s2t.models.config import ModelConfig
 from s2t.models.decoder import Decoder, DecoderCache
 from s2t.models.encoder import Encoder
-from s2t.models.layers import Conv1dSubsampler
+from s2t.models.layers import Conv1dSubsampler, sinusoidal_table
 
 
 class Encoded(NamedTuple):
@@ -48,6 +48,8 @@ class S2TModel(nn.Module):
         if features.shape[-1] != self.config.n_mels:
             raise ValueError(f"features have {features.shape[-1]} channels, the model expects {self.config.n_mels}")
         x, lengths = self.subsampler(features, lengths)  # (B, T', D)
+        if self.config.absolute_positions:
+            x = x + sinusoidal_table(x.shape[1], x.shape[2]).to(x)
         out, ctc_hidden = self.encoder(self.input_dropout(x), lengths)
         if self.ctc_head is None:
             return Encoded(out, lengths, None, None)

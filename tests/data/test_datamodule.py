@@ -356,6 +356,15 @@ def test_sampler_shuffles_batch_order_and_ties_but_not_when_told_not_to() -> Non
     assert sorted(map(sorted, ties)) != sorted(first)  # equal lengths: different groupings per epoch
 
 
+def test_sampler_length_curriculum_goes_shortest_first_then_shuffles() -> None:
+    sampler = BucketBatchSampler(LENGTHS, max_frames=6000, sorted_epochs=1)
+    longest = [max(LENGTHS[i] for i in b) for b in sampler]
+    assert longest == sorted(longest)
+    sampler.set_epoch(1)
+    longest = [max(LENGTHS[i] for i in b) for b in sampler]
+    assert longest != sorted(longest)
+
+
 def test_sampler_puts_an_oversize_row_alone_and_warns_once() -> None:
     lengths = [100] * 20 + [9000]
     with pytest.warns(UserWarning, match="1 row.*longer than max_frames=1000") as caught:

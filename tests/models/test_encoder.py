@@ -33,7 +33,9 @@ def test_subsampler_padding_never_reaches_valid_frames() -> None:
     torch.testing.assert_close(out[1, : lengths[1]], alone[0])
 
 
-@pytest.mark.parametrize("overrides", [dict(), dict(conv_norm="layer"), dict(encoder="transformer")])
+@pytest.mark.parametrize(
+    "overrides", [dict(), dict(conv_norm="layer"), dict(encoder="transformer"), dict(absolute_positions=True)]
+)
 def test_encoder_batch_equals_one_at_a_time(make_model: Callable[..., S2TModel], batch: dict, overrides: dict) -> None:
     model = make_model(**overrides)
     features, lengths = batch["features"].clone(), batch["lengths"]

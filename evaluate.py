@@ -1,0 +1,110 @@
+"""Explain a checkpoint's outputs: cross-attention against saliency, with metrics, tables and figures.
+
+    python evaluate.py --ckpt CKPT --manifest DIR/test.tsv --out OUTDIR [--methods spes,encoder]
+        [--masks N] [--limit K] [--devices 2 --strategy ddp]
+
+Writes OUTDIR/metrics.json, utterances.jsonl, maps.h5, report.md, tables/ and figures/, and
+logs the headline numbers and figures to Weights & Biases (offline unless logged in). Killed
+and restarted with the same arguments, it resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from probes.adapters import S2TProbe
+from probes.encoder_saliency import EncoderSaliencyConfig
+from probes.evaluation import ConfigMismatchError, EvaluationJob, run
+from probes.explain import METHODS, ExplainConfig
+from probes.perturbation import ESTIMATORS
+from probes.pooling import POOLERS
+from probes.publish import log_to_wandb, write_outputs
+from probes.spes import SpesConfig
+from s2t.module import CheckpointMismatchError
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    p = argparse.ArgumentParser(prog="python evaluate.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--ckpt", type=Path, required=True, help="checkpoint written by train.py")
+    p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
+    p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
+    p.add_argument("--masks", type=int, default=256, help="SPES and encoder-saliency masks per utterance (paper: 20000)")
+    p.add_argument("--granularities", default="2000,2500,3000", help="SLIC segments per 500 frames, comma-separated")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="occluded",
+                   help="occlusion estimator: SPES's mean over occluding masks, or its contrast with the keeping masks")
+    p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
+    p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
+    p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")
+    p.add_argument("--deletion-steps", type=int, default=20, help="deletion levels: every 100/N percent")
+    p.add_argument("--no-deletion-decode", action="store_true", help="skip the WER/BLEU deletion curves (re-decoding)")
+    p.add_argument("--timestamp-heads", default="all", help="CA view for timestamps: all, layer:6, heads:6.1,5.3, ...")
+    p.add_argument("--limit", type=int, help="explain only the first K rows")
+    p.add_argument("--tasks", help="comma-separated tasks to explain (default: all rows)")
+    p.add_argument("--languages", help="comma-separated languages: only rows whose source and target are among them")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accelerator", default="cpu", help="Lightning accelerator (cpu, gpu, auto)")
+    p.add_argument("--devices", default="1", help="devices per node; with several, each explains a shard")
+    p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
+    p.add_argument("--num-nodes", type=int, default=1)
+    p.add_argument("--no-report", action="store_true", help="metrics only: no report, tables or figures")
+    p.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
+    return p
+
+
+def explain_config(a: argparse.Namespace) -> ExplainConfig:
+    """The ``ExplainConfig`` the options describe."""
+    granularities = tuple(int(g) for g in a.granularities.split(","))
+    common = dict(masks=a.masks, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
+    return ExplainConfig(
+        methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
+        spes=SpesConfig(granularities=granularities, **common),
+        encoder=EncoderSaliencyConfig(**common),
+        pooling=a.pooling, beam_size=a.beam, deletion_steps=a.deletion_steps,
+        decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, seed=a.seed,
+    )
+
+
+def publish(job: EvaluationJob, metrics: dict[str, Any], model: Any, report: bool, wandb: bool) -> None:
+    """Write the report and log to W&B (rank zero, after the merge)."""
+    figures = write_outputs(job, metrics, model) if report else {}
+    if wandb:
+        log_to_wandb(job, metrics, figures)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    a = parser().parse_args(argv)
+    try:
+        config = explain_config(a)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        model = S2TProbe.from_checkpoint(a.ckpt)
+    except (CheckpointMismatchError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    tasks = tuple(a.tasks.split(",")) if a.tasks else None
+    languages = tuple(a.languages.split(",")) if a.languages else None
+    job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, identity={"ckpt": str(a.ckpt.resolve())})
+    devices = int(a.devices) if a.devices.isdigit() else a.devices
+    try:
+        metrics = run(model, job, a.accelerator, devices, a.strategy, a.num_nodes)
+    except ConfigMismatchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if metrics is None:  # not rank zero
+        return 0
+    publish(job, metrics, model, report=not a.no_report, wandb=not a.no_wandb)
+    print(f"explained {metrics['utterances']} utterance(s), {len(metrics['skipped'])} skipped; results in {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``ExplanationCallback``: cross-attention against saliency on a fixed probe subset while a model trains.
+
+Add it to ``trainer.callbacks`` (``configs/callbacks/probes.yaml``). Every ``every_n_epochs``
+validation epochs, rank zero explains the first ``utterances`` rows of the validation
+manifest with a small mask budget and logs to every Lightning logger: the aggregated and
+per-layer agreement scalars (``probe/pearson/ca_vs_input/all``, ...), ground-truth span
+mass, its own cost (``probe/seconds``); to W&B also the layer x head Pearson heatmap, a
+per-head table and CA/saliency heatmaps of a few utterances with their word boundaries.
+PNGs also go to ``<log_dir>/probes/step<N>/`` for loggers without images.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.loggers import WandbLogger
+
+from probes import plots
+from probes.adapters import S2TProbe
+from probes.encoder_saliency import EncoderSaliencyConfig
+from probes.explain import ExplainConfig, Explanation, explain
+from probes.interface import ProbeModel, Utterance
+from probes.spes import SpesConfig
+from probes.summary import scalars, summarize_records
+from probes.utterances import ground_truth, load_utterance
+
+log = logging.getLogger(__name__)
+
+
+class ExplanationCallback(L.Callback):
+    """Periodic CA-vs-saliency agreement on a fixed validation subset, logged from rank zero."""
+
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        utterances: int = 8,
+        masks: int = 64,
+        methods: Sequence[str] = ("spes", "encoder"),
+        estimator: str = "occluded",
+        granularities: Sequence[int] = (2000, 2500, 3000),
+        beam_size: int = 1,
+        figures: int = 2,
+        seed: int = 0,
+    ) -> None:
+        """Args:
+            every_n_epochs: probe after every N-th validation epoch (never in the sanity check).
+            utterances: size of the probe subset, the first rows of the validation manifest.
+            masks: SPES and encoder-saliency masks per utterance (a training-time budget).
+            methods: saliency methods (``probes.explain.METHODS``).
+            beam_size: search of the explained hypothesis (1 = greedy, cheap).
+            figures: utterances drawn as CA/saliency heatmaps.
+
+        To probe another kind of LightningModule, subclass and override ``adapter``.
+        """
+        super().__init__()
+        if every_n_epochs < 1 or utterances < 1:
+            raise ValueError("every_n_epochs and utterances must be >= 1")
+        common = dict(masks=masks, seed=seed, estimator=estimator)
+        self.config = ExplainConfig(
+            methods=tuple(methods), spes=SpesConfig(granularities=tuple(granularities), **common),
+            encoder=EncoderSaliencyConfig(**common), beam_size=beam_size, decode_deletion=False, seed=seed,
+        )
+        self.every_n_epochs = every_n_epochs
+        self.utterances = utterances
+        self.figures = figures
+
+    def adapter(self, pl_module: L.LightningModule) -> ProbeModel:
+        """The ``ProbeModel`` view of the module being trained (here: this project's ``S2TModule``)."""
+        return S2TProbe(pl_module)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Probe, on rank zero, after every ``every_n_epochs``-th validation epoch."""
+        if trainer.sanity_checking or not trainer.is_global_zero or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        start = time.perf_counter()
+        with torch.inference_mode(False), torch.enable_grad():
+            explained = self.explain_subset(trainer, pl_module)
+        metrics = summarize_records([e.record for _, e in explained])
+        seconds = time.perf_counter() - start
+        values = {**scalars(metrics), "probe/seconds": seconds}
+        for logger in trainer.loggers:
+            logger.log_metrics(values, step=trainer.global_step)
+        self.log_figures(trainer, metrics, explained)
+        log.info("explanation probe: %d utterances in %.1f s, CA vs input Pearson %s", len(explained), seconds,
+                 values.get("probe/pearson/ca_vs_input/all", "n/a"))
+
+    def explain_subset(self, trainer: L.Trainer, pl_module: L.LightningModule) -> list[tuple[Utterance, Explanation]]:
+        """The probe subset's utterances and explanations (the module in eval mode meanwhile)."""
+        datamodule = trainer.datamodule
+        manifest, rows = datamodule.manifests["valid"], datamodule.rows["valid"][: self.utterances]
+        model = self.adapter(pl_module)
+        truth = ground_truth(manifest)
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            out = []
+            for row in rows:
+                utt = load_utterance(model, manifest, row, truth)
+                utt.features = utt.features.to(pl_module.device)
+                out.append((utt, explain(model, utt, self.config)))
+            return out
+        finally:
+            pl_module.train(was_training)
+
+    def log_figures(self, trainer: L.Trainer, metrics: dict[str, Any],
+                    explained: list[tuple[Utterance, Explanation]]) -> None:
+        """Layer x head heatmap and example maps: PNGs in the log folder, images and a table in W&B."""
+        block = metrics["pearson"].get("ca_vs_input") or metrics["pearson"].get("ca_vs_encoder")
+        if block is None:
+            return
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "probes" / f"step{trainer.global_step}"
+        grid = per_head_grid(block["per_head"])
+        images = {"probe/layer_head": plots.layer_head_heatmap(
+            grid, folder / "layer_head.png", "CA vs saliency, Pearson per head", overall=block["all"]["mean"])}
+        model = self.adapter(trainer.lightning_module)
+        for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
+            maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
+            maps.update({f"saliency: {k}": e.maps[k] for k in ("input", "encoder") if k in e.maps})
+            images[f"probe/example/{utt.id}"] = plots.utterance_figure(
+                utt.features.cpu(), maps, folder / f"{utt.id}.png", [model.detokenize([t]) for t in utt.tokens], utt.words)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                for key, path in images.items():
+                    logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
+                rows = [[int(l), int(h), v["mean"]] for (l, h), v in _heads(block["per_head"])]
+                logger.log_table(key="probe/per_head", columns=["layer", "head", "pearson"], data=rows,
+                                 step=trainer.global_step)
+
+
+def _heads(per_head: dict[str, Any]) -> list[tuple[tuple[str, str], Any]]:
+    """Per-head summaries keyed by ("layer", "head") strings."""
+    return [(tuple(key.split(".")), value) for key, value in per_head.items()]
+
+
+def per_head_grid(per_head: dict[str, Any]) -> np.ndarray:
+    """(L, H) array of per-head means (nan where undefined) from ``{"l.h": summary}``."""
+    keys = [tuple(int(x) for x in k.split(".")) for k in per_head]
+    grid = np.full((max(l for l, _ in keys), max(h for _, h in keys)), np.nan)
+    for (l, h), value in zip(keys, per_head.values()):
+        grid[l - 1, h - 1] = np.nan if value["mean"] is None else value["mean"]
+    return grid

@@ -1,0 +1,194 @@
+"""Explain every utterance of a manifest: sharded over Lightning ranks, resumable, merged into OUTDIR.
+
+Each utterance's results go to ``OUTDIR/work/`` as soon as they exist (maps first, then the
+record, both by atomic rename), so a run killed at any moment loses at most the utterance in
+progress; restarted with the same arguments it skips finished utterances. Utterances are
+independent (their random draws are seeded per utterance, not per run), so a resumed run,
+or one spread over several processes with ``trainer.predict`` under DDP, ends with the same
+files as one uninterrupted process. Rank zero then merges the work files into::
+
+    OUTDIR/metrics.json        aggregated metrics (probes.summary)
+    OUTDIR/utterances.jsonl    one record per utterance, in manifest order
+    OUTDIR/maps.h5             per-utterance maps, one group per utterance id
+    OUTDIR/report.md, tables/, figures/   (probes.report)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import h5py
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from probes.explain import ExplainConfig, explain
+from probes.interface import ProbeModel
+from probes.summary import json_ready, summarize_records, write_json
+from probes.utterances import ground_truth, load_utterance, manifest_rows
+
+log = logging.getLogger(__name__)
+
+
+class ConfigMismatchError(RuntimeError):
+    """OUTDIR holds a run made with other arguments."""
+
+
+@dataclasses.dataclass
+class EvaluationJob:
+    """What to explain and where the results go."""
+
+    manifest: Path
+    out: Path
+    config: ExplainConfig
+    limit: int | None = None
+    tasks: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
+    identity: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. the checkpoint, checked on resume
+
+    @property
+    def work(self) -> Path:
+        """Per-utterance results of a run in progress."""
+        return self.out / "work"
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines the results, as JSON-ready data."""
+        return json_ready({"manifest": str(self.manifest), "limit": self.limit, "tasks": self.tasks, "languages": self.languages,
+                           "config": dataclasses.asdict(self.config), **self.identity})
+
+    def record_path(self, index: int) -> Path:
+        """Work file of the record of manifest row ``index``."""
+        return self.work / f"{index:07d}.json"
+
+    def maps_path(self, index: int) -> Path:
+        """Work file of the maps of manifest row ``index``."""
+        return self.work / f"{index:07d}.npz"
+
+
+def prepare(job: EvaluationJob) -> None:
+    """Create OUTDIR and its settings file, or check that a run there used the same settings."""
+    job.work.mkdir(parents=True, exist_ok=True)
+    settings_file = job.out / "settings.json"
+    settings = job.settings()
+    if settings_file.is_file():
+        previous = json.loads(settings_file.read_text())
+        if previous != settings:
+            changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+            raise ConfigMismatchError(
+                f"{job.out} holds a run with other settings ({', '.join(changed)} differ); "
+                "use another --out, or delete it to start over"
+            )
+    else:
+        _atomic_write(settings_file, lambda tmp: write_json(tmp, settings))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequence, truth: dict,
+                device: torch.device) -> None:
+    """Explain manifest row ``index`` (unless already done) and store its maps and record."""
+    if job.record_path(index).is_file():
+        return
+    row = rows[index]
+    try:
+        utt = load_utterance(model, job.manifest, row, truth)
+    except ValueError as err:  # bad audio or features, a language or task the model lacks
+        record, maps = {"id": row.id, "task": row.task, "src_lang": row.src_lang, "tgt_lang": row.tgt_lang,
+                        "skipped": f"{job.manifest} row {row.id}: {err}"}, {}
+        log.warning("skipping %s", record["skipped"])
+    else:
+        utt.features = utt.features.to(device)
+        explanation = explain(model, utt, job.config)
+        record = json_ready(explanation.record)
+        maps = {name: m.float().cpu().numpy() for name, m in explanation.maps.items()}
+        if maps:
+            maps["features"] = utt.features.cpu().numpy()
+    _atomic_write(job.maps_path(index), lambda tmp: np.savez(tmp.open("wb"), **maps))
+    _atomic_write(job.record_path(index), lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
+
+
+def root_modules(obj: object) -> list[nn.Module]:
+    """The ``nn.Module`` attributes of ``obj`` that are not inside another one of them."""
+    found = [v for v in vars(obj).values() if isinstance(v, nn.Module)]
+    return [m for m in found if not any(m is not o and any(m is s for s in o.modules()) for o in found)]
+
+
+class ExplainTask(L.LightningModule):
+    """Lightning wrapper so that ``trainer.predict`` places the model and shards the rows over ranks."""
+
+    def __init__(self, model: ProbeModel, job: EvaluationJob) -> None:
+        """``model``'s ``nn.Module`` attributes are registered so Lightning moves them to the device."""
+        super().__init__()
+        self.probe = model
+        self.job = job
+        self.nets = nn.ModuleList(root_modules(model))
+        self.rows = manifest_rows(job.manifest, job.limit, job.tasks, job.languages)
+        self.truth = ground_truth(job.manifest)
+
+    def predict_dataloader(self) -> DataLoader:
+        """Row indices, one per batch (Lightning's distributed sampler splits them over ranks)."""
+        return DataLoader(list(range(len(self.rows))), batch_size=1, collate_fn=lambda batch: batch[0])
+
+    def predict_step(self, index: int, batch_idx: int) -> None:
+        """Explain one row."""
+        explain_row(self.probe, self.job, index, self.rows, self.truth, self.device)
+
+
+def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Merge the work files into metrics.json, utterances.jsonl and maps.h5; returns metrics and records."""
+    missing = [i for i in range(len(rows)) if not job.record_path(i).is_file()]
+    if missing:
+        raise RuntimeError(f"{len(missing)} utterance(s) not explained yet (first: row {missing[0]}); run again to resume")
+    records = [json.loads(job.record_path(i).read_text()) for i in range(len(rows))]
+    metrics = summarize_records(records)
+    _atomic_write(job.out / "metrics.json", lambda tmp: write_json(tmp, metrics))
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    _atomic_write(job.out / "utterances.jsonl", lambda tmp: tmp.write_text(lines))
+    _atomic_write(job.out / "maps.h5", lambda tmp: write_maps(tmp, job, records))
+    return metrics, records
+
+
+def write_maps(path: Path, job: EvaluationJob, records: Sequence[dict[str, Any]]) -> None:
+    """One HDF5 group per explained utterance: its maps, tokens and texts (gzip-compressed)."""
+    with h5py.File(path, "w") as f:
+        for index, record in enumerate(records):
+            if record.get("skipped"):
+                continue
+            group = f.create_group(record["id"])
+            with np.load(job.maps_path(index)) as maps:
+                for name in maps.files:
+                    group.create_dataset(name, data=maps[name], compression="gzip", compression_opts=4)
+            group.create_dataset("tokens", data=np.asarray(record["tokens"], dtype=np.int64))
+            group.attrs["hypothesis"] = record["hypothesis"]
+            group.attrs["reference"] = record.get("reference", "")
+
+
+def run(model: ProbeModel, job: EvaluationJob, accelerator: str = "cpu", devices: int | str = 1,
+        strategy: str = "auto", num_nodes: int = 1) -> dict[str, Any] | None:
+    """Explain the job's rows with ``trainer.predict`` on the given devices and merge them on rank zero.
+
+    Returns the metrics on rank zero, None on the other ranks. Gradient saliency needs
+    autograd, so the trainer runs without inference mode.
+    """
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
+                        logger=False, enable_checkpointing=False, inference_mode=False)
+    task = ExplainTask(model, job)
+    prepare(job)
+    trainer.predict(task, return_predictions=False)
+    trainer.strategy.barrier()
+    if not trainer.is_global_zero:
+        return None
+    metrics, _ = merge(job, task.rows)
+    return metrics

@@ -1,0 +1,224 @@
+"""Explain one utterance: its hypothesis, cross-attention, saliency maps and every per-utterance metric.
+
+``explain`` returns an ``Explanation``: a JSON-ready ``record`` (what ``probes.summary``
+aggregates) and the ``maps`` (what reports plot and evaluate.py stores). Names used in
+records and in ``metrics.json``:
+
+- saliency targets, all at CA's resolution (I, T'): ``input`` (SPES on the filterbank, pooled
+  with ``pooling``), ``encoder`` (SPES-style on the encoder output H), and each Captum
+  method by name (``saliency``, ``input_x_gradient``, ``integrated_gradients``, pooled);
+- comparisons ``ca_vs_<target>`` over every CA view (``all``, ``layer:l``, ``head:l.h``);
+  ``input_vs_encoder`` compares the two SPES maps; ``uniform`` and ``random`` maps are the
+  baselines of every target;
+- ``ground_truth``: share of each token's mass inside its word's true time span (ASR), or
+  the spans of the source words aligned to it (ST);
+- ``deletion``: AUC of the damage curves when the most relevant input goes first, for CA,
+  SPES pooled to CA's grid, full-resolution SPES and a random map;
+- ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
+  against the true ones.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from probes import deletion, timestamps
+from probes.attention import cross_attention, standard_views, view, view_heads
+from probes.encoder_saliency import EncoderSaliencyConfig, encoder_saliency
+from probes.gradients import METHODS as GRADIENT_METHODS
+from probes.gradients import gradient_saliency
+from probes.interface import ProbeModel, Utterance
+from probes.metrics import baselines, correlations, random_map, span_mass, token_spans, uniform_map
+from probes.pooling import POOLERS, pool_to_frames
+from probes.spes import SpesConfig, spes
+
+METHODS = ("spes", "encoder", *GRADIENT_METHODS)
+CORRELATIONS = ("pearson", "spearman", "kendall")
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """What to compute for each utterance, and how much to spend on it."""
+
+    methods: tuple[str, ...] = ("spes", "encoder")  # any of METHODS
+    spes: SpesConfig = field(default_factory=SpesConfig)
+    encoder: EncoderSaliencyConfig = field(default_factory=EncoderSaliencyConfig)
+    ig_steps: int = 16  # integration points of integrated_gradients
+    pooling: str = "max2d"  # input maps -> CA grid: max2d (the paper's), avg2d, max_avg1d
+    beam_size: int = 5  # search of the explained hypothesis (the paper: 5)
+    deletion_steps: int = 20  # deletion levels 0, 5, ..., 100 %
+    deletion_beam: int = 1  # search when re-decoding deleted inputs (greedy: 21 searches per map)
+    decode_deletion: bool = True  # WER/BLEU curves (re-decoding); probability curves are always computed
+    timestamp_heads: str = "all"  # CA view whose heads estimate word times
+    filter_width: int = 3  # median filter of timestamp DTW, in encoder frames (40 ms each)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Reject unknown methods and poolers, and settings no run can honour."""
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+        if self.pooling not in POOLERS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {POOLERS}")
+        for name in ("ig_steps", "beam_size", "deletion_steps", "deletion_beam", "filter_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+
+    @property
+    def deletion_sources(self) -> tuple[str, ...]:
+        """Relevance maps whose deletion curves are computed."""
+        return ("ca", "saliency_pooled", "saliency_full", "random") if "spes" in self.methods else ("ca", "random")
+
+
+@dataclass
+class Explanation:
+    """One utterance's metrics (``record``, JSON-ready) and maps (CPU tensors)."""
+
+    record: dict[str, Any]
+    maps: dict[str, Tensor]
+
+
+def utterance_seed(seed: int, utt_id: str) -> int:
+    """A seed for an utterance's random baselines that does not depend on the order of utterances."""
+    return seed * 1_000_003 + zlib.crc32(utt_id.encode())
+
+
+class _Clock:
+    """Seconds spent per named stage."""
+
+    def __init__(self) -> None:
+        """No stage timed yet."""
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Call ``fn`` and add its wall time to ``name``."""
+        start = time.perf_counter()
+        out = fn()
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        return out
+
+
+def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, frames: int, clock: _Clock,
+                  progress: Callable[[int], object] | None = None) -> dict[str, Tensor]:
+    """Every configured saliency map: full-resolution (I, T, F) ones and their (I, T') poolings."""
+    maps: dict[str, Tensor] = {}
+    if "spes" in config.methods:
+        maps["input_full"] = clock.run("spes", lambda: spes(model, utt, config.spes, progress))
+        maps["input"] = pool_to_frames(maps["input_full"], frames, config.pooling)
+    if "encoder" in config.methods:
+        maps["encoder"] = clock.run("encoder", lambda: encoder_saliency(model, utt, config.encoder, progress))
+    for method in GRADIENT_METHODS:
+        if method in config.methods:
+            full = clock.run(method, lambda: gradient_saliency(model, utt, method, config.ig_steps))
+            maps[method] = pool_to_frames(full, frames, config.pooling)
+    return maps
+
+
+def agreement_scores(ca: Tensor, targets: dict[str, Tensor], generator: torch.Generator) -> dict[str, Any]:
+    """Correlations of every CA view with every target, SPES input vs encoder, and the baselines."""
+    views = standard_views(ca)
+    scores: dict[str, Any] = {f"ca_vs_{name}": {spec: correlations(m, target) for spec, m in views.items()}
+                              for name, target in targets.items()}
+    if "input" in targets and "encoder" in targets:
+        scores["input_vs_encoder"] = correlations(targets["input"], targets["encoder"])
+    scores["baselines"] = {name: baselines(target, generator) for name, target in targets.items()}
+    return scores
+
+
+def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: dict[str, Tensor],
+                        generator: torch.Generator) -> dict[str, Any] | None:
+    """Share of each map's mass inside the true spans (CA views, saliency maps, uniform and random)."""
+    if utt.words is None or (utt.task == "st" and not utt.alignment):
+        return None
+    tokens, frames = ca.shape[-2:]
+    spans = token_spans(model, utt, frames)
+    out: dict[str, Any] = {"ca": {spec: span_mass(m, spans) for spec, m in standard_views(ca).items()}}
+    out.update({name: span_mass(m, spans) for name, m in targets.items()})
+    out["uniform"] = span_mass(uniform_map(tokens, frames), spans)
+    out["random"] = span_mass(random_map(tokens, frames, generator), spans)
+    out["scored_tokens"] = sum(1 for s in spans if s)
+    return out
+
+
+def _curve_dict(curve: deletion.Curve) -> dict[str, Any]:
+    """JSON form of a deletion curve."""
+    return {"auc": curve.auc, "metric": curve.metric, "percents": list(curve.percents), "scores": list(curve.scores)}
+
+
+def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor], config: ExplainConfig,
+                    generator: torch.Generator) -> dict[str, Any]:
+    """Deletion curves (probability and, when asked, WER/BLEU by re-decoding) for each relevance source."""
+    tokens, frames = ca.shape[-2:]
+    relevance = {"ca": view(ca, "all"), "random": random_map(tokens, frames, generator)}
+    if "input_full" in maps:
+        relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
+    out: dict[str, Any] = {}
+    for name, rel in relevance.items():
+        out[name] = {"prob": _curve_dict(deletion.probability_curve(model, utt, rel, config.deletion_steps))}
+        if config.decode_deletion:
+            curve = deletion.deletion_curve(model, utt, rel, model.detokenize, config.deletion_steps, config.deletion_beam)
+            out[name]["text"] = _curve_dict(curve)
+    return out
+
+
+def _word_times_or_none(fn: Callable[[], list | None]) -> list | None:
+    """Word times, or None when the map cannot be aligned (more tokens than frames)."""
+    try:
+        return fn()
+    except ValueError:
+        return None
+
+
+def timestamp_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor],
+                     config: ExplainConfig) -> dict[str, Any] | None:
+    """Word-boundary errors of CA, saliency and CTC timestamps against the true word times (ASR only)."""
+    if utt.words is None or utt.task != "asr":
+        return None
+    heads = [(l + 1, h + 1) for l, h in view_heads(config.timestamp_heads, ca.shape[0], ca.shape[1])]
+    estimates = {"ca": _word_times_or_none(lambda: timestamps.word_times(
+        model, utt.tokens, timestamps.pick_heads(ca, heads), config.filter_width))}
+    for name in ("input", "encoder"):
+        if name in maps:
+            estimates[name] = _word_times_or_none(
+                lambda m=maps[name]: timestamps.word_times(model, utt.tokens, m, config.filter_width))
+    estimates["ctc"] = timestamps.ctc_word_times(model, utt)
+    return {name: None if words is None else {**timestamps.score_word_times(words, utt.words), "words": words}
+            for name, words in estimates.items()}
+
+
+def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
+            progress: Callable[[int], object] | None = None) -> Explanation:
+    """Hypothesis, CA and saliency of one utterance, and all its per-utterance metrics.
+
+    ``utt.tokens`` is filled with the model's own hypothesis (beam search) when empty.
+    """
+    clock = _Clock()
+    if not utt.tokens:
+        utt.tokens = clock.run("hypothesis", lambda: model.hypothesis(utt.features, utt.prefix, config.beam_size))
+    utt.hypothesis = model.detokenize(utt.tokens)
+    record: dict[str, Any] = {
+        "id": utt.id, "task": utt.task, "src_lang": utt.src_lang, "tgt_lang": utt.tgt_lang,
+        "reference": utt.reference, "hypothesis": utt.hypothesis, "tokens": list(utt.tokens),
+        "frames": utt.num_frames,
+    }
+    if not utt.tokens:
+        record["skipped"] = "empty hypothesis"
+        return Explanation(record, {})
+    ca = clock.run("ca", lambda: cross_attention(model, utt))  # (L, H, I, T')
+    record["encoder_frames"] = frames = ca.shape[-1]
+    maps = {"ca": ca, **saliency_maps(model, utt, config, frames, clock, progress)}
+    targets = {name: m for name, m in maps.items() if name not in ("ca", "input_full")}
+    generator = torch.Generator().manual_seed(utterance_seed(config.seed, utt.id))
+    record["agreement"] = agreement_scores(ca, targets, generator)
+    record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
+    record["deletion"] = clock.run("deletion", lambda: deletion_scores(model, utt, ca, maps, config, generator))
+    record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config))
+    record["seconds"] = clock.seconds
+    return Explanation(record, maps)
+

@@ -1,0 +1,481 @@
+"""Report figures: layer x head agreement, one utterance's maps, distributions, deletion, bars.
+
+Every figure has a builder that returns a ``matplotlib.figure.Figure`` (loggers such as W&B
+take figures) and a writer that saves it as a PNG through ``save`` and returns the path:
+
+    builder                 writer
+    layer_head_figure       layer_head_heatmap
+    utterance_maps_figure   utterance_figure
+    distributions_figure    correlation_distributions
+    deletion_figure         deletion_curves
+    bars_figure             bar_with_ci
+
+Figures are built on ``Figure`` directly, never through pyplot, so no backend or global
+figure registry is touched and nothing needs closing: a figure is freed with its last
+reference. Inputs are numpy arrays, lists or torch tensors. Continuous values use
+perceptually uniform colour maps; categories use the colour-blind-safe Okabe-Ito palette,
+with baselines (names containing "random" or "uniform") in grey so the eye goes to the
+real relevance sources first.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from scipy import stats
+
+DPI = 120
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")  # Okabe-Ito
+BASELINE_GREYS = ("#666666", "#A0A0A0")
+BASELINE_WORDS = ("random", "uniform")
+WORD_LINE = "#F2F2F2"  # word boundaries: light on the dark ends of magma and viridis
+SUMMARY_GAP = 0.3  # blank strip between a heatmap's cells and its summaries, in cell widths
+MAX_TOKEN_LABELS = 40
+MAX_VALUE_LABELS = 24  # bar charts print each mean only while that stays legible
+
+WordTimes = Sequence[tuple[str, float, float]]  # (word, start s, end s)
+
+
+def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (creating its folder) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, format="png")
+    return path
+
+
+def _array(x: Any) -> np.ndarray:
+    """Float numpy copy of an array-like or torch tensor (detached and moved to the CPU)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+    return np.asarray(x, dtype=float)
+
+
+def _figure(width: float, height: float) -> Figure:
+    """Empty figure of ``width`` x ``height`` inches with constrained layout."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _is_baseline(name: str) -> bool:
+    """Whether a series is a reference baseline rather than a relevance source."""
+    return any(word in name.lower() for word in BASELINE_WORDS)
+
+
+def _colours(names: Sequence[str]) -> list[str]:
+    """One colour per name: palette colours in order for sources, greys for baselines."""
+    colours, sources, baselines = [], 0, 0
+    for name in names:
+        if _is_baseline(name):
+            colours.append(BASELINE_GREYS[baselines % len(BASELINE_GREYS)])
+            baselines += 1
+        else:
+            colours.append(PALETTE[sources % len(PALETTE)])
+            sources += 1
+    return colours
+
+
+def _ink(rgba: Sequence[float]) -> str:
+    """Black or white, whichever reads better on a background colour."""
+    luminance = 0.2126 * rgba[0] + 0.7152 * rgba[1] + 0.0722 * rgba[2]
+    return "black" if luminance > 0.5 else "white"
+
+
+def _row_means(values: np.ndarray) -> np.ndarray:
+    """Mean of each row over its finite entries; NaN for a row with none."""
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, values, 0.0).sum(axis=1) / finite.sum(axis=1)
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    """Mean and Student-t 95% confidence interval of finite values (NaN bounds below 2 values)."""
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def _edges(cells: int, summary: bool) -> np.ndarray:
+    """Cell edges along a heatmap axis: unit cells, then a narrow gap and one summary cell if asked."""
+    sizes = [1.0] * cells + ([SUMMARY_GAP, 1.0] if summary else [])
+    return np.concatenate([[0.0], np.cumsum(sizes)])
+
+
+def layer_head_figure(
+    values: Any,
+    title: str,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    overall: float | None = None,
+    label: str = "Pearson r",
+) -> Figure:
+    """Heatmap of one value per decoder layer and head, written in each cell.
+
+    Args:
+        values: (L, H) values, e.g. CA-saliency correlation of each head; NaN cells stay blank.
+        title: figure title.
+        vmin, vmax: colour limits (values outside are clipped in colour, printed in full).
+        cmap: perceptually uniform colour map name.
+        overall: aggregated value shown in its own cell, e.g. the correlation of the CA
+            averaged over all layers and heads (not the mean of the cells).
+        label: colour bar label.
+
+    Returns:
+        The figure: heads, a blank gap, then a "layer mean" column (mean over the layer's
+        finite heads); an "overall" row below when ``overall`` is given.
+    """
+    v = _array(values)
+    if v.ndim != 2:
+        raise ValueError(f"values must be (layers, heads), got shape {v.shape}")
+    layers, heads = v.shape
+    grid = np.full((layers + (2 if overall is not None else 0), heads + 2), np.nan)  # NaN = blank
+    grid[:layers, :heads] = v
+    grid[:layers, heads + 1] = _row_means(v)
+    if overall is not None:
+        grid[layers + 1, heads + 1] = overall
+    xs, ys = _edges(heads, True), _edges(layers, overall is not None)
+    cx, cy = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2
+
+    fig = _figure(min(10.0, max(8.0, 2.5 + 0.5 * xs[-1])), max(3.0, 1.6 + 0.42 * ys[-1]))
+    ax = fig.add_subplot()
+    norm = Normalize(vmin, vmax)
+    colour_map = colormaps[cmap].with_extremes(bad="none")
+    mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(grid), cmap=colour_map, norm=norm)
+    ax.invert_yaxis()  # layer 1 on top
+    size = 9 if heads <= 10 else 7.5
+    for (r, c), x in np.ndenumerate(grid):
+        if np.isfinite(x):
+            ink = _ink(colour_map(norm(x)))
+            ax.text(cx[c], cy[r], f"{x:.2f}", ha="center", va="center", fontsize=size, color=ink)
+
+    ax.set_xticks(
+        [*cx[:heads], cx[-1]],
+        labels=[*(f"head {h + 1}" for h in range(heads)), "layer mean"],
+        rotation=45 if heads > 8 else 0,
+        ha="right" if heads > 8 else "center",
+        rotation_mode="anchor",
+    )
+    ax.set_yticks(
+        [*cy[:layers], *([cy[-1]] if overall is not None else [])],
+        labels=[*(f"layer {i + 1}" for i in range(layers)), *(["overall"] if overall is not None else [])],
+    )
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    ax.set(title=title, xlabel="cross-attention head", ylabel="decoder layer")
+    fig.colorbar(mesh, ax=ax, shrink=0.85, label=label)
+    return fig
+
+
+def layer_head_heatmap(
+    values: Any,
+    path: Path,
+    title: str,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    overall: float | None = None,
+    label: str = "Pearson r",
+) -> Path:
+    """Write ``layer_head_figure`` as a PNG and return its path."""
+    return save(layer_head_figure(values, title, vmin, vmax, cmap, overall, label), path)
+
+
+def _robust_limits(a: np.ndarray) -> tuple[float, float]:
+    """Colour limits at the 1st and 99th percentile, so one outlier cell cannot wash out a map."""
+    finite = a[np.isfinite(a)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    low, high = np.percentile(finite, [1, 99])
+    return (float(low), float(high)) if high > low else (float(low) - 0.5, float(low) + 0.5)
+
+
+def _token_ticks(count: int) -> list[int]:
+    """Token rows to label: all of them up to ``MAX_TOKEN_LABELS``, else every k-th."""
+    return list(range(0, count, max(1, math.ceil(count / MAX_TOKEN_LABELS))))
+
+
+def _mark_words(axes: Sequence[Axes], word_times: WordTimes) -> None:
+    """Word starts (solid) and ends (dashed) on every panel, word text above the first panel."""
+    for ax in axes:
+        for _, start, end in word_times:
+            ax.axvline(start, color=WORD_LINE, lw=0.8, alpha=0.8)
+            ax.axvline(end, color=WORD_LINE, lw=0.8, alpha=0.8, ls="--")
+    top = axes[0].secondary_xaxis("top")
+    top.set_xticks([(start + end) / 2 for _, start, end in word_times], labels=[w for w, _, _ in word_times])
+    top.tick_params(length=0, labelsize=8, labelrotation=45 if len(word_times) > 12 else 0)
+    top.set_xlabel("reference words", fontsize=9)
+
+
+def utterance_maps_figure(
+    spectrogram: Any,
+    maps: Mapping[str, Any],
+    token_labels: Sequence[str],
+    word_times: WordTimes | None = None,
+    seconds_per_input_frame: float = 0.01,
+    title: str = "",
+) -> Figure:
+    """One utterance: its spectrogram on top, then each token x time map on the same time axis.
+
+    Args:
+        spectrogram: (T, F) filterbank.
+        maps: name -> (I, T') or (I, T) map, e.g. {"CA (mean of all heads)": ..., "SPES": ...};
+            each is stretched over the utterance's duration whatever its frame rate.
+        token_labels: I token strings, the first at the top of each map.
+        word_times: reference (word, start s, end s); drawn as light vertical lines.
+        seconds_per_input_frame: hop of the spectrogram frames.
+        title: figure title (none when empty).
+
+    Returns:
+        The figure; panels are labelled "spectrogram" and each map's name (``Axes.get_label``).
+    """
+    spec = _array(spectrogram)
+    if spec.ndim != 2:
+        raise ValueError(f"spectrogram must be (frames, channels), got shape {spec.shape}")
+    panels = {name: _array(m) for name, m in maps.items()}
+    tokens = len(token_labels)
+    for name, m in panels.items():
+        if m.ndim != 2 or m.shape[0] != tokens:
+            raise ValueError(f"map {name!r} has shape {m.shape}; expected ({tokens}, frames) for {tokens} tokens")
+    duration = spec.shape[0] * seconds_per_input_frame
+
+    map_height = min(4.5, max(1.6, 0.11 * tokens))
+    heights = [1.8, *[map_height] * len(panels)]
+    fig = _figure(10.0, sum(heights) + 1.2)
+    axes = fig.subplots(len(heights), 1, sharex=True, height_ratios=heights, squeeze=False)[:, 0]
+
+    image = axes[0].imshow(
+        spec.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, spec.shape[1])
+    )
+    axes[0].set(title="log-mel filterbank", ylabel="channel", label="spectrogram")
+    fig.colorbar(image, ax=axes[0], pad=0.01, aspect=10)
+
+    ticks = _token_ticks(tokens)
+    labelsize = 8 if tokens <= 20 else 6.5
+    for ax, (name, m) in zip(axes[1:], panels.items()):
+        low, high = _robust_limits(m)
+        image = ax.imshow(
+            m, aspect="auto", cmap="viridis", vmin=low, vmax=high, interpolation="nearest",
+            extent=(0, duration, tokens - 0.5, -0.5),  # row 0 (first token) on top
+        )
+        ax.set_yticks(ticks, labels=[token_labels[i] for i in ticks], fontsize=labelsize)
+        ax.set(title=name, ylabel="output token", label=name)
+        fig.colorbar(image, ax=ax, pad=0.01, aspect=10)
+
+    if word_times:
+        _mark_words(axes, word_times)
+    axes[-1].set(xlabel="time (s)", xlim=(0, duration))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def utterance_figure(
+    spectrogram: Any,
+    maps: Mapping[str, Any],
+    path: Path,
+    token_labels: Sequence[str],
+    word_times: WordTimes | None = None,
+    seconds_per_input_frame: float = 0.01,
+    title: str = "",
+) -> Path:
+    """Write ``utterance_maps_figure`` as a PNG and return its path."""
+    fig = utterance_maps_figure(spectrogram, maps, token_labels, word_times, seconds_per_input_frame, title)
+    return save(fig, path)
+
+
+def _summary(name: str, finite: np.ndarray, dropped: int) -> str:
+    """Legend text: name, mean with 95% CI, count and NaNs dropped."""
+    mean, low, high = _mean_ci(finite)
+    if finite.size == 0:
+        text = f"{name}: no finite values"
+    elif math.isnan(low):
+        text = f"{name}: mean {mean:.3f}, n={finite.size}"
+    else:
+        text = f"{name}: mean {mean:.3f} [{low:.3f}, {high:.3f}], n={finite.size}"
+    return text + (f", {dropped} NaN dropped" if dropped else "")
+
+
+def distributions_figure(
+    samples: Mapping[str, Any], xlabel: str = "Pearson r", title: str = "Per-utterance agreement"
+) -> Figure:
+    """Violins of per-utterance values for several comparisons, each with its mean and 95% CI.
+
+    Args:
+        samples: comparison name -> per-utterance values (NaN and inf are dropped and counted).
+        xlabel: what the values are.
+        title: figure title.
+
+    Returns:
+        The figure: one row per comparison (first on top), utterances as dots, the mean as a
+        black diamond with its Student-t 95% CI; the legend gives the numbers.
+    """
+    names = list(samples)
+    fig = _figure(9.0, 2.2 + 0.95 * len(names))  # a row and a legend line per comparison
+    ax = fig.add_subplot()
+    jitter = np.random.default_rng(0)  # fixed so a figure redraws identically
+    handles = []
+    for row, (name, colour) in enumerate(zip(names, _colours(names))):
+        raw = _array(samples[name]).ravel()
+        x = raw[np.isfinite(raw)]
+        y = len(names) - 1 - row
+        if np.unique(x).size > 1:  # a KDE needs spread
+            body = ax.violinplot(x, positions=[y], orientation="horizontal", widths=0.8, showextrema=False)
+            body["bodies"][0].set(facecolor=colour, edgecolor=colour, alpha=0.3)
+        ax.scatter(x, y + jitter.uniform(-0.12, 0.12, x.size), s=7, color=colour, alpha=0.6, lw=0)
+        mean, low, high = _mean_ci(x)
+        if x.size:
+            ax.errorbar(mean, y, xerr=[[mean - low], [high - mean]], fmt="D", ms=5, color="black", capsize=4, zorder=3)
+        handles.append(Patch(facecolor=colour, alpha=0.6, label=_summary(name, x, raw.size - x.size)))
+    handles.append(ax.errorbar([], [], xerr=[], fmt="D", ms=5, color="black", capsize=4, label="mean, 95% CI"))
+    ax.axvline(0, color="0.6", lw=0.8, zorder=0)
+    ax.set_yticks(range(len(names)), labels=names[::-1])
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8, frameon=False)
+    return fig
+
+
+def correlation_distributions(
+    samples: Mapping[str, Any], path: Path, xlabel: str = "Pearson r", title: str = "Per-utterance agreement"
+) -> Path:
+    """Write ``distributions_figure`` as a PNG and return its path."""
+    return save(distributions_figure(samples, xlabel, title), path)
+
+
+def deletion_figure(
+    curves: Mapping[str, tuple[Any, Any]],
+    ylabel: str = "WER (%)",
+    title: str = "Deletion: most relevant input removed first",
+    aucs: Mapping[str, float] | None = None,
+) -> Figure:
+    """Score against the percentage of input deleted, one line per relevance source.
+
+    Args:
+        curves: source name -> (percent deleted 0..100, score at each percentage).
+        ylabel: the score.
+        title: figure title.
+        aucs: area under each curve as computed by the metric code; a source missing here
+            gets the trapezoid rule over percent / 100 (so WER in % gives AUC in %).
+
+    Returns:
+        The figure, with each source's AUC in the legend; baselines dashed and grey.
+    """
+    fig = _figure(9.0, 5.5)
+    ax = fig.add_subplot()
+    for (name, (percent, score)), colour in zip(curves.items(), _colours(list(curves))):
+        p, s = _array(percent), _array(score)
+        order = np.argsort(p)
+        p, s = p[order], s[order]
+        auc = aucs[name] if aucs is not None and name in aucs else float(np.trapezoid(s, p / 100))
+        ax.plot(
+            p, s, marker="o", ms=3.5, color=colour, ls="--" if _is_baseline(name) else "-",
+            label=f"{name} (AUC {auc:.4g})",
+        )
+    ax.set(xlabel="input deleted, most relevant first (%)", ylabel=ylabel, title=title, xlim=(0, 100))
+    ax.grid(alpha=0.3)
+    fig.legend(title="relevance source", loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+def deletion_curves(
+    curves: Mapping[str, tuple[Any, Any]],
+    path: Path,
+    ylabel: str = "WER (%)",
+    title: str = "Deletion: most relevant input removed first",
+    aucs: Mapping[str, float] | None = None,
+) -> Path:
+    """Write ``deletion_figure`` as a PNG and return its path."""
+    return save(deletion_figure(curves, ylabel, title, aucs), path)
+
+
+def _series(values: Any, groups: int, what: str) -> dict[str, np.ndarray]:
+    """Bar values as name -> (groups,) array; a plain sequence is one unnamed series."""
+    series = dict(values) if isinstance(values, Mapping) else {"": values}
+    series = {name: _array(v) for name, v in series.items()}
+    for name, v in series.items():
+        if v.shape != (groups,):
+            raise ValueError(f"{what}{f' of {name!r}' if name else ''} has shape {v.shape}; expected ({groups},)")
+    return series
+
+
+def _print_value(ax: Axes, x: float, mean: float, end: float) -> None:
+    """Write ``mean`` just beyond the bar's error bar end (below it for negative bars)."""
+    if not np.isfinite(mean):
+        return
+    y = end if np.isfinite(end) else mean
+    up = mean >= 0
+    ax.annotate(
+        f"{mean:.2f}", (x, y), xytext=(0, 2 if up else -2), textcoords="offset points",
+        ha="center", va="bottom" if up else "top", fontsize=7,
+    )
+
+
+def bars_figure(
+    labels: Sequence[str], means: Any, lows: Any, highs: Any, ylabel: str, title: str
+) -> Figure:
+    """Bar chart of means with 95% CI error bars, grouped when several series are given.
+
+    Args:
+        labels: one label per group (e.g. "layer 1".."layer 6", or model names).
+        means: (G,) values, or series name -> (G,) values for grouped bars (e.g. per model).
+        lows, highs: CI bounds with the same structure as ``means``.
+        ylabel: what the bars measure.
+        title: figure title.
+
+    Returns:
+        The figure; each mean is printed beyond its error bar while there are at most
+        ``MAX_VALUE_LABELS`` bars.
+    """
+    groups = len(labels)
+    m, lo, hi = (_series(v, groups, what) for v, what in ((means, "means"), (lows, "lows"), (highs, "highs")))
+    if not m.keys() == lo.keys() == hi.keys():
+        raise ValueError(f"means, lows and highs name different series: {list(m)}, {list(lo)}, {list(hi)}")
+    for name in m:
+        with np.errstate(invalid="ignore"):
+            if np.any(lo[name] > m[name]) or np.any(m[name] > hi[name]):
+                raise ValueError(f"series {name!r}: every CI must satisfy low <= mean <= high")
+
+    names = list(m)
+    width = 0.8 / len(names)
+    fig = _figure(min(10.0, max(8.0, 2.0 + 0.35 * groups * len(names))), 4.8)
+    ax = fig.add_subplot()
+    x = np.arange(groups)
+    print_values = groups * len(names) <= MAX_VALUE_LABELS
+    for k, (name, colour) in enumerate(zip(names, _colours(names))):
+        at = x + (k - (len(names) - 1) / 2) * width
+        ax.bar(
+            at, m[name], width * 0.95, yerr=[m[name] - lo[name], hi[name] - m[name]], color=colour,
+            capsize=3, error_kw={"lw": 1}, label=name or None,
+        )
+        if print_values:
+            for xi, mean, low, high in zip(at, m[name], lo[name], hi[name]):
+                _print_value(ax, xi, mean, high if mean >= 0 else low)
+    long_labels = groups > 8 or max((len(label) for label in labels), default=0) > 12
+    ax.set_xticks(x, labels=labels, rotation=30 if long_labels else 0, ha="right" if long_labels else "center",
+                  rotation_mode="anchor")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.margins(y=0.12)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set(ylabel=ylabel, title=title)
+    if len(names) > 1:
+        ax.legend()
+    return fig
+
+
+def bar_with_ci(
+    labels: Sequence[str], means: Any, lows: Any, highs: Any, path: Path, ylabel: str, title: str
+) -> Path:
+    """Write ``bars_figure`` as a PNG and return its path."""
+    return save(bars_figure(labels, means, lows, highs, ylabel, title), path)

@@ -1,0 +1,198 @@
+"""Aggregate per-utterance explanation records into ``metrics.json``: means with 95% intervals.
+
+Every number is ``{"mean", "ci_low", "ci_high", "n", "std", "skipped"}`` over utterances
+(``probes.metrics.summarize``: Student-t interval, undefined values skipped and counted).
+Layout, for each correlation (pearson, spearman, kendall)::
+
+    pearson.ca_vs_input.{all, per_layer.{1..L}, per_head.{"l.h"}}
+    pearson.ca_vs_encoder.{...}; pearson.input_vs_encoder; pearson.baselines.{input,encoder}.{uniform,random}
+    deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}
+    ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
+    timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
+    baselines: the uniform and random rows of every family, gathered
+    groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from probes.metrics import summarize
+
+CORRELATIONS = ("pearson", "spearman", "kendall")
+Record = dict[str, Any]
+
+
+def _number(x: Any) -> float:
+    """A record value as a float; None (an undefined value stored as JSON null) is nan."""
+    return math.nan if x is None else float(x)
+
+
+def _summary(values: Iterable[Any]) -> dict[str, float]:
+    """``summarize`` as a plain dict."""
+    return dataclasses.asdict(summarize(_number(v) for v in values))
+
+
+def _dig(record: Record, path: Sequence[str]) -> Any:
+    """``record[path[0]][path[1]]...``, or None when any level is missing or null."""
+    for key in path:
+        if not isinstance(record, dict) or record.get(key) is None:
+            return None
+        record = record[key]
+    return record
+
+
+def _over(records: Sequence[Record], *path: str) -> dict[str, float]:
+    """Summary of one value across records (records lacking it count as skipped)."""
+    return _summary(_dig(r, path) for r in records)
+
+
+def _views(records: Sequence[Record], path: Sequence[str], leaf: Sequence[str] = ()) -> dict[str, Any]:
+    """{all, per_layer, per_head} summaries of ``record[path][view][leaf]`` over the CA views."""
+    specs = list(next((v for r in records if isinstance(v := _dig(r, path), dict)), {}))
+
+    def over(spec: str) -> dict[str, float]:
+        return _over(records, *path, spec, *leaf)
+
+    return {
+        "all": over("all"),
+        "per_layer": {s.split(":")[1]: over(s) for s in specs if s.startswith("layer:")},
+        "per_head": {s.split(":")[1]: over(s) for s in specs if s.startswith("head:")},
+    }
+
+
+def _correlation(records: Sequence[Record], name: str) -> dict[str, Any]:
+    """One correlation's block: every ca_vs_<target> by view, input_vs_encoder, baselines."""
+    targets = sorted({k for r in records for k in (r.get("agreement") or {}) if k.startswith("ca_vs_")})
+    block: dict[str, Any] = {}
+    for target in targets:
+        block[target] = _views(records, ["agreement", target], [name])
+    if any(_dig(r, ["agreement", "input_vs_encoder"]) for r in records):
+        block["input_vs_encoder"] = _over(records, "agreement", "input_vs_encoder", name)
+    names = sorted({k for r in records for k in (_dig(r, ["agreement", "baselines"]) or {})})
+    block["baselines"] = {t: {b: _over(records, "agreement", "baselines", t, b, name) for b in ("uniform", "random")}
+                          for t in names}
+    return block
+
+
+def _deletion(records: Sequence[Record]) -> dict[str, Any]:
+    """AUC summaries per relevance source and curve kind, with the mean curve for plots."""
+    out: dict[str, Any] = {}
+    sources = sorted({s for r in records for s in (r.get("deletion") or {})})
+    for source in sources:
+        out[source] = {}
+        for kind in ("prob", "text"):
+            curves = [c for r in records if (c := _dig(r, ["deletion", source, kind]))]
+            if curves:
+                mean_curve = [sum(c["scores"][k] for c in curves) / len(curves) for k in range(len(curves[0]["scores"]))]
+                out[source][kind] = {**_summary(c["auc"] for c in curves), "metric": curves[0]["metric"],
+                                     "percents": curves[0]["percents"], "mean_scores": mean_curve}
+    return out
+
+
+def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
+    """Span-mass summaries: CA by view, each saliency map, the baselines."""
+    scored = [r for r in records if r.get("ground_truth")]
+    if not scored:
+        return {}
+    out: dict[str, Any] = {"ca": _views(scored, ["ground_truth", "ca"])}
+    keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens")})
+    out.update({k: _over(scored, "ground_truth", k) for k in keys})
+    return out
+
+
+def _timestamps(records: Sequence[Record]) -> dict[str, Any]:
+    """Boundary error summaries of each estimator (ms, and share within tolerance)."""
+    scored = [r for r in records if r.get("timestamps")]
+    names = sorted({k for r in scored for k in r["timestamps"]})
+    return {n: {"mae_ms": _over(scored, "timestamps", n, "mae_ms"), "within": _over(scored, "timestamps", n, "within"),
+                "available": sum(1 for r in scored if _dig(r, ["timestamps", n]) is not None)} for n in names}
+
+
+def _baselines(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The baseline rows of every family in one place."""
+    out = {name: metrics[name]["baselines"] for name in CORRELATIONS}
+    out["deletion_auc"] = {"random": metrics["deletion_auc"].get("random", {})}
+    out["ground_truth"] = {k: metrics["ground_truth"][k] for k in ("uniform", "random") if k in metrics["ground_truth"]}
+    return out
+
+
+def group_name(record: Record) -> str:
+    """Task and language pair of a record, e.g. ``asr en-en``."""
+    return f"{record['task']} {record['src_lang']}-{record['tgt_lang']}"
+
+
+def _headline(records: Sequence[Record]) -> dict[str, Any]:
+    """The main numbers of a subset of records."""
+    return {
+        "n": len(records),
+        "pearson": {k: _over(records, "agreement", k, "all", "pearson") for k in ("ca_vs_input", "ca_vs_encoder")},
+        "ground_truth_ca": _over(records, "ground_truth", "ca", "all"),
+    }
+
+
+def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
+    """``metrics.json`` content of a set of per-utterance records (skipped ones counted, not averaged)."""
+    done = [r for r in records if not r.get("skipped")]
+    metrics: dict[str, Any] = {
+        "utterances": len(done),
+        "skipped": {r["id"]: r["skipped"] for r in records if r.get("skipped")},
+    }
+    metrics.update({name: _correlation(done, name) for name in CORRELATIONS})
+    metrics["deletion_auc"] = _deletion(done)
+    metrics["ground_truth"] = _ground_truth(done)
+    metrics["timestamps"] = _timestamps(done)
+    metrics["baselines"] = _baselines(metrics)
+    stages = sorted({s for r in done for s in r.get("seconds", {})})
+    metrics["seconds_per_utterance"] = {s: _over(done, "seconds", s)["mean"] for s in stages}
+    groups: dict[str, list[Record]] = {}
+    for r in done:
+        groups.setdefault(group_name(r), []).append(r)
+    metrics["groups"] = {g: _headline(rs) for g, rs in sorted(groups.items())}
+    return metrics
+
+
+def json_ready(x: Any) -> Any:
+    """``x`` with nan and infinities replaced by None (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_ready(v) for v in x]
+    return x
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write strict JSON (nan as null), indented."""
+    path.write_text(json.dumps(json_ready(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:
+    """The headline means of ``metrics`` as flat ``prefix/...`` scalars for loggers (undefined ones left out)."""
+    out: dict[str, float] = {}
+
+    def put(key: str, summary: Any) -> None:
+        if isinstance(summary, dict) and summary.get("mean") is not None and math.isfinite(summary["mean"]):
+            out[f"{prefix}/{key}"] = float(summary["mean"])
+
+    for name in CORRELATIONS:
+        for target, block in metrics.get(name, {}).items():
+            if target.startswith("ca_vs_"):
+                put(f"{name}/{target}/all", block["all"])
+                for layer, summary in block["per_layer"].items():
+                    put(f"{name}/{target}/layer{layer}", summary)
+            elif target == "input_vs_encoder":
+                put(f"{name}/{target}", block)
+    for source, kinds in metrics.get("deletion_auc", {}).items():
+        for kind, summary in kinds.items():
+            put(f"deletion_auc/{source}/{kind}", summary)
+    for name, value in metrics.get("ground_truth", {}).items():
+        put(f"ground_truth/{name}", value.get("all") if name == "ca" else value)
+    for name, value in metrics.get("timestamps", {}).items():
+        put(f"timestamps/{name}/mae_ms", value["mae_ms"])
+    return out

@@ -1,0 +1,48 @@
+"""ExplanationCallback inside a real (tiny) training run, configured from the YAML file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from probes.callback import ExplanationCallback, per_head_grid
+from s2t.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
+
+
+def test_callback_logs_agreement_per_layer_and_head_after_validation(tiny_corpus: Path, tmp_path: Path) -> None:
+    cli = main(["fit", "--config", str(ROOT / "configs/experiment/demo_en_asr.yaml"),
+                "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0", "--data.vocab_size", "48",
+                "--data.max_frames", "2000", "--model.model", TINY_MODEL, "--model.max_len_a", "0", "--model.max_len_b", "8",
+                "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(tmp_path),
+                "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(tmp_path),
+                "--trainer.enable_progress_bar", "false",
+                "--trainer.callbacks", str(ROOT / "configs/callbacks/probes.yaml")])
+    probe = next(c for c in cli.trainer.callbacks if isinstance(c, ExplanationCallback))
+    assert probe.every_n_epochs == 2 and probe.config.spes.masks == 64
+    rows = list(csv.DictReader(open(Path(cli.trainer.log_dir) / "metrics.csv")))
+    logged = [r for r in rows if r.get("probe/seconds")]
+    assert len(logged) == 1  # every 2nd epoch of 2, and never in the sanity check
+    row = logged[0]
+    assert -1 <= float(row["probe/pearson/ca_vs_input/all"]) <= 1
+    assert row["probe/pearson/ca_vs_encoder/layer2"] and float(row["probe/seconds"]) > 0
+    pngs = sorted(p.name for p in Path(cli.trainer.log_dir).rglob("probes/step*/*.png"))
+    assert "layer_head.png" in pngs and len(pngs) == 3  # the heatmap and two example utterances
+
+
+def test_per_head_grid_places_heads_and_leaves_undefined_ones_empty() -> None:
+    summary = lambda m: {"mean": m}  # noqa: E731
+    grid = per_head_grid({"1.1": summary(0.1), "1.2": summary(None), "2.1": summary(0.3), "2.2": summary(0.4)})
+    assert grid.shape == (2, 2) and grid[0, 0] == 0.1 and grid[1, 1] == 0.4 and grid[0, 1] != grid[0, 1]
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        ExplanationCallback(every_n_epochs=0)
+    with pytest.raises(ValueError, match="magic"):
+        ExplanationCallback(methods=["magic"])

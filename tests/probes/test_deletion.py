@@ -1,0 +1,126 @@
+"""Deletion and insertion curves: hand-checked pieces, and the toy model's true read windows as a planted signal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import Tensor
+
+from probes.deletion import auc, deletion_curve, input_relevance, levels, perturbed, probability_curve, ranking
+from probes.interface import Utterance
+from tests.probes.toys import ToyProbe, toy_utterance
+
+READS = [(1, 3), (6, 8), (10, 12), (15, 17)]  # 8 of the 20 encoder frames are ever read: 39% of the input cells
+FRAMES = 82  # 20 encoder frames plus a 2-frame subsampling remainder
+
+
+def detokenize(tokens: list[int]) -> str:
+    """Toy text: token ids as words."""
+    return " ".join(map(str, tokens))
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[ToyProbe, Utterance]:
+    """Toy model and one of its utterances."""
+    model = ToyProbe(READS)
+    return model, toy_utterance(model, frames=FRAMES)
+
+
+def maps() -> dict[str, Tensor]:
+    """(I, T') relevance: the true read windows, the same reversed (read frames last), and random."""
+    truth = torch.zeros(len(READS), FRAMES // 4)
+    for i, (a, b) in enumerate(READS):
+        truth[i, a:b] = 1.0
+    noise = torch.rand(truth.shape, generator=torch.Generator().manual_seed(0))
+    return {"truth": truth, "random": noise, "reverse": -truth}
+
+
+def test_auc_of_constructed_curves() -> None:
+    assert auc([0, 50, 100], [0, 50, 100]) == pytest.approx(50.0)
+    assert auc(levels(20), [30.0] * 21) == pytest.approx(30.0)
+    assert auc([0, 50, 100], [100, 100, 0]) == pytest.approx(75.0)
+    with pytest.raises(ValueError):
+        auc([0, 100, 50], [1, 2, 3])
+
+
+def test_levels() -> None:
+    assert levels(20) == [5.0 * k for k in range(21)]
+
+
+def test_encoder_frame_map_spreads_over_its_input_frames_and_channels() -> None:
+    relevance = torch.tensor([[1.0, 0.0, 2.0], [0.5, 3.0, 0.0]])  # (I = 2, T' = 3)
+    cells = input_relevance(relevance, num_frames=14, n_mels=2, subsampling=4)  # (14, 2)
+    expected = torch.tensor([1.5] * 4 + [3.0] * 4 + [2.0] * 6)  # the 2 remainder frames take the last value
+    assert torch.equal(cells, expected[:, None].expand(14, 2))
+
+
+def test_full_resolution_map_is_summed_over_tokens() -> None:
+    relevance = torch.arange(24.0).reshape(2, 4, 3)  # (I, T, F)
+    assert torch.equal(input_relevance(relevance, 4, 3, subsampling=4), relevance[0] + relevance[1])
+    with pytest.raises(ValueError, match="expected"):
+        input_relevance(relevance, 5, 3, subsampling=4)
+
+
+def test_ranking_breaks_ties_in_time_then_channel_order() -> None:
+    cells = torch.tensor([[1.0, 2.0], [2.0, 1.0], [0.0, 2.0]])  # (T = 3, F = 2)
+    assert ranking(cells).tolist() == [1, 2, 5, 0, 3, 4]
+    with pytest.raises(ValueError, match="nan"):
+        ranking(torch.tensor([[float("nan")]]))
+
+
+def test_deletion_and_insertion_zero_complementary_top_cells() -> None:
+    features = torch.rand(10, 4, generator=torch.Generator().manual_seed(1)) + 1.0  # (T, F), no zeros
+    order = ranking(torch.rand(10, 4, generator=torch.Generator().manual_seed(2)))
+    percents = [0.0, 5.0, 50.0, 100.0]
+    deleted, inserted = perturbed(features, order, percents, False), perturbed(features, order, percents, True)
+    assert [int((d == 0).sum()) for d in deleted] == [0, 2, 20, 40]  # floor(p / 100 * 40 + 0.5)
+    assert torch.equal(deleted + inserted, features.expand(4, -1, -1))
+    assert (deleted[1].reshape(-1)[order[:2]] == 0).all()
+
+
+def test_true_windows_destroy_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    curves = {name: probability_curve(model, utt, m) for name, m in maps().items()}
+    assert curves["truth"].auc > curves["random"].auc > curves["reverse"].auc
+    assert all(c.metric == "100-prob" and c.mode == "deletion" and len(c.scores) == 21 for c in curves.values())
+    truth = curves["truth"].scores
+    assert truth[8] == pytest.approx(truth[-1])  # p = 40%: every read cell gone: nothing left to lose
+    assert truth[-1] == pytest.approx(100 * (1 - 1 / model.vocab))  # all zero: uniform over the vocabulary
+
+
+def test_true_windows_restore_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    curves = {name: probability_curve(model, utt, m, insertion=True) for name, m in maps().items()}
+    assert curves["truth"].auc < curves["random"].auc < curves["reverse"].auc
+    truth = curves["truth"].scores
+    assert truth[8] == pytest.approx(truth[-1])  # p = 40%: every read cell restored: the original output
+    assert curves["truth"].mode == "insertion"
+
+
+def test_true_windows_raise_wer_fastest_and_insertion_mirrors_it(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    deletion = {name: deletion_curve(model, utt, m, detokenize) for name, m in maps().items()}
+    insertion = {name: deletion_curve(model, utt, m, detokenize, insertion=True) for name, m in maps().items()}
+    assert deletion["truth"].auc > deletion["reverse"].auc
+    assert insertion["truth"].auc < insertion["reverse"].auc
+    assert deletion["truth"].metric == "wer" and deletion["truth"].scores[0] == 0.0  # unperturbed = own hypothesis
+    assert insertion["truth"].scores[-1] == 0.0
+
+
+def test_encoder_frame_map_equals_its_full_resolution_expansion(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    coarse = maps()["random"]  # (I, T')
+    fine = input_relevance(coarse, FRAMES, model.n_mels, model.subsampling)[None] / len(READS)  # (1, T, F)
+    fine = fine.expand(len(READS), -1, -1)  # (I, T, F), sums back to the same cells
+    assert probability_curve(model, utt, coarse).scores == pytest.approx(probability_curve(model, utt, fine).scores)
+
+
+def test_scores_against_a_given_reference_and_bleu_for_st(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    wrong = replace(utt, reference=detokenize(utt.tokens[:-1] + [99]))
+    curve = deletion_curve(model, wrong, maps()["truth"], detokenize, steps=2)
+    assert curve.scores[0] == pytest.approx(100 / len(utt.tokens))  # one substitution
+    st = deletion_curve(model, replace(utt, task="st"), maps()["truth"], detokenize, steps=2)
+    assert st.metric == "100-bleu" and st.scores[0] == pytest.approx(0.0) and st.scores[-1] > 0.0

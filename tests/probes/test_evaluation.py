@@ -1,0 +1,116 @@
+"""evaluate.py end to end on a tiny checkpoint: outputs, resume after a crash, settings check, DDP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+
+import evaluate
+import probes.evaluation
+from probes.explain import explain as real_explain
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--masks", "12", "--granularities", "300", "--batch-size", "6", "--deletion-steps", "4", "--beam", "1",
+        "--tasks", "asr", "--languages", "en", "--limit", "3", "--no-wandb"]
+
+
+def run(ckpt: Path, corpus: Path, out: Path, *extra: str) -> int:
+    """evaluate.main on the tiny corpus' test manifest."""
+    return evaluate.main(["--ckpt", str(ckpt), "--manifest", str(corpus / "test.tsv"), "--out", str(out), *FAST, *extra])
+
+
+def results(out: Path) -> tuple[dict, list[dict]]:
+    """metrics.json and the records, without wall-clock timings (the only thing allowed to differ)."""
+    metrics = json.loads((out / "metrics.json").read_text())
+    metrics.pop("seconds_per_utterance")
+    records = [json.loads(line) for line in (out / "utterances.jsonl").read_text().splitlines()]
+    for r in records:
+        r.pop("seconds", None)
+    return metrics, records
+
+
+def test_evaluate_writes_every_output(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--methods", "spes,encoder,saliency", "--no-report") == 0
+    metrics, records = results(tmp_path / "out")
+    assert len(records) == 3 and metrics["utterances"] == 3
+    for name in ("pearson", "spearman", "kendall"):
+        for target in ("ca_vs_input", "ca_vs_encoder", "ca_vs_saliency"):
+            block = metrics[name][target]
+            assert set(block) == {"all", "per_layer", "per_head"}
+            assert set(block["per_layer"]) == {"1", "2"} and set(block["per_head"]) == {"1.1", "1.2", "2.1", "2.2"}
+            assert -1 <= block["all"]["mean"] <= 1 and block["all"]["n"] == 3
+    assert set(metrics["deletion_auc"]) == {"ca", "saliency_pooled", "saliency_full", "random"}
+    assert metrics["deletion_auc"]["ca"]["text"]["metric"] == "wer"
+    assert {"ca", "input", "encoder", "uniform", "random"} <= set(metrics["ground_truth"])
+    assert {"ca", "input", "encoder", "ctc"} <= set(metrics["timestamps"])
+    assert {"uniform", "random"} <= set(metrics["baselines"]["pearson"]["input"])
+    with h5py.File(tmp_path / "out" / "maps.h5") as f:
+        assert sorted(f) == sorted(r["id"] for r in records)
+        group = f[records[0]["id"]]
+        i = len(records[0]["tokens"])
+        assert group["ca"].shape[:3] == (2, 2, i) and group["input_full"].shape[0] == i
+        assert group["input"].shape == group["encoder"].shape == (i, group["ca"].shape[-1])
+
+
+def test_a_crashed_run_resumes_to_the_same_results(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "whole", "--no-report") == 0
+    calls = []
+
+    def crash_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")  # a crash (Lightning turns KeyboardInterrupt into SystemExit)
+        return real_explain(*args, **kwargs)
+
+    monkeypatch.setattr(probes.evaluation, "explain", crash_on_third)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report")
+    assert len(list((tmp_path / "resumed" / "work").glob("*.json"))) == 2  # two finished, nothing half-written
+    calls.clear()
+    monkeypatch.setattr(probes.evaluation, "explain", real_explain)
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report") == 0
+    assert results(tmp_path / "resumed") == results(tmp_path / "whole")
+
+
+def test_other_settings_in_the_same_folder_are_refused(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1") == 0
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1", "--masks", "20") == 2
+    assert "config" in capsys.readouterr().err
+
+
+def test_rows_the_model_cannot_explain_are_skipped_and_counted(tiny_checkpoint: Path, tiny_corpus: Path,
+                                                               tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = evaluate.main(["--ckpt", str(tiny_checkpoint), "--manifest", str(tiny_corpus / "test.tsv"), "--out", str(out),
+                          *FAST[:-7], "--limit", "4", "--tasks", "asr", "--no-wandb", "--no-report"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["utterances"] + len(metrics["skipped"]) == 4
+    assert metrics["skipped"] and all("it" in why or "es" in why or "fr" in why or "de" in why
+                                      for why in metrics["skipped"].values())
+
+
+def test_bad_options_are_clear_errors(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "a", "--methods", "spes,magic") == 2
+    assert "magic" in capsys.readouterr().err
+    assert evaluate.main(["--ckpt", str(tmp_path / "missing.ckpt"), "--manifest", str(tiny_corpus / "test.tsv"),
+                          "--out", str(tmp_path / "b")]) == 2
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_same_metrics_as_one(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "one", "--no-report") == 0
+    cmd = [sys.executable, str(ROOT / "evaluate.py"), "--ckpt", str(tiny_checkpoint), "--manifest",
+           str(tiny_corpus / "test.tsv"), "--out", str(tmp_path / "two"), *FAST, "--no-report",
+           "--devices", "2", "--strategy", "ddp"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert results(tmp_path / "two") == results(tmp_path / "one")

@@ -1,0 +1,200 @@
+"""Known answers for the agreement metrics: scipy parity, invariances, hand-built spans and summaries."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from probes.interface import Utterance
+from probes.metrics import (
+    Summary,
+    baselines,
+    correlations,
+    mass_in_span,
+    match_words,
+    mvn,
+    random_map,
+    span_mass,
+    summarize,
+    token_spans,
+    uniform_map,
+    word_spans_to_frames,
+)
+from tests.probes.toys import ToyProbe, toy_utterance
+
+SEC = 0.04  # seconds per encoder frame of the stub and toy models
+
+
+class Grouped:
+    """Stub model whose word groups are fixed: the only member ``token_spans`` needs besides the frame rate."""
+
+    frames_per_second = 100
+    subsampling = 4
+
+    def __init__(self, words: Sequence[str], sizes: Sequence[int]) -> None:
+        """Word ``k`` spans the next ``sizes[k]`` tokens."""
+        self.groups, start = [], 0
+        for word, size in zip(words, sizes):
+            self.groups.append((word, list(range(start, start + size))))
+            start += size
+        self.tokens = list(range(start))
+
+    def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
+        """The fixed groups."""
+        return self.groups
+
+
+def timed(words: Sequence[str]) -> list[tuple[str, float, float]]:
+    """Word k spans encoder frames [2k, 2k + 2)."""
+    return [(w, 2 * k * SEC, (2 * k + 2) * SEC) for k, w in enumerate(words)]
+
+
+def test_correlations_match_scipy() -> None:
+    g = np.random.default_rng(0)
+    a, b = g.normal(size=(7, 30)), g.normal(size=(7, 30))
+    b += 0.5 * a
+    got = correlations(torch.from_numpy(a).float(), b)
+    assert got["pearson"] == pytest.approx(stats.pearsonr(a.ravel(), b.ravel()).statistic, abs=1e-6)
+    assert got["spearman"] == pytest.approx(stats.spearmanr(a.ravel(), b.ravel()).statistic)
+    assert got["kendall"] == pytest.approx(stats.kendalltau(a.ravel(), b.ravel()).statistic)
+
+
+def test_pearson_invariant_to_affine_rescaling() -> None:
+    g = np.random.default_rng(1)
+    a, b = g.random((5, 20)), g.random((5, 20))
+    base = correlations(a, b)["pearson"]
+    assert correlations(3.0 * a + 7.0, b)["pearson"] == pytest.approx(base)
+    assert correlations(a, 0.01 * b - 2.0)["pearson"] == pytest.approx(base)
+    assert correlations(-a, b)["pearson"] == pytest.approx(-base)
+    np.testing.assert_allclose(mvn(5.0 * a - 1.0), mvn(a), atol=1e-12)
+
+
+def test_mvn_standardises_and_keeps_the_input_kind() -> None:
+    x = torch.randn(4, 9, generator=torch.Generator().manual_seed(0)) * 3 + 2
+    out = mvn(x)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    assert float(out.mean()) == pytest.approx(0.0, abs=1e-6)
+    assert float(out.pow(2).mean()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_constant_maps_give_zeros_and_nan_correlations_without_warnings() -> None:
+    near_constant = torch.full((3, 7), 1.0 / 7).cumsum(dim=1) / torch.arange(1, 8)  # 1/7 up to float32 rounding
+    assert torch.equal(mvn(near_constant), torch.zeros(3, 7))
+    assert np.array_equal(mvn(np.full((2, 5), 4.0)), np.zeros((2, 5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = correlations(near_constant, torch.rand(3, 7))
+    assert all(math.isnan(v) for v in got.values()) and set(got) == {"pearson", "spearman", "kendall"}
+
+
+def test_correlations_reject_different_shapes() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        correlations(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_summarize_against_hand_computation() -> None:
+    s = summarize([1.0, 2.0, float("nan"), 3.0, 4.0])
+    std = math.sqrt(5 / 3)  # squared deviations 2.25 + 0.25 + 0.25 + 2.25 over n - 1 = 3
+    half = 3.182446305284263 * std / 2  # t(0.975, df 3) from tables, / sqrt(4)
+    assert (s.mean, s.n, s.skipped) == (2.5, 4, 1)
+    assert s.std == pytest.approx(std)
+    assert (s.ci_low, s.ci_high) == (pytest.approx(2.5 - half), pytest.approx(2.5 + half))
+
+
+def test_summarize_small_samples() -> None:
+    one = summarize([0.3])
+    assert one.mean == 0.3 and one.n == 1 and math.isnan(one.ci_low) and math.isnan(one.ci_high) and math.isnan(one.std)
+    none = summarize([float("nan")] * 3)
+    assert math.isnan(none.mean) and none.n == 0 and none.skipped == 3
+    assert summarize([2.0, 2.0]) == Summary(2.0, 2.0, 2.0, 2, 0.0, 0)
+
+
+def test_word_spans_cover_overlapped_frames_snap_and_clip() -> None:
+    words = [("a", 3 * SEC, 5 * SEC), ("b", 0.13, 0.42), ("c", 0.5, 0.5), ("d", -0.1, 9.0)]
+    assert word_spans_to_frames(words, 20, SEC) == [(3, 5), (3, 11), (12, 13), (0, 20)]
+
+
+def test_mass_in_span_on_hand_built_maps() -> None:
+    relevance = torch.tensor([
+        [0.0, 2.0, 3.0, 0.0, 0.0, 0.0],  # all inside [1, 3)
+        [1.0, 1.0, 1.0, 1.0, 0.0, 0.0],  # half inside [0, 2)
+        [-5.0, 1.0, 0.0, 0.0, 0.0, 3.0],  # negative clipped: 1 of 4 inside [0, 2)
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # no windows: unscored
+        [0.0, 0.0, 0.0, 0.0, 0.0, -1.0],  # no positive mass: unscored
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # overlapping windows counted once: [0, 3) and [2, 4)
+    ])
+    spans = [[(1, 3)], [(0, 2)], [(0, 2)], [], [(0, 6)], [(0, 3), (2, 4)]]
+    np.testing.assert_allclose(mass_in_span(relevance, spans), [1.0, 0.5, 0.25, np.nan, np.nan, 4 / 6])
+    assert span_mass(relevance, spans) == pytest.approx((1.0 + 0.5 + 0.25 + 4 / 6) / 4)
+    assert math.isnan(span_mass(relevance, [[]] * 6))
+
+
+def test_match_words_when_the_hypothesis_drops_or_inserts_words() -> None:
+    assert match_words(["The", "cat", "sat"], ["the", "big", "cat", "sat."]) == {0: 0, 1: 2, 2: 3}
+    assert match_words(["the", "big", "fat", "cat"], ["the", "big", "cat"]) == {0: 0, 1: 1, 3: 2}
+    assert match_words(["a", "dog"], ["a", "cat"]) == {0: 0}  # a substitution stays unmatched
+    assert match_words(["-", "x"], ["--", "x"]) == {1: 1}  # punctuation-only words never match
+
+
+def test_token_spans_follow_matched_words_only() -> None:
+    model = Grouped(["the", "cat", "sat"], sizes=[1, 2, 1])  # "cat" is tokens 1 and 2
+    utt = Utterance(id="u", features=torch.zeros(40, 2), prefix=[0], tokens=model.tokens,
+                    words=timed(["the", "big", "cat", "sat"]))
+    assert token_spans(model, utt, 10) == [[(0, 2)], [(4, 6)], [(4, 6)], [(6, 8)]]
+    inserted = Grouped(["the", "fat", "cat"], sizes=[1, 1, 1])
+    utt = Utterance(id="v", features=torch.zeros(40, 2), prefix=[0], tokens=inserted.tokens,
+                    words=timed(["the", "cat"]))
+    assert token_spans(inserted, utt, 10) == [[(0, 2)], [], [(2, 4)]]
+
+
+def test_st_target_token_spans_are_the_union_of_aligned_source_words() -> None:
+    model = Grouped(["il", "gatto", "nero", "qui"], sizes=[1, 2, 1, 1])
+    utt = Utterance(id="st", features=torch.zeros(40, 2), prefix=[0], tokens=model.tokens, task="st",
+                    words=timed(["the", "black", "cat", "here"]), tgt_words=["il", "gatto", "nero", "qui"],
+                    alignment=[(0, 0), (2, 1), (1, 1), (1, 2)])  # "gatto" aligned to two source words; "qui" to none
+    spans = token_spans(model, utt, 10)
+    assert spans == [[(0, 2)], [(2, 4), (4, 6)], [(2, 4), (4, 6)], [(2, 4)], []]
+    relevance = torch.zeros(5, 10)
+    relevance[1, 2:6] = 1.0  # "gatto"'s first token reads both source words
+    assert mass_in_span(relevance, spans)[1] == 1.0
+    with pytest.raises(ValueError, match="alignment"):
+        token_spans(model, Utterance(id="x", features=torch.zeros(40, 2), prefix=[0], tokens=model.tokens, task="st",
+                                     words=timed(["the"])), 10)
+
+
+def test_toy_attention_lies_inside_the_read_windows() -> None:
+    reads = [(1, 3), (5, 7), (9, 12), (14, 16), (17, 19)]
+    model = ToyProbe(reads)
+    utt = toy_utterance(model, frames=80)
+    spans = token_spans(model, utt, 20)
+    assert spans == [[w] for w in reads]
+    truthful = torch.zeros(len(reads), 20)
+    for i, (a, b) in enumerate(reads):
+        truthful[i, a:b] = 1.0 / (b - a)
+    assert span_mass(truthful, spans) == pytest.approx(1.0)
+    assert span_mass(uniform_map(len(reads), 20), spans) == pytest.approx(np.mean([(b - a) / 20 for a, b in reads]))
+
+
+def test_baseline_maps() -> None:
+    assert torch.allclose(uniform_map(3, 8).sum(dim=1), torch.ones(3))
+    noise = random_map(3, 8, torch.Generator().manual_seed(0))
+    assert torch.allclose(noise.sum(dim=1), torch.ones(3)) and (noise > 0).all()
+    assert torch.equal(noise, random_map(3, 8, torch.Generator().manual_seed(0)))
+
+
+def test_baselines_have_every_metric_with_an_undefined_uniform_correlation() -> None:
+    target = torch.rand(4, 30, generator=torch.Generator().manual_seed(2))
+    spans = [[(0, 10)], [(10, 20)], [], [(20, 30)]]
+    rows = baselines(target, torch.Generator().manual_seed(3), spans)
+    assert set(rows) == {"uniform", "random"}
+    assert set(rows["uniform"]) == set(rows["random"]) == {"pearson", "spearman", "kendall", "span_mass"}
+    assert all(math.isnan(rows["uniform"][k]) for k in ("pearson", "spearman", "kendall"))
+    assert rows["uniform"]["span_mass"] == pytest.approx(1 / 3)
+    assert abs(rows["random"]["pearson"]) < 0.3
+    assert summarize([rows["uniform"]["pearson"]] * 5).skipped == 5

@@ -1,0 +1,99 @@
+"""The shared occlusion machinery: masks, per-token KL, streaming accumulation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from probes.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency
+
+# 3 masks over 4 cells (True = kept), 2 tokens. Occluded cells per mask:
+#   mask 0 occludes {1},    scores (1, 10)
+#   mask 1 occludes {0, 1}, scores (2, 20)
+#   mask 2 occludes {2},    scores (4, 40)
+# Token 0: cell 0 <- mask 1 only: 2; cell 1 <- masks 0 and 1: (1 + 2) / 2 = 1.5;
+# cell 2 <- mask 2 only: 4; cell 3 is never occluded: 0. Token 1 is token 0 times 10.
+KEEP = torch.tensor([[True, False, True, True], [False, False, True, True], [True, True, False, True]])
+SCORES = torch.tensor([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0]])
+EXPECTED = torch.tensor([[2.0, 1.5, 4.0, 0.0], [20.0, 15.0, 40.0, 0.0]])
+
+
+def test_accumulator_hand_computed() -> None:
+    """Mean over the occluding masks per cell, 0 for a never-occluded cell."""
+    acc = OcclusionAccumulator(tokens=2, cells=4)
+    acc.add(KEEP, SCORES)
+    assert torch.equal(acc.saliency(), EXPECTED)
+    assert acc.saliency().dtype == torch.float32
+
+
+def test_accumulator_streaming_matches_one_batch() -> None:
+    """Adding the masks one at a time or split unevenly gives the same map."""
+    for splits in ([1, 1, 1], [2, 1], [1, 2]):
+        acc = OcclusionAccumulator(tokens=2, cells=4)
+        for keep, scores in zip(KEEP.split(splits), SCORES.split(splits)):
+            acc.add(keep, scores)
+        assert torch.equal(acc.saliency(), EXPECTED)
+
+
+def test_kl_per_token_hand_computed() -> None:
+    """KL([.5, .5] || [.25, .75]) = .5 ln 2 + .5 ln(2/3); identical distributions score 0."""
+    original = torch.tensor([[0.5, 0.5]]).log()  # (I=1, V=2)
+    perturbed = torch.tensor([[[0.25, 0.75]], [[0.5, 0.5]]]).log()  # (M=2, I=1, V=2)
+    kl = kl_per_token(perturbed, original)
+    assert kl.shape == (2, 1)
+    assert kl[0, 0].item() == pytest.approx(0.5 * math.log(2) + 0.5 * math.log(2 / 3))
+    assert kl[1, 0].item() == 0.0
+
+
+def test_kl_ignores_zero_probability_words() -> None:
+    """A word with p = 0 (log p = -inf) contributes 0, not NaN."""
+    original = torch.tensor([[0.0, -math.inf]])  # p = (1, 0)
+    perturbed = torch.tensor([[[math.log(0.5), math.log(0.5)]]])
+    assert kl_per_token(perturbed, original)[0, 0].item() == pytest.approx(math.log(2))
+
+
+def test_keep_masks_seeded_and_balanced() -> None:
+    """Same seed, same masks; about keep_prob of the cells kept."""
+    a = keep_masks(50, 40, 0.3, torch.Generator().manual_seed(7))
+    b = keep_masks(50, 40, 0.3, torch.Generator().manual_seed(7))
+    assert a.shape == (50, 40) and a.dtype == torch.bool
+    assert torch.equal(a, b)
+    assert 0.25 < a.float().mean().item() < 0.35
+
+
+def test_occlusion_saliency_batched_equals_unbatched() -> None:
+    """Batch sizes 1, 7 and all-at-once give the same map; progress counts every mask."""
+    g = torch.Generator().manual_seed(0)
+    weights = torch.randn(5, 4, 12, generator=g)  # (I, V, C): a linear "model" of the kept cells
+    original = torch.zeros(5, 4).log_softmax(-1)  # (I, V)
+
+    def log_probs_of(keep: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("ivc,mc->miv", weights, keep.float()).log_softmax(-1)  # (M, I, V)
+
+    masks = keep_masks(40, 12, 0.5, g)  # (40, C=12)
+    maps = []
+    for size in (1, 7, 40):
+        seen: list[int] = []
+        maps.append(occlusion_saliency(log_probs_of, original, masks.split(size), 12, seen.append))
+        assert sum(seen) == 40 and max(seen) <= size
+    assert maps[0].shape == (5, 12)
+    torch.testing.assert_close(maps[0], maps[1])
+    torch.testing.assert_close(maps[0], maps[2])
+
+
+def excess_share(row: torch.Tensor, window: tuple[int, int]) -> float:
+    """Share of a (T',) map's excess over its median that lies in ``window`` (a half-open frame range).
+
+    Occlusion maps carry a per-token baseline on every cell (masks occluding unrelated cells
+    still earn the token's average score); the median frame, outside the window, estimates it.
+    """
+    excess = (row - row.median()).clamp(min=0)  # (T',)
+    return float(excess[window[0]:window[1]].sum() / excess.sum())
+
+
+def test_excess_share() -> None:
+    """The helper the planted-signal tests use: baseline 1 everywhere, excess 3 + 1 in frames 1..2, 1 at 4."""
+    row = torch.tensor([1.0, 4.0, 2.0, 1.0, 2.0, 1.0, 1.0])
+    assert excess_share(row, (1, 3)) == pytest.approx(4 / 5)

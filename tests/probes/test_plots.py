@@ -1,0 +1,153 @@
+"""Report figures: each writes a readable PNG, and the builders draw what they were given."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from probes import plots
+
+RNG = np.random.default_rng(0)
+WORDS = [("the", 0.1, 0.3), ("cat", 0.35, 0.8), ("sat", 0.9, 1.4)]
+
+
+def _png(path: Path) -> np.ndarray:
+    """Read back a written PNG after checking it exists and is non-empty; (rows, columns, channels)."""
+    assert path.is_file() and path.stat().st_size > 0
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[2] in (3, 4)
+    return image
+
+
+def _width_ok(image: np.ndarray) -> None:
+    """Figures are sized for a report: 8-10 inches wide at the module's dpi."""
+    assert 8 * plots.DPI <= image.shape[1] <= 10 * plots.DPI
+
+
+def _utterance(tokens: int = 5, frames: int = 150) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Spectrogram (T, F) and two maps, one at encoder and one at input resolution."""
+    spec = RNG.normal(size=(frames, 80))
+    maps = {"CA": RNG.random((tokens, math.ceil(frames / 4))), "saliency": RNG.random((tokens, frames))}
+    return spec, maps, [f"t{i}" for i in range(tokens)]
+
+
+def test_layer_head_heatmap_writes_png(tmp_path: Path) -> None:
+    out = plots.layer_head_heatmap(RNG.uniform(-1, 1, (6, 8)), tmp_path / "sub" / "heat.png", "per head", overall=0.6)
+    assert out == tmp_path / "sub" / "heat.png"
+    image = _png(out)
+    _width_ok(image)
+    assert image.shape[0] < image.shape[1]
+
+
+def test_layer_head_cells_show_values_layer_means_and_overall() -> None:
+    values = np.array([[0.111, -0.25, 0.5], [0.9, 0.0, -0.333]])
+    fig = plots.layer_head_figure(values, "t", overall=0.777)
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    expected = [f"{v:.2f}" for v in values.ravel()] + [f"{m:.2f}" for m in values.mean(axis=1)] + ["0.78"]
+    assert texts == sorted(expected)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["head 1", "head 2", "head 3", "layer mean"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["layer 1", "layer 2", "overall"]
+    assert ax.get_title() == "t" and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_layer_head_nan_cells_are_blank(tmp_path: Path) -> None:
+    values = np.array([[0.2, np.nan], [np.nan, np.nan]])
+    fig = plots.layer_head_figure(torch.tensor(values), "with NaN")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["0.20", "0.20"]  # one finite cell; layer 1's mean skips the NaN, layer 2 has none
+    mask = np.ma.getmaskarray(fig.axes[0].collections[0].get_array()).reshape(2, 4)
+    assert mask[0, 1] and mask[1, :2].all() and mask[1, 3] and not mask[0, 0]
+    _png(plots.layer_head_heatmap(values, tmp_path / "nan.png", "with NaN"))
+
+
+def test_utterance_figure_panels_share_the_duration(tmp_path: Path) -> None:
+    spec, maps, tokens = _utterance()
+    fig = plots.utterance_maps_figure(spec, maps, tokens, WORDS, seconds_per_input_frame=0.01, title="utt")
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_label() for ax in panels] == ["spectrogram", "CA", "saliency"]
+    for ax in panels:
+        assert ax.get_xlim() == pytest.approx((0.0, 1.5))
+        assert ax.get_title()
+    for ax in panels[1:]:
+        assert [t.get_text() for t in ax.get_yticklabels()] == tokens
+        assert ax.get_ylim() == pytest.approx((4.5, -0.5))  # first token on top
+    assert panels[-1].get_xlabel() == "time (s)"
+    image = _png(plots.utterance_figure(spec, maps, tmp_path / "utt.png", tokens, WORDS))
+    _width_ok(image)
+
+
+def test_utterance_labels_every_kth_token_beyond_forty() -> None:
+    spec, maps, tokens = _utterance(tokens=90)
+    fig = plots.utterance_maps_figure(spec, maps, tokens)
+    labels = [t.get_text() for t in fig.axes[2].get_yticklabels()]
+    assert labels == tokens[::3] and len(labels) <= plots.MAX_TOKEN_LABELS
+
+
+def test_utterance_rejects_maps_with_the_wrong_token_count() -> None:
+    spec, maps, tokens = _utterance()
+    with pytest.raises(ValueError, match="'CA'"):
+        plots.utterance_maps_figure(spec, maps, tokens[:-1])
+
+
+def test_utterance_map_with_nan_draws(tmp_path: Path) -> None:
+    spec, maps, tokens = _utterance()
+    maps["CA"][1] = np.nan
+    maps["saliency"][:] = np.nan
+    _png(plots.utterance_figure(spec, maps, tmp_path / "nan.png", tokens))
+
+
+def test_correlation_distributions_count_dropped_nans(tmp_path: Path) -> None:
+    samples = {
+        "CA vs input": [*RNG.normal(0.6, 0.1, 50), math.nan, math.nan],
+        "random baseline": torch.tensor(RNG.normal(0, 0.05, 50)),
+        "one value": [0.3, math.nan],
+        "all NaN": [math.nan],
+    }
+    fig = plots.distributions_figure(samples)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0].startswith("CA vs input: mean") and legend[0].endswith("n=50, 2 NaN dropped")
+    assert "NaN" not in legend[1]
+    assert legend[2] == "one value: mean 0.300, n=1, 1 NaN dropped"
+    assert legend[3] == "all NaN: no finite values, 1 NaN dropped"
+    _width_ok(_png(plots.correlation_distributions(samples, tmp_path / "dist.png")))
+
+
+def test_mean_ci_is_the_student_t_interval() -> None:
+    mean, low, high = plots._mean_ci(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and high - mean == pytest.approx(4.302653 / math.sqrt(3))  # t(0.975, 2) * sd 1 / sqrt(3)
+
+
+def test_deletion_legend_prefers_given_aucs(tmp_path: Path) -> None:
+    p = list(range(0, 101, 10))
+    curves = {"CA": (p, [10 + 0.4 * x for x in p]), "random": (p, [50.0] * len(p))}
+    fig = plots.deletion_figure(curves, aucs={"CA": 41.2})
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["CA (AUC 41.2)", "random (AUC 50)"]  # random falls back to the trapezoid rule
+    assert fig.axes[0].get_xlim() == (0, 100)
+    _width_ok(_png(plots.deletion_curves(curves, tmp_path / "del.png", aucs={"CA": 41.2})))
+
+
+def test_bar_with_ci_single_and_grouped(tmp_path: Path) -> None:
+    means = np.array([0.4, 0.5, np.nan])
+    _width_ok(_png(plots.bar_with_ci(["layer 1", "layer 2", "layer 3"], means, means - 0.05, means + 0.05,
+                                     tmp_path / "bars.png", "Pearson r", "per layer")))
+    labels = ["en ASR", "it ASR"]
+    grouped = {"small": [0.63, 0.6], "large": [0.62, 0.59]}
+    lows = {k: [v - 0.02 for v in vs] for k, vs in grouped.items()}
+    highs = {k: [v + 0.02 for v in vs] for k, vs in grouped.items()}
+    fig = plots.bars_figure(labels, grouped, lows, highs, "Pearson r", "by model")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["small", "large"]
+    assert sorted(t.get_text() for t in ax.texts) == ["0.59", "0.60", "0.62", "0.63"]
+
+
+def test_bar_with_ci_rejects_inverted_intervals() -> None:
+    with pytest.raises(ValueError, match="low <= mean <= high"):
+        plots.bars_figure(["a"], [0.5], [0.6], [0.7], "r", "t")

@@ -1,0 +1,229 @@
+"""Planted-signal tests for word timestamps: DTW, CA word times, CTC alignment, scoring, head ranking."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor
+
+from probes.interface import Utterance
+from probes.timestamps import (
+    ca_word_times,
+    ctc_word_times,
+    dtw,
+    normalise,
+    rank_heads,
+    score_word_times,
+    spans,
+    word_times,
+)
+from tests.probes.toys import ToyProbe, toy_utterance
+
+SEC = 0.04  # seconds per encoder frame of the fakes below (4x subsampling at 100 frames/s)
+
+
+class FakeModel:
+    """Just what timing needs: fixed word groups, frame rate and (optionally) CTC log-probabilities."""
+
+    frames_per_second = 100
+    subsampling = 4
+    blank_id = 0
+
+    def __init__(self, groups: Sequence[Sequence[int]], ctc: Tensor | None = None) -> None:
+        """``groups``: token indices of each word; ``ctc`` (T', V) log-probabilities or None."""
+        self.groups = [list(g) for g in groups]
+        self.ctc = ctc
+
+    def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
+        """Word k is named "wk"."""
+        return [(f"w{k}", g) for k, g in enumerate(self.groups)]
+
+    def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor] | None:
+        """The planted log-probabilities, whatever the input."""
+        if self.ctc is None:
+            return None
+        return self.ctc[None], torch.tensor([self.ctc.shape[0]])
+
+
+def windows_map(windows: Sequence[tuple[int, int]], frames: int) -> np.ndarray:
+    """(I, T') map that is 1 on token i's window and 0 elsewhere."""
+    m = np.zeros((len(windows), frames))
+    for i, (a, b) in enumerate(windows):
+        m[i, a:b] = 1.0
+    return m
+
+
+def path_of(windows: Sequence[tuple[int, int]], frames: int) -> np.ndarray:
+    """(T') token of each frame, -1 outside every window."""
+    path = np.full(frames, -1)
+    for i, (a, b) in enumerate(windows):
+        path[a:b] = i
+    return path
+
+
+def assert_times(actual: Sequence[tuple[str, float, float]], expected: Sequence[tuple[str, float, float]],
+                 tol: float = 1e-9) -> None:
+    """Same words, and every boundary within ``tol`` seconds."""
+    assert [w for w, _, _ in actual] == [w for w, _, _ in expected]
+    np.testing.assert_allclose([t[1:] for t in actual], [t[1:] for t in expected], rtol=0, atol=tol)
+
+
+def utterance(tokens: Sequence[int], words: list[tuple[str, float, float]] | None = None, frames: int = 4) -> Utterance:
+    """An utterance with dummy features of ``frames`` input frames."""
+    return Utterance(id="u", features=torch.zeros(frames, 2), prefix=[1], tokens=list(tokens), words=words)
+
+
+# --- DTW and the map pipeline ------------------------------------------------------------------
+
+
+def test_dtw_recovers_a_planted_noisy_path() -> None:
+    rng = np.random.default_rng(0)
+    bounds = np.sort(rng.choice(np.arange(1, 80), size=11, replace=False))
+    windows = list(zip([0, *bounds], [*bounds, 80]))  # 12 tokens tiling 80 frames, 1..>10 frames each
+    noisy = windows_map(windows, 80) + rng.normal(0, 0.3, (12, 80))
+    path = dtw(-noisy)
+    assert np.all(np.diff(path) >= 0) and np.all(np.diff(path) <= 1) and path[0] == 0 and path[-1] == 11
+    assert np.abs(spans(path, 12) - np.array(windows)).max() <= 1  # noise may move a boundary by a frame
+    assert (path == path_of(windows, 80)).mean() >= 0.95
+
+
+def test_dtw_with_silence_recovers_gaps_and_batches() -> None:
+    rng = np.random.default_rng(1)
+    windows = [(3, 9), (9, 12), (15, 24), (30, 33), (33, 38)]
+    clean = windows_map(windows, 45)
+    batch = np.stack([clean + rng.normal(0, 0.2, clean.shape) for _ in range(3)])  # (3, I, T')
+    paths = dtw(-batch, silence=0.5)
+    assert paths.shape == (3, 45)
+    for path in paths:
+        np.testing.assert_array_equal(path, path_of(windows, 45))
+
+
+def test_dtw_rejects_more_tokens_than_frames() -> None:
+    with pytest.raises(ValueError, match="tokens"):
+        dtw(np.zeros((5, 4)))
+
+
+def test_median_filter_of_width_one_is_identity_after_standardising() -> None:
+    x = np.random.default_rng(2).random((2, 3, 20))
+    z = (x - x.mean(-1, keepdims=True)) / x.std(-1, keepdims=True)
+    np.testing.assert_allclose(normalise(torch.tensor(x), filter_width=1), z)
+    assert not np.allclose(normalise(x, filter_width=5), z)
+    np.testing.assert_array_equal(normalise(np.ones((2, 7))), 0.0)  # a constant row carries no timing
+
+
+def test_peaked_map_gives_known_word_times() -> None:
+    windows = [(0, 5), (5, 9), (9, 16), (16, 20), (20, 26), (26, 30)]  # tile the 30 frames
+    model = FakeModel([[0, 1], [2], [3, 4, 5]])
+    times = word_times(model, range(6), windows_map(windows, 30) + 0.01)
+    expected = [("w0", 0 * SEC, 9 * SEC), ("w1", 9 * SEC, 16 * SEC), ("w2", 16 * SEC, 30 * SEC)]
+    assert_times(times, expected)
+
+
+def test_silence_places_words_with_pauses_to_the_frame() -> None:
+    windows = [(4, 9), (9, 14), (20, 26), (31, 36)]
+    model = FakeModel([[0, 1], [2], [3]])
+    heads = np.stack([windows_map(windows, 40), 2 * windows_map(windows, 40)])  # (K, I, T'): heads averaged
+    times = word_times(model, range(4), heads, filter_width=3, silence=0.0)
+    expected = [("w0", 4 * SEC, 14 * SEC), ("w1", 20 * SEC, 26 * SEC), ("w2", 31 * SEC, 36 * SEC)]
+    assert_times(times, expected)
+    without = word_times(model, range(4), heads, filter_width=3)
+    assert without[0][1] == 0.0 and without[-1][2] == pytest.approx(40 * SEC)  # edges go to the end words
+
+
+# --- the toy model's cross-attention -----------------------------------------------------------
+
+
+def test_toy_ca_word_times_equal_its_read_windows() -> None:
+    model = ToyProbe(reads=[(0, 4), (4, 9), (9, 13), (13, 20)])
+    utt = toy_utterance(model, frames=80)  # T' = 20
+    assert_times(ca_word_times(model, utt, heads=[(1, 1)]), utt.words)
+    assert_times(ca_word_times(model, utt), utt.words)  # the useless uniform heads do not move it
+
+
+def test_toy_ca_word_times_with_pauses() -> None:
+    model = ToyProbe(reads=[(2, 6), (7, 11), (14, 18)])
+    utt = toy_utterance(model, frames=80)
+    assert_times(ca_word_times(model, utt, heads=[(2, 1)], filter_width=3, silence=0.0), utt.words)
+
+
+# --- CTC forced alignment ----------------------------------------------------------------------
+
+
+def planted_ctc(labels: Sequence[int], vocab: int = 6) -> Tensor:
+    """(T', V) log-probabilities that put 0.9 on the planted label of every frame."""
+    probs = torch.full((len(labels), vocab), 0.1 / (vocab - 1))
+    probs[torch.arange(len(labels)), torch.tensor(labels)] = 0.9
+    return probs.log()
+
+
+def test_ctc_word_times_recover_a_planted_alignment() -> None:
+    # frames:  0  1  2  3  4  5  6  7  8  9 10 11 12 13
+    labels = [0, 0, 3, 3, 0, 1, 0, 1, 1, 0, 0, 4, 4, 0]  # tokens 3 1 1 4: the repeated 1 needs a blank
+    model = FakeModel([[0, 1], [2, 3]], ctc=planted_ctc(labels))
+    times = ctc_word_times(model, utterance([3, 1, 1, 4]))
+    assert_times(times, [("w0", 2 * SEC, 6 * SEC), ("w1", 7 * SEC, 13 * SEC)])
+
+
+def test_ctc_word_times_without_head_or_path_is_none(caplog: pytest.LogCaptureFixture) -> None:
+    assert ctc_word_times(FakeModel([[0]]), utterance([3])) is None
+    model = FakeModel([[0, 1, 2]], ctc=planted_ctc([0, 2, 0]))
+    with caplog.at_level(logging.WARNING, logger="probes.timestamps"):
+        assert ctc_word_times(model, utterance([2, 2, 3])) is None  # 3 tokens + 1 repeat > 3 frames
+        assert ctc_word_times(model, utterance([0])) is None
+    assert "repeats" in caplog.text and "blank" in caplog.text
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+REFERENCE = [("the", 0.10, 0.30), ("cat", 0.30, 0.62), ("sat", 0.70, 1.00), ("down", 1.00, 1.40)]
+
+
+def test_score_of_a_uniform_40ms_shift() -> None:
+    late = [(w, s + 0.04, e + 0.04) for w, s, e in REFERENCE]
+    score = score_word_times(late, REFERENCE)
+    assert score["mae_start_ms"] == pytest.approx(40) and score["mae_end_ms"] == pytest.approx(40)
+    assert score["mae_ms"] == pytest.approx(40) and score["within"] == 1.0
+    assert (score["matched"], score["total"]) == (4, 4)
+
+
+def test_score_with_one_word_200ms_off_and_an_extra_word() -> None:
+    predicted = [("The", 0.10, 0.30), ("cat", 0.50, 0.82), ("uh", 0.62, 0.70), ("sat,", 0.70, 1.00),
+                 ("down", 1.00, 1.40)]
+    score = score_word_times(predicted, REFERENCE)
+    assert (score["matched"], score["total"]) == (4, 4)  # "uh" is unmatched, case and punctuation ignored
+    assert score["mae_start_ms"] == pytest.approx(50) and score["mae_end_ms"] == pytest.approx(50)
+    assert score["within"] == pytest.approx(6 / 8)
+    assert score_word_times(predicted, REFERENCE, tolerance_ms=250)["within"] == 1.0
+    assert np.isnan(score_word_times([("x", 0.0, 1.0)], REFERENCE)["mae_ms"])
+
+
+# --- alignment heads ---------------------------------------------------------------------------
+
+
+def test_rank_heads_puts_the_planted_head_first() -> None:
+    rng, gen = np.random.default_rng(3), torch.Generator().manual_seed(3)
+    model = FakeModel([[0], [1, 2], [3]])
+    utts, cas = [], []
+    for _ in range(3):
+        bounds = np.sort(rng.choice(np.arange(5, 45, 5), size=3, replace=False))
+        windows = list(zip([0, *bounds], [*bounds, 50]))
+        words = [(f"w{k}", windows[g[0]][0] * SEC, windows[g[-1]][1] * SEC) for k, g in enumerate(model.groups)]
+        ca = torch.rand(2, 3, 4, 50, generator=gen)  # (L, H, I, T'): noise
+        ca[1, 2] += torch.tensor(windows_map(windows, 50), dtype=torch.float)  # head 2.3 aligns
+        utts.append(utterance(range(4), words))
+        cas.append(ca)
+    ranking = rank_heads(model, utts, cas)
+    assert len(ranking) == 6 and ranking[0][0] == (2, 3)
+    assert ranking[0][1] < SEC * 1000 and all(score > 100 for _, score in ranking[1:])  # ms
+
+
+def test_rank_heads_on_the_toy_puts_the_uniform_heads_last() -> None:
+    model = ToyProbe(reads=[(0, 4), (4, 9), (9, 13), (13, 20)])
+    ranking = rank_heads(model, [toy_utterance(model, frames=80, seed=s) for s in (1, 2)], silence=0.0)
+    assert {head for head, _ in ranking[-2:]} == {(1, 3), (2, 3)}
+    assert all(score == pytest.approx(0.0) for _, score in ranking[:4])
