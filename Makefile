@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CORPUS ?= data/synth
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo corpus
+.PHONY: setup test test-fast demo study corpus
 
 setup:
 	@bash scripts/setup.sh
@@ -14,9 +14,13 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-# Until the demo issue lands, the demo generates the default corpus and checks it.
+# The demo: corpus, 20 minutes of training, test, explanation, report (outputs/demo/report.md).
 demo: setup corpus
-	$(PY) -m s2t.data.check $(CORPUS)/train.tsv $(CORPUS)/valid.tsv $(CORPUS)/test.tsv
+	$(PY) -m probes.study --config configs/study/demo.yaml
+
+# The whole study on this CPU (about 16 hours; run it again to resume): outputs/study/report.md.
+study: setup corpus
+	$(PY) -m probes.study --config configs/study/cpu.yaml
 
 corpus: setup
 	$(PY) -m s2t.data.synth --out $(CORPUS)

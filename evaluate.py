@@ -11,6 +11,7 @@ and restarted with the same arguments, it resumes where it stopped.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,6 +24,7 @@ from probes.perturbation import ESTIMATORS
 from probes.pooling import POOLERS
 from probes.publish import log_to_wandb, write_outputs
 from probes.spes import SpesConfig
+from s2t.data.manifest import ManifestError
 from s2t.module import CheckpointMismatchError
 
 
@@ -36,8 +38,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
     p.add_argument("--masks", type=int, default=256, help="SPES and encoder-saliency masks per utterance (paper: 20000)")
     p.add_argument("--granularities", default="2000,2500,3000", help="SLIC segments per 500 frames, comma-separated")
-    p.add_argument("--estimator", choices=ESTIMATORS, default="occluded",
-                   help="occlusion estimator: SPES's mean over occluding masks, or its contrast with the keeping masks")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="contrast",
+                   help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
+                        "it (contrast), or SPES's plain mean over the occluding masks (occluded)")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
     p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
     p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")
@@ -47,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="explain only the first K rows")
     p.add_argument("--tasks", help="comma-separated tasks to explain (default: all rows)")
     p.add_argument("--languages", help="comma-separated languages: only rows whose source and target are among them")
+    p.add_argument("--pairs", help="comma-separated source-target pairs, e.g. en-en (English ASR) or en-it,it-en")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator (cpu, gpu, auto)")
     p.add_argument("--devices", default="1", help="devices per node; with several, each explains a shard")
@@ -77,6 +81,12 @@ def publish(job: EvaluationJob, metrics: dict[str, Any], model: Any, report: boo
         log_to_wandb(job, metrics, figures)
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file: a resumed run must explain the same checkpoint, not a newer one at the same path."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     a = parser().parse_args(argv)
@@ -86,17 +96,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        model = S2TProbe.from_checkpoint(a.ckpt)
+        model = S2TProbe.from_checkpoint(a.ckpt)  # refuses a missing or foreign file before hashing it
     except (CheckpointMismatchError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     tasks = tuple(a.tasks.split(",")) if a.tasks else None
     languages = tuple(a.languages.split(",")) if a.languages else None
-    job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, identity={"ckpt": str(a.ckpt.resolve())})
+    pairs = tuple(a.pairs.split(",")) if a.pairs else None
+    identity = {"ckpt": str(a.ckpt.resolve()), "ckpt_sha256": file_digest(a.ckpt)}
+    job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, pairs, identity)
     devices = int(a.devices) if a.devices.isdigit() else a.devices
     try:
         metrics = run(model, job, a.accelerator, devices, a.strategy, a.num_nodes)
-    except ConfigMismatchError as err:
+    except (ConfigMismatchError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if metrics is None:  # not rank zero

@@ -42,8 +42,7 @@ def main() -> None:
     fit = cli(["fit", "--config", f"configs/experiment/{a.experiment}.yaml", "--trainer.default_root_dir", str(a.out),
                "--trainer.max_time", budget, "--trainer.logger.init_args.save_dir", str(a.out), *a.extra])
     trained_min = (time.perf_counter() - start) / 60
-    last = Path(a.out) / "final.ckpt"
-    fit.trainer.save_checkpoint(last)
+    last = Path(a.out) / "final.ckpt"  # written by s2t.callbacks.FinalCheckpoint
     dm = fit.datamodule
     test = cli(["test", "--ckpt_path", str(last), "--data.data_dir", str(dm.data_dir),
                 "--data.languages", "[" + ",".join(dm.languages) + "]", "--data.tasks", "[" + ",".join(dm.tasks) + "]",

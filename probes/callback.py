@@ -42,7 +42,7 @@ class ExplanationCallback(L.Callback):
         utterances: int = 8,
         masks: int = 64,
         methods: Sequence[str] = ("spes", "encoder"),
-        estimator: str = "occluded",
+        estimator: str = "contrast",
         granularities: Sequence[int] = (2000, 2500, 3000),
         beam_size: int = 1,
         figures: int = 2,

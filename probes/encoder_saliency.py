@@ -47,7 +47,7 @@ class EncoderSaliencyConfig:
     dim_groups: int = 8
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "occluded"  # or "contrast" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded" (probes.perturbation)
     reduce: str = "mean"
 
     def __post_init__(self) -> None:

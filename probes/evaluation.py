@@ -51,6 +51,7 @@ class EvaluationJob:
     limit: int | None = None
     tasks: tuple[str, ...] | None = None
     languages: tuple[str, ...] | None = None
+    pairs: tuple[str, ...] | None = None
     identity: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. the checkpoint, checked on resume
 
     @property
@@ -61,6 +62,7 @@ class EvaluationJob:
     def settings(self) -> dict[str, Any]:
         """Everything that determines the results, as JSON-ready data."""
         return json_ready({"manifest": str(self.manifest), "limit": self.limit, "tasks": self.tasks, "languages": self.languages,
+                           "pairs": self.pairs,
                            "config": dataclasses.asdict(self.config), **self.identity})
 
     def record_path(self, index: int) -> Path:
@@ -134,7 +136,7 @@ class ExplainTask(L.LightningModule):
         self.probe = model
         self.job = job
         self.nets = nn.ModuleList(root_modules(model))
-        self.rows = manifest_rows(job.manifest, job.limit, job.tasks, job.languages)
+        self.rows = manifest_rows(job.manifest, job.limit, job.tasks, job.languages, job.pairs)
         self.truth = ground_truth(job.manifest)
 
     def predict_dataloader(self) -> DataLoader:

@@ -12,8 +12,9 @@ records and in ``metrics.json``:
   baselines of every target;
 - ``ground_truth``: share of each token's mass inside its word's true time span (ASR), or
   the spans of the source words aligned to it (ST);
-- ``deletion``: AUC of the damage curves when the most relevant input goes first, for CA,
-  SPES pooled to CA's grid, full-resolution SPES and a random map;
+- ``deletion`` / ``insertion``: AUC of the damage curves when the most relevant input is
+  removed first / restored first into silence, for CA, SPES pooled to CA's grid,
+  full-resolution SPES and a random map;
 - ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
   against the true ones.
 """
@@ -152,17 +153,19 @@ def _curve_dict(curve: deletion.Curve) -> dict[str, Any]:
 
 
 def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor], config: ExplainConfig,
-                    generator: torch.Generator) -> dict[str, Any]:
-    """Deletion curves (probability and, when asked, WER/BLEU by re-decoding) for each relevance source."""
+                    generator: torch.Generator, insertion: bool = False) -> dict[str, Any]:
+    """Deletion (or insertion) curves of each relevance source: probability and, when asked, WER/BLEU."""
     tokens, frames = ca.shape[-2:]
     relevance = {"ca": view(ca, "all"), "random": random_map(tokens, frames, generator)}
     if "input_full" in maps:
         relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
     out: dict[str, Any] = {}
     for name, rel in relevance.items():
-        out[name] = {"prob": _curve_dict(deletion.probability_curve(model, utt, rel, config.deletion_steps))}
+        curve = deletion.probability_curve(model, utt, rel, config.deletion_steps, insertion)
+        out[name] = {"prob": _curve_dict(curve)}
         if config.decode_deletion:
-            curve = deletion.deletion_curve(model, utt, rel, model.detokenize, config.deletion_steps, config.deletion_beam)
+            curve = deletion.deletion_curve(model, utt, rel, model.detokenize, config.deletion_steps,
+                                            config.deletion_beam, insertion)
             out[name]["text"] = _curve_dict(curve)
     return out
 
@@ -218,6 +221,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     record["agreement"] = agreement_scores(ca, targets, generator)
     record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
     record["deletion"] = clock.run("deletion", lambda: deletion_scores(model, utt, ca, maps, config, generator))
+    record["insertion"] = clock.run("insertion", lambda: deletion_scores(model, utt, ca, maps, config, generator, True))
     record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config))
     record["seconds"] = clock.seconds
     return Explanation(record, maps)

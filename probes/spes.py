@@ -51,7 +51,7 @@ class SpesConfig:
     keep_prob: float = 0.5
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "occluded"  # or "contrast" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded" (probes.perturbation)
     compactness: float = 0.1
     sigma: float = 1.0
 

@@ -6,7 +6,8 @@ Layout, for each correlation (pearson, spearman, kendall)::
 
     pearson.ca_vs_input.{all, per_layer.{1..L}, per_head.{"l.h"}}
     pearson.ca_vs_encoder.{...}; pearson.input_vs_encoder; pearson.baselines.{input,encoder}.{uniform,random}
-    deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}
+    deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}; insertion_auc the same
+    alignment_heads: [["l.h", share of mass inside the true word spans], ...], best first
     ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     baselines: the uniform and random rows of every family, gathered
@@ -79,14 +80,14 @@ def _correlation(records: Sequence[Record], name: str) -> dict[str, Any]:
     return block
 
 
-def _deletion(records: Sequence[Record]) -> dict[str, Any]:
-    """AUC summaries per relevance source and curve kind, with the mean curve for plots."""
+def _deletion(records: Sequence[Record], mode: str = "deletion") -> dict[str, Any]:
+    """AUC summaries per relevance source and curve kind (of deletion or insertion), with the mean curve."""
     out: dict[str, Any] = {}
-    sources = sorted({s for r in records for s in (r.get("deletion") or {})})
+    sources = sorted({s for r in records for s in (r.get(mode) or {})})
     for source in sources:
         out[source] = {}
         for kind in ("prob", "text"):
-            curves = [c for r in records if (c := _dig(r, ["deletion", source, kind]))]
+            curves = [c for r in records if (c := _dig(r, [mode, source, kind]))]
             if curves:
                 mean_curve = [sum(c["scores"][k] for c in curves) / len(curves) for k in range(len(curves[0]["scores"]))]
                 out[source][kind] = {**_summary(c["auc"] for c in curves), "metric": curves[0]["metric"],
@@ -103,6 +104,13 @@ def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
     keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens")})
     out.update({k: _over(scored, "ground_truth", k) for k in keys})
     return out
+
+
+def alignment_heads(ground_truth: dict[str, Any]) -> list[list[Any]]:
+    """CA heads ranked by their mass inside the true word spans, best first: pick alignment heads from it."""
+    per_head = (ground_truth.get("ca") or {}).get("per_head", {})
+    ranked = [[head, s["mean"]] for head, s in per_head.items() if s["n"]]
+    return sorted(ranked, key=lambda item: -item[1])
 
 
 def _timestamps(records: Sequence[Record]) -> dict[str, Any]:
@@ -144,7 +152,9 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     }
     metrics.update({name: _correlation(done, name) for name in CORRELATIONS})
     metrics["deletion_auc"] = _deletion(done)
+    metrics["insertion_auc"] = _deletion(done, "insertion")
     metrics["ground_truth"] = _ground_truth(done)
+    metrics["alignment_heads"] = alignment_heads(metrics["ground_truth"])
     metrics["timestamps"] = _timestamps(done)
     metrics["baselines"] = _baselines(metrics)
     stages = sorted({s for r in done for s in r.get("seconds", {})})
@@ -188,9 +198,10 @@ def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:
                     put(f"{name}/{target}/layer{layer}", summary)
             elif target == "input_vs_encoder":
                 put(f"{name}/{target}", block)
-    for source, kinds in metrics.get("deletion_auc", {}).items():
-        for kind, summary in kinds.items():
-            put(f"deletion_auc/{source}/{kind}", summary)
+    for mode in ("deletion_auc", "insertion_auc"):
+        for source, kinds in metrics.get(mode, {}).items():
+            for kind, summary in kinds.items():
+                put(f"{mode}/{source}/{kind}", summary)
     for name, value in metrics.get("ground_truth", {}).items():
         put(f"ground_truth/{name}", value.get("all") if name == "ca" else value)
     for name, value in metrics.get("timestamps", {}).items():

@@ -244,7 +244,7 @@ def generate(config: SynthConfig, progress: bool = True, jobs: int | None = None
         write_alignments(sidecar_path(manifests[split]), (align for _, align in items))
     elapsed = time.perf_counter() - start
     info = {
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "config": config_record(config),
         "speakers": [asdict(s) for lang in config.langs for s in make_speakers(lang, config.speakers, config)],
         "utterances": total,
         "seconds": round(elapsed, 2),
@@ -257,8 +257,8 @@ def generate(config: SynthConfig, progress: bool = True, jobs: int | None = None
     return manifests
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | None]:
-    """Command-line options: a SynthConfig, whether to show progress, the number of processes."""
+def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | None, bool]:
+    """Command-line options: a SynthConfig, whether to show progress, the number of processes, --force."""
     defaults = SynthConfig(out=Path("."))
     p = argparse.ArgumentParser(
         prog="python -m s2t.data.synth",
@@ -276,6 +276,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | 
     p.add_argument("--max-words", type=int, default=defaults.max_words, help="longest sentence in words (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per language, at most the CPU count)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="regenerate even if OUT already holds this corpus")
     a = p.parse_args(argv)
     try:
         config = SynthConfig(
@@ -285,12 +286,29 @@ def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | 
         )
     except ValueError as err:
         p.error(str(err))
-    return config, not a.quiet, a.jobs
+    return config, not a.quiet, a.jobs, a.force
+
+
+def config_record(config: SynthConfig) -> dict:
+    """The settings as stored in ``corpus.json``."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+
+
+def already_generated(config: SynthConfig) -> bool:
+    """Whether ``config.out`` holds a finished corpus made with exactly these settings."""
+    info = config.out / "corpus.json"
+    if not info.is_file() or not all((config.out / f"{split}.tsv").is_file() for split in SPLITS):
+        return False
+    return json.loads(info.read_text()).get("config") == json.loads(json.dumps(config_record(config)))
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m s2t.data.synth``."""
-    config, progress, jobs = parse_args(argv)
+    config, progress, jobs, force = parse_args(argv)
+    if not force and already_generated(config):
+        print(f"{config.out} already holds this corpus (corpus.json has the same settings); --force regenerates it",
+              file=sys.stderr)
+        return
     generate(config, progress=progress, jobs=jobs)
 
 

@@ -10,7 +10,7 @@ import soundfile as sf
 from s2t.data.espeak import WordCache
 from s2t.data.grammar import Grammar
 from s2t.data.manifest import SAMPLE_RATE, num_frames, read_alignments, read_manifest, resolve_audio
-from s2t.data.synth import SynthConfig, generate, main, make_speakers, render
+from s2t.data.synth import SynthConfig, already_generated, generate, main, make_speakers, render
 
 from tests.conftest import TINY
 
@@ -104,3 +104,12 @@ def test_tokenizer_round_trip_is_exact_on_the_corpus(tiny_corpus: Path) -> None:
         for r in split_rows:
             for text in (r.src_text, r.tgt_text):
                 assert tok.decode(tok.encode(text)) == text
+
+
+def test_an_existing_corpus_with_the_same_settings_is_not_regenerated(tiny_corpus: Path, capsys) -> None:
+    assert already_generated(SynthConfig(out=tiny_corpus, **TINY))
+    assert not already_generated(SynthConfig(out=tiny_corpus, **{**TINY, "seed": 4}))
+    before = (tiny_corpus / "corpus.json").stat().st_mtime_ns
+    main(["--out", str(tiny_corpus), "--train", "8", "--valid", "3", "--test", "3", "--seed", "3", "--speakers", "3"])
+    assert "already holds this corpus" in capsys.readouterr().err
+    assert (tiny_corpus / "corpus.json").stat().st_mtime_ns == before

@@ -46,6 +46,7 @@ def test_evaluate_writes_every_output(tiny_checkpoint: Path, tiny_corpus: Path, 
             assert -1 <= block["all"]["mean"] <= 1 and block["all"]["n"] == 3
     assert set(metrics["deletion_auc"]) == {"ca", "saliency_pooled", "saliency_full", "random"}
     assert metrics["deletion_auc"]["ca"]["text"]["metric"] == "wer"
+    assert set(metrics["insertion_auc"]) == set(metrics["deletion_auc"])
     assert {"ca", "input", "encoder", "uniform", "random"} <= set(metrics["ground_truth"])
     assert {"ca", "input", "encoder", "ctc"} <= set(metrics["timestamps"])
     assert {"uniform", "random"} <= set(metrics["baselines"]["pearson"]["input"])

@@ -1,0 +1,209 @@
+"""Run a study: train a matrix of models, measure their quality, explain them, write one report.
+
+    python -m probes.study --config configs/study/cpu.yaml [--only NAME ...] [--dry-run]
+
+The study file (YAML) lists models, each an experiment config with overrides and the groups
+of test rows to explain (``asr_en``: English ASR rows; ``st_en-it``: English-to-Italian
+ST rows). Every step runs ``train.py`` or ``evaluate.py`` in a subprocess and leaves a
+marker when it completes, so an interrupted study, started again, resumes where it stopped:
+training from its last checkpoint, explanation from its last finished utterance. Layout::
+
+    OUT/models/<name>/train/            Lightning run (checkpoints/last.ckpt), train.done when finished
+    OUT/models/<name>/quality.json      test WER per language, BLEU per direction, size, steps
+    OUT/models/<name>/explain/<group>/  an evaluate.py OUTDIR
+    OUT/report.md, tables/, figures/    probes.study_report
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import yaml
+
+from probes.summary import write_json
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ModelSpec:
+    """One model of the study."""
+
+    name: str
+    experiment: str  # configs/experiment/NAME.yaml
+    train: list[str] = field(default_factory=list)  # train.py fit overrides (preset, budget, ...)
+    groups: list[str] = field(default_factory=list)  # test-row groups to explain: asr_en, st_en-it, ...
+
+
+@dataclass
+class Study:
+    """A study file: where, on which data, which models, and how to explain them."""
+
+    out: Path
+    data_dir: Path
+    models: list[ModelSpec]
+    train: list[str] = field(default_factory=list)  # overrides for every model's train.py calls
+    explain: list[str] = field(default_factory=list)  # evaluate.py options for every group
+    limit: int = 40  # utterances explained per group
+
+    @classmethod
+    def load(cls, path: Path) -> Study:
+        """Read and check a study YAML file."""
+        raw = yaml.safe_load(path.read_text())
+        models = [ModelSpec(**m) for m in raw.pop("models")]
+        names = [m.name for m in models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{path}: model names must be unique, got {names}")
+        for m in models:
+            for g in m.groups:
+                group_filter(g)
+        return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models,
+                   **{k: v for k, v in raw.items()})
+
+
+def group_filter(group: str) -> list[str]:
+    """evaluate.py options selecting a group's rows: ``asr_en`` -> ASR en-en, ``st_en-it`` -> ST en-it."""
+    task, _, langs = group.partition("_")
+    if task not in ("asr", "st") or not langs:
+        raise ValueError(f"bad group {group!r}: expected asr_<lang> or st_<src>-<tgt>")
+    pair = f"{langs}-{langs}" if task == "asr" else langs
+    return ["--tasks", task, "--pairs", pair]
+
+
+def call(args: Sequence[str], what: str) -> None:
+    """Run a command from the project root, streaming its output; a failure stops the study."""
+    print(f"[study] {what}: {' '.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, *args], cwd=ROOT)
+    if done.returncode:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}); fix it and run the study again to resume")
+
+
+def logger_override(folder: Path, name: str) -> list[str]:
+    """CSV and W&B loggers writing under ``folder``."""
+    loggers = [{"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(folder), "name": "csv"}},
+               {"class_path": "s2t.loggers.SafeWandbLogger", "init_args": {"save_dir": str(folder), "name": name}}]
+    return ["--trainer.logger", json.dumps(loggers)]
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest ``last.ckpt`` under a training folder."""
+    found = sorted(folder.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
+    """Train a model (resuming from its last checkpoint) unless it finished; returns its final checkpoint."""
+    marker = folder / "train.done"
+    if not marker.is_file():
+        resume = last_checkpoint(folder)
+        args = ["train.py", "fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
+                "--trainer.default_root_dir", str(folder), *logger_override(folder, spec.name),
+                *study.train, *spec.train, *(["--ckpt_path", str(resume)] if resume else [])]
+        call(args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""))
+        if not (folder / "final.ckpt").is_file():
+            raise RuntimeError(f"{spec.name}: training ended without {folder / 'final.ckpt'} (FinalCheckpoint callback missing?)")
+        marker.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    return folder / "final.ckpt"
+
+
+def test_metrics(metrics_csv: Path) -> dict[str, float]:
+    """The ``test/...`` values of a CSV logger's metrics file."""
+    values: dict[str, float] = {}
+    with metrics_csv.open() as f:
+        for row in csv.DictReader(f):
+            values.update({k: float(v) for k, v in row.items() if k.startswith("test/") and v})
+    return values
+
+
+def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str, Any]:
+    """Test the final checkpoint (beam search) once; WER/CER per language, BLEU per direction, size and steps."""
+    path = folder / "quality.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    test_dir = folder / "test"
+    call(["train.py", "test", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
+          *study.train, *spec.train, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(test_dir),
+          "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(test_dir)],
+         f"{spec.name}: testing")
+    values = test_metrics(sorted(test_dir.rglob("metrics.csv"))[-1])
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
+    hp, config = checkpoint["hyper_parameters"], checkpoint["model_config"]
+    elapsed = (checkpoint.get("callbacks") or {}).get("Timer", {}).get("time_elapsed", {}).get("train")
+    result = {
+        "name": spec.name, "experiment": spec.experiment, "preset": hp["preset"],
+        "parameters": sum(t.numel() for t in checkpoint["state_dict"].values()),
+        "d_model": config["d_model"], "layers": [config["encoder_layers"], config["decoder_layers"]],
+        "steps": checkpoint["global_step"], "train_minutes": None if elapsed is None else round(elapsed / 60, 1),
+        **{name: {k.split("/")[2]: round(v, 2) for k, v in values.items() if k.startswith(f"test/{name}/")}
+           for name in ("wer", "cer", "bleu")},
+    }
+    result["languages"] = sorted({k.split("-")[0] for k in result["wer"]} | {p for k in result["bleu"] for p in k.split("-")})
+    result["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if result[key]]
+    write_json(path, result)
+    return result
+
+
+def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> None:
+    """Explain every group of the model (evaluate.py resumes unfinished groups)."""
+    for group in spec.groups:
+        out = folder / "explain" / group
+        if (out / "report.md").is_file():
+            continue
+        call(["evaluate.py", "--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
+              "--limit", str(study.limit), *group_filter(group), *study.explain], f"{spec.name}: explaining {group}")
+
+
+def run(study: Study, only: Sequence[str] = ()) -> Path:
+    """Train, test and explain every (selected) model, then write the study report."""
+    from probes.study_report import write_study_report
+
+    for spec in study.models:
+        if only and spec.name not in only:
+            continue
+        folder = study.out / "models" / spec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        ckpt = train(study, spec, folder / "train")
+        quality(study, spec, ckpt, folder)
+        explain(study, spec, ckpt, folder)
+    report = write_study_report(study.out)
+    print(f"[study] report: {report}", flush=True)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m probes.study``."""
+    p = argparse.ArgumentParser(prog="python -m probes.study", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, required=True, help="study YAML (configs/study/*.yaml)")
+    p.add_argument("--only", nargs="*", default=(), help="run only these models (the report covers all finished ones)")
+    p.add_argument("--dry-run", action="store_true", help="check the study file and list the models")
+    a = p.parse_args(argv)
+    try:
+        study = Study.load(a.config)
+    except (ValueError, TypeError, KeyError) as err:
+        print(f"error: {a.config}: {err}", file=sys.stderr)
+        return 2
+    if a.dry_run:
+        for spec in study.models:
+            print(f"{spec.name}: {spec.experiment} {' '.join(spec.train)}; explain {', '.join(spec.groups)}")
+        return 0
+    try:
+        run(study, a.only)
+    except RuntimeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

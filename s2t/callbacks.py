@@ -1,0 +1,24 @@
+"""Training callbacks of our own (Lightning's cover the rest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+
+
+class FinalCheckpoint(L.Callback):
+    """Save ``<default_root_dir>/final.ckpt`` when fit ends, however it ends normally (epochs, steps, max_time).
+
+    Lightning's rolling ``last.ckpt`` may be up to ``every_n_train_steps`` behind when
+    ``max_time`` stops a run; this one holds the weights training ended with.
+    """
+
+    def __init__(self, filename: str = "final.ckpt") -> None:
+        """File name inside the trainer's ``default_root_dir``."""
+        super().__init__()
+        self.filename = filename
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Write the checkpoint (every rank calls ``save_checkpoint``; rank zero writes)."""
+        trainer.save_checkpoint(Path(trainer.default_root_dir) / self.filename)

@@ -1,0 +1,75 @@
+"""A miniature study end to end: two tiny models trained, tested, explained, and one report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from probes.study import Study, group_filter, main
+
+TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
+
+
+def study_file(tmp_path: Path, corpus: Path) -> Path:
+    """Two tiny models (English ASR; multilingual ASR + ST), a few steps each, two utterances per group."""
+    spec = {
+        "out": str(tmp_path / "study"), "data_dir": str(corpus), "limit": 2,
+        "explain": ["--masks", "8", "--granularities", "300", "--beam", "1", "--deletion-steps", "4",
+                    "--batch-size", "8", "--no-wandb"],
+        "train": ["--data.num_workers", "0", "--model.model", TINY_MODEL, "--trainer.max_steps", "2",
+                  "--trainer.enable_progress_bar", "false", "--model.max_len_a", "0", "--model.max_len_b", "6",
+                  "--model.test_beam_size", "1", "--trainer.num_sanity_val_steps", "0"],
+        "models": [
+            {"name": "tiny_en", "experiment": "configs/experiment/demo_en_asr.yaml",
+             "train": ["--data.vocab_size", "48"], "groups": ["asr_en"]},
+            {"name": "tiny_multi", "experiment": "configs/experiment/multi_asr_st.yaml",
+             "train": ["--data.vocab_size", "300"], "groups": ["asr_en", "st_en-it"]},
+        ],
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_groups_select_task_and_direction() -> None:
+    assert group_filter("asr_en") == ["--tasks", "asr", "--pairs", "en-en"]
+    assert group_filter("st_en-it") == ["--tasks", "st", "--pairs", "en-it"]
+    with pytest.raises(ValueError, match="bad group"):
+        group_filter("mt_en")
+
+
+def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"out": "x", "data_dir": "y", "models": [
+        {"name": "a", "experiment": "e", "groups": ["asr_en"]}, {"name": "a", "experiment": "e"}]}))
+    assert main(["--config", str(path), "--dry-run"]) == 2
+    assert "unique" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
+    from probes.study_report import study_numbers_traceable
+
+    config = study_file(tmp_path, tiny_corpus)
+    assert main(["--config", str(config)]) == 0
+    study = Study.load(config)
+    for name, groups in (("tiny_en", ["asr_en"]), ("tiny_multi", ["asr_en", "st_en-it"])):
+        folder = study.out / "models" / name
+        assert (folder / "train" / "train.done").is_file() and (folder / "train" / "final.ckpt").is_file()
+        quality = json.loads((folder / "quality.json").read_text())
+        assert quality["steps"] == 2 and "en" in quality["wer"]
+        for group in groups:
+            metrics = json.loads((folder / "explain" / group / "metrics.json").read_text())
+            assert metrics["utterances"] + len(metrics["skipped"]) == 2
+    assert "en-it" in json.loads((study.out / "models/tiny_multi/quality.json").read_text())["bleu"]
+    report = (study.out / "report.md").read_text()
+    for heading in ("tiny_en", "tiny_multi", "Findings"):
+        assert heading in report
+    assert study_numbers_traceable(report, study.out) == []
+    # run again: every step is found finished, nothing is retrained
+    stamp = (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns
+    assert main(["--config", str(config)]) == 0
+    assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp

@@ -1,0 +1,155 @@
+"""The study report: tables across models, every number traceable, verdicts computed as designed."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from probes import study_report as sr
+from probes.summary import summarize_records, write_json
+
+LAYERS, HEADS, UTTERANCES = 3, 2, 4
+CORRELATIONS = ("pearson", "spearman", "kendall")
+
+
+def _corr(value: float) -> dict[str, float]:
+    """Pearson ``value``; Spearman and Kendall a little lower."""
+    return {"pearson": value, "spearman": value - 0.05, "kendall": value - 0.1}
+
+
+def _views(r: float, noise: float) -> dict[str, dict[str, float]]:
+    """CA views around ``r``: later layers better (the last one as good as all heads), single heads lower."""
+    views = {"all": _corr(r + noise)}
+    views.update({f"layer:{l}": _corr(r - 0.05 * (LAYERS - l) + noise) for l in range(1, LAYERS + 1)})
+    views.update({f"head:{l}.{h}": _corr(r - 0.1 - 0.05 * (h - 1) - 0.05 * (LAYERS - l) + noise)
+                  for l in range(1, LAYERS + 1) for h in range(1, HEADS + 1)})
+    return views
+
+
+def _curve(auc: float, metric: str) -> dict[str, Any]:
+    """A flat deletion curve with area ``auc``."""
+    return {"auc": auc, "metric": metric, "percents": [0.0, 50.0, 100.0], "scores": [auc] * 3}
+
+
+def record(uid: str, group: str, r_in: float, r_enc: float | None, seed: int) -> dict[str, Any]:
+    """An utterances.jsonl record of ``group`` (``asr_en``, ``st_en-it``); no encoder saliency if ``r_enc`` is None."""
+    task, langs = group.split("_")
+    src, tgt = (langs.split("-") * 2)[:2]
+    noise = np.random.default_rng(seed).normal(0, 0.01, 4)
+    targets = {"input": r_in} if r_enc is None else {"input": r_in, "encoder": r_enc}
+    agreement: dict[str, Any] = {f"ca_vs_{t}": _views(r, noise[0]) for t, r in targets.items()}
+    agreement["baselines"] = {t: {"uniform": dict.fromkeys(CORRELATIONS), "random": _corr(noise[1])} for t in targets}
+    metric = "wer" if task == "asr" else "100-bleu"
+    return {
+        "id": uid, "task": task, "src_lang": src, "tgt_lang": tgt, "agreement": agreement,
+        "ground_truth": {"ca": {"all": 0.6 + noise[2], **{f"head:{l}.{h}": 0.5 + 0.1 * h for l in range(1, LAYERS + 1)
+                                                          for h in range(1, HEADS + 1)}},
+                         "input": 0.4 + noise[3], "encoder": 0.45, "uniform": 0.25, "random": 0.27},
+        "deletion": {s: {"text": _curve(a + 10 * noise[2], metric)}
+                     for s, a in (("ca", 40.0), ("saliency_pooled", 50.0), ("saliency_full", 90.0), ("random", 20.0))},
+        "timestamps": {"ca": {"mae_ms": 80.0 + noise[3], "within": 0.5}, "input": {"mae_ms": 60.0, "within": 0.6},
+                       "encoder": {"mae_ms": 70.0, "within": 0.6}, "ctc": {"mae_ms": 40.0 + noise[1], "within": 0.9}},
+    }
+
+
+def add_model(study: Path, name: str, preset: str, languages: list[str], tasks: list[str],
+              groups: dict[str, tuple[float, float | None]]) -> None:
+    """quality.json and one metrics.json per group (group -> (CA vs input, CA vs encoder Pearson))."""
+    folder = study / "models" / name
+    folder.mkdir(parents=True)
+    quality = {"name": name, "experiment": f"configs/experiment/{name}.yaml", "preset": preset,
+               "parameters": 4260000 if preset == "xs" else 31500000, "languages": languages, "tasks": tasks,
+               "steps": 1400, "train_minutes": 20.1, "wer": {lang: 12.4 + k for k, lang in enumerate(languages)},
+               "cer": {lang: 5.1 for lang in languages},
+               "bleu": {"en-it": 41.0, "it-en": 38.5} if "st" in tasks else {}}
+    write_json(folder / "quality.json", quality)
+    for k, (group, (r_in, r_enc)) in enumerate(groups.items()):
+        run = folder / "explain" / group
+        run.mkdir(parents=True)
+        records = [record(f"{group}{u}", group, r_in, r_enc, seed=100 * k + u) for u in range(UTTERANCES)]
+        write_json(run / "metrics.json", summarize_records(records))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Mono and multilingual xs models explained; an s model trained but not explained (scale not testable)."""
+    root = tmp_path_factory.mktemp("study")
+    add_model(root, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.58, 0.72)})
+    add_model(root, "multi_asr_st_xs", "xs", ["en", "it"], ["asr", "st"],
+              {"asr_en": (0.63, 0.78), "asr_it": (0.45, 0.60), "st_en-it": (0.40, None)})
+    add_model(root, "en_asr_s", "s", ["en"], ["asr"], {})
+    figure = root / "models" / "en_asr_xs" / "explain" / "asr_en" / "figures" / "layer_head_ca_vs_input.png"
+    figure.parent.mkdir()
+    figure.write_bytes(b"png")  # as if evaluate.py had written the run's report
+    sr.write_study_report(root, "Toy study")
+    return root
+
+
+def test_sections_tables_and_figure_are_written(study: Path) -> None:
+    text = (study / "report.md").read_text()
+    for heading in ("## Verdicts", "## Models", "## Quality", "## Agreement", "## Agreement per layer", "## Deletion",
+                    "## Ground truth and timestamps", "## Findings of the paper, checked here"):
+        assert f"\n{heading}\n" in text, heading
+    for name in ("findings", "models", "quality", "agreement_pearson", "agreement_spearman", "per_layer_en_asr_xs",
+                 "per_layer_multi_asr_st_xs", "deletion_auc", "ground_truth", "timestamps"):
+        rows = list(csv.reader((study / "tables" / f"{name}.csv").open()))
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows), name
+        assert (study / "tables" / f"{name}.md").read_text().startswith("| "), name
+    assert not (study / "tables" / "insertion_auc.csv").exists()  # no insertion curves in the records
+    assert (study / "figures" / "agreement_per_model.png").stat().st_size > 0
+    assert "](figures/agreement_per_model.png)" in text
+    assert "](models/en_asr_xs/explain/asr_en/figures/layer_head_ca_vs_input.png)" in text
+
+
+def test_every_number_is_traceable(study: Path) -> None:
+    text = (study / "report.md").read_text()
+    assert sr.study_numbers_traceable(text, study) == []
+    assert sr.study_numbers_traceable(text + "\ninvented 0.987654 and 1717.", study) == ["0.987654", "1717"]
+
+
+def test_verdicts_are_as_designed(study: Path) -> None:
+    verdicts = {f.key: f.verdict for f in sr.findings(sr.load_study(study))}
+    assert verdicts == {"a": sr.REPLICATES, "b": sr.REPLICATES, "c": sr.REPLICATES, "d": sr.REPLICATES,
+                        "e": sr.UNTESTABLE, "f": sr.REPLICATES, "g": sr.REPLICATES, "h": sr.REPLICATES,
+                        "i": "", "j": ""}
+    text = (study / "report.md").read_text()
+    assert "**Verdict: not testable here**: no English ASR agreement for `en_asr_s`" in text
+    assert "best layer 3 of 3 (the last)" in text and "most accurate: CTC" in text
+
+
+def test_model_without_explain_runs_is_listed_in_quality_only(study: Path) -> None:
+    quality = (study / "tables" / "quality.md").read_text()
+    agreement = (study / "tables" / "agreement_pearson.md").read_text()
+    assert "`en_asr_s`" in quality and "`en_asr_s`" not in agreement
+    models = {row["model"]: row for row in csv.DictReader((study / "tables" / "models.csv").open())}
+    assert models["en_asr_s"]["explained"] == "" and models["en_asr_s"]["parameters"] == "31500000"
+    assert "`st_en-it`" in agreement and "not computed" in agreement  # no encoder saliency for ST
+
+
+def test_one_model_study_says_not_testable_and_still_traceable(tmp_path: Path) -> None:
+    add_model(tmp_path, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.90, 0.70)})
+    text = sr.write_study_report(tmp_path).read_text()
+    verdicts = {f.key: f.verdict for f in sr.findings(sr.load_study(tmp_path))}
+    assert verdicts["a"] == verdicts["b"] == sr.NOT  # 0.90 is above the paper's range; encoder lower
+    assert verdicts["e"] == verdicts["f"] == verdicts["g"] == sr.UNTESTABLE
+    assert "above the paper's range" in text and sr.study_numbers_traceable(text, tmp_path) == []
+
+
+def test_empty_or_unexplained_study_does_not_crash(tmp_path: Path) -> None:
+    (tmp_path / "models" / "bare").mkdir(parents=True)  # no quality.json, no explain runs
+    text = sr.write_study_report(tmp_path).read_text()
+    assert "no quality.json" in text and "No explain runs." in text
+    assert all(f.verdict in ("", sr.UNTESTABLE) for f in sr.findings(sr.load_study(tmp_path)))
+    assert sr.study_numbers_traceable(text, tmp_path) == []
+
+
+def test_verdict_rules() -> None:
+    assert sr._conclude([]) == sr.UNTESTABLE
+    assert sr._conclude([sr.FULL, sr.FULL]) == sr.REPLICATES
+    assert sr._conclude([sr.FULL, sr.SOME]) == sr._conclude([sr.NONE, sr.SOME]) == sr.PARTLY
+    assert sr._conclude([sr.FULL, sr.FULL, sr.NONE], most=True) == sr.REPLICATES
+    assert sr._conclude([sr.NONE, sr.NONE]) == sr.NOT
