@@ -33,6 +33,8 @@ def main() -> None:
     p.add_argument("--manifest", type=Path, required=True)
     p.add_argument("--utterances", type=int, default=8)
     p.add_argument("--budgets", default="64,128,256,512,1024")
+    p.add_argument("--keep-prob", type=float, default=0.5, help="probability that a segment is kept (paper: 0.5)")
+    p.add_argument("--granularities", default="2000,2500,3000", help="SLIC segments per 500 frames")
     a = p.parse_args()
     model = S2TProbe.from_checkpoint(a.ckpt)
     rows = manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"])
@@ -47,15 +49,18 @@ def main() -> None:
           f"{np.mean([len(u.tokens) for u in utts]):.0f} tokens")
     print("| masks | estimator | reliability (Pearson, two seeds) | CA vs input Pearson | seconds / utterance |")
     print("|---|---|---|---|---|")
+    granularities = tuple(int(g) for g in a.granularities.split(","))
     for budget in (int(b) for b in a.budgets.split(",")):
         for estimator in ("occluded", "contrast"):
             reliability, agreement, seconds = [], [], []
             for utt, ca in zip(utts, cas):
                 frames = ca.shape[-1]
                 start = time.perf_counter()
-                first = pool_to_frames(spes(model, utt, SpesConfig(masks=budget, seed=1, estimator=estimator)), frames)
+                first = pool_to_frames(spes(model, utt, SpesConfig(masks=budget, seed=1, estimator=estimator, keep_prob=a.keep_prob,
+                                                             granularities=granularities)), frames)
                 seconds.append(time.perf_counter() - start)
-                second = pool_to_frames(spes(model, utt, SpesConfig(masks=budget, seed=2, estimator=estimator)), frames)
+                second = pool_to_frames(spes(model, utt, SpesConfig(masks=budget, seed=2, estimator=estimator, keep_prob=a.keep_prob,
+                                                              granularities=granularities)), frames)
                 reliability.append(correlations(first, second)["pearson"])
                 agreement.append(correlations(ca, first)["pearson"])
             print(f"| {budget} | {estimator} | {np.nanmean(reliability):.3f} | {np.nanmean(agreement):.3f} | "

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
@@ -26,8 +25,9 @@ from probes.adapters import S2TProbe
 from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
+from probes.report import per_head_grid
 from probes.spes import SpesConfig
-from probes.summary import scalars, summarize_records
+from probes.summary import PER_HEAD_COLUMNS, per_head_rows, scalars, summarize_records
 from probes.utterances import ground_truth, load_utterance
 
 log = logging.getLogger(__name__)
@@ -128,20 +128,6 @@ class ExplanationCallback(L.Callback):
             if isinstance(logger, WandbLogger):
                 for key, path in images.items():
                     logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
-                rows = [[int(l), int(h), v["mean"]] for (l, h), v in _heads(block["per_head"])]
-                logger.log_table(key="probe/per_head", columns=["layer", "head", "pearson"], data=rows,
+                logger.log_table(key="probe/per_head", columns=PER_HEAD_COLUMNS, data=per_head_rows(block["per_head"]),
                                  step=trainer.global_step)
 
-
-def _heads(per_head: dict[str, Any]) -> list[tuple[tuple[str, str], Any]]:
-    """Per-head summaries keyed by ("layer", "head") strings."""
-    return [(tuple(key.split(".")), value) for key, value in per_head.items()]
-
-
-def per_head_grid(per_head: dict[str, Any]) -> np.ndarray:
-    """(L, H) array of per-head means (nan where undefined) from ``{"l.h": summary}``."""
-    keys = [tuple(int(x) for x in k.split(".")) for k in per_head]
-    grid = np.full((max(l for l, _ in keys), max(h for _, h in keys)), np.nan)
-    for (l, h), value in zip(keys, per_head.values()):
-        grid[l - 1, h - 1] = np.nan if value["mean"] is None else value["mean"]
-    return grid

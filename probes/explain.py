@@ -71,11 +71,6 @@ class ExplainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
 
-    @property
-    def deletion_sources(self) -> tuple[str, ...]:
-        """Relevance maps whose deletion curves are computed."""
-        return ("ca", "saliency_pooled", "saliency_full", "random") if "spes" in self.methods else ("ca", "random")
-
 
 @dataclass
 class Explanation:
@@ -156,7 +151,8 @@ def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[st
                     generator: torch.Generator, insertion: bool = False) -> dict[str, Any]:
     """Deletion (or insertion) curves of each relevance source: probability and, when asked, WER/BLEU."""
     tokens, frames = ca.shape[-2:]
-    relevance = {"ca": view(ca, "all"), "random": random_map(tokens, frames, generator)}
+    # a uniform map ranks nothing: ties fall back to time order (left to right), a chance baseline like random
+    relevance = {"ca": view(ca, "all"), "uniform": uniform_map(tokens, frames), "random": random_map(tokens, frames, generator)}
     if "input_full" in maps:
         relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
     out: dict[str, Any] = {}
@@ -179,14 +175,20 @@ def _word_times_or_none(fn: Callable[[], list | None]) -> list | None:
 
 
 def timestamp_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor],
-                     config: ExplainConfig) -> dict[str, Any] | None:
-    """Word-boundary errors of CA, saliency and CTC timestamps against the true word times (ASR only)."""
+                     config: ExplainConfig, generator: torch.Generator) -> dict[str, Any] | None:
+    """Word-boundary errors of CA, saliency, CTC and baseline timestamps against the true word times (ASR only).
+
+    Baselines: uniform (tokens spread evenly over the utterance) and a random map through DTW.
+    """
     if utt.words is None or utt.task != "asr":
         return None
     heads = [(l + 1, h + 1) for l, h in view_heads(config.timestamp_heads, ca.shape[0], ca.shape[1])]
     estimates = {"ca": _word_times_or_none(lambda: timestamps.word_times(
         model, utt.tokens, timestamps.pick_heads(ca, heads), config.filter_width))}
-    for name in ("input", "encoder"):
+    tokens, frames = ca.shape[-2:]
+    estimates["uniform"] = timestamps.even_word_times(model, utt.tokens, frames)
+    maps = {**maps, "random": random_map(tokens, frames, generator)}
+    for name in ("input", "encoder", "random"):
         if name in maps:
             estimates[name] = _word_times_or_none(
                 lambda m=maps[name]: timestamps.word_times(model, utt.tokens, m, config.filter_width))
@@ -222,7 +224,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
     record["deletion"] = clock.run("deletion", lambda: deletion_scores(model, utt, ca, maps, config, generator))
     record["insertion"] = clock.run("insertion", lambda: deletion_scores(model, utt, ca, maps, config, generator, True))
-    record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config))
+    record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))
     record["seconds"] = clock.seconds
     return Explanation(record, maps)
 

@@ -9,7 +9,7 @@ from typing import Any
 from probes.evaluation import EvaluationJob
 from probes.interface import ProbeModel
 from probes.report import write_report
-from probes.summary import scalars
+from probes.summary import PER_HEAD_COLUMNS, per_head_rows, scalars
 from probes.utterances import ground_truth
 from s2t.loggers import SafeWandbLogger
 
@@ -33,6 +33,5 @@ def log_to_wandb(job: EvaluationJob, metrics: dict[str, Any], figures: dict[str,
         logger.log_image(key=f"probe/{name}", images=[str(path)])
     for target, block in metrics["pearson"].items():
         if target.startswith("ca_vs_"):
-            rows = [[*map(int, key.split(".")), v["mean"], v["ci_low"], v["ci_high"]] for key, v in block["per_head"].items()]
-            logger.log_table(key=f"probe/per_head/{target}", columns=["layer", "head", "pearson", "ci_low", "ci_high"], data=rows)
+            logger.log_table(key=f"probe/per_head/{target}", columns=PER_HEAD_COLUMNS, data=per_head_rows(block["per_head"]))
     logger.experiment.finish()

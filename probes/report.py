@@ -106,6 +106,13 @@ def _grid(per_head: Mapping[str, Any]) -> tuple[int, int]:
     return max((l for l, _ in pairs), default=0), max((h for _, h in pairs), default=0)
 
 
+def per_head_grid(per_head: Mapping[str, Any]) -> np.ndarray:
+    """(L, H) array of per-head means from ``{"l.h": summary}`` (nan where undefined or missing)."""
+    layers, heads = _grid(per_head)
+    return np.array([[_num(_get(per_head, f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
+                     for l in range(1, layers + 1)])
+
+
 def _best(views: Mapping[str, Stat]) -> tuple[str, Stat] | None:
     """Key and summary with the highest finite mean, or None."""
     finite = [(k, s) for k, s in views.items() if math.isfinite(_num(s.get("mean")))]
@@ -441,9 +448,7 @@ def layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
         block = metrics["pearson"][comparison]
         if not block.get("per_head"):
             continue
-        layers, heads = _grid(block["per_head"])
-        values = np.array([[_num(_get(block, "per_head", f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
-                           for l in range(1, layers + 1)])
+        values = per_head_grid(block["per_head"])
         overall = _num(_get(block, "all", "mean"))
         paths.append(plots.layer_head_heatmap(
             values, folder / f"layer_head_{comparison}.png", f"Pearson r, {_comparison_label(comparison)}",

@@ -113,6 +113,14 @@ def alignment_heads(ground_truth: dict[str, Any]) -> list[list[Any]]:
     return sorted(ranked, key=lambda item: -item[1])
 
 
+PER_HEAD_COLUMNS = ["layer", "head", "mean", "ci_low", "ci_high"]
+
+
+def per_head_rows(per_head: dict[str, Any]) -> list[list[Any]]:
+    """Rows ``[layer, head, mean, ci_low, ci_high]`` of a ``per_head`` block, for W&B tables."""
+    return [[*map(int, key.split(".")), v["mean"], v["ci_low"], v["ci_high"]] for key, v in per_head.items()]
+
+
 def _timestamps(records: Sequence[Record]) -> dict[str, Any]:
     """Boundary error summaries of each estimator (ms, and share within tolerance)."""
     scored = [r for r in records if r.get("timestamps")]
@@ -122,9 +130,10 @@ def _timestamps(records: Sequence[Record]) -> dict[str, Any]:
 
 
 def _baselines(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The baseline rows of every family in one place."""
+    """The uniform and random rows of every family in one place."""
     out = {name: metrics[name]["baselines"] for name in CORRELATIONS}
-    out["deletion_auc"] = {"random": metrics["deletion_auc"].get("random", {})}
+    for family in ("deletion_auc", "insertion_auc", "timestamps"):
+        out[family] = {k: metrics[family][k] for k in ("uniform", "random") if k in metrics[family]}
     out["ground_truth"] = {k: metrics["ground_truth"][k] for k in ("uniform", "random") if k in metrics["ground_truth"]}
     return out
 

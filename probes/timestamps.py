@@ -133,6 +133,12 @@ def word_times(model: ProbeModel, tokens: Sequence[int], weights: Tensor | np.nd
     return to_words(model, tokens, spans(dtw(-score, silence), len(tokens)))
 
 
+def even_word_times(model: ProbeModel, tokens: Sequence[int], frames: int) -> list[WordTime]:
+    """The uniform-attention baseline: tokens spread evenly over the ``frames`` encoder frames."""
+    edges = np.linspace(0, frames, len(tokens) + 1).round().astype(int)  # (I + 1,)
+    return to_words(model, tokens, np.stack([edges[:-1], edges[1:]], axis=1))
+
+
 def pick_heads(ca: Tensor, heads: Sequence[Head] | None = None) -> Tensor:
     """The maps (K, I, T') of 1-based (layer, head)s of a CA tensor (L, H, I, T'); all heads if None."""
     if heads is None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.callback import ExplanationCallback, per_head_grid
+from probes.callback import ExplanationCallback
+from probes.report import per_head_grid
 from s2t.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,9 @@ def test_callback_logs_agreement_per_layer_and_head_after_validation(tiny_corpus
 
 
 def test_per_head_grid_places_heads_and_leaves_undefined_ones_empty() -> None:
-    summary = lambda m: {"mean": m}  # noqa: E731
+    def summary(m: float | None) -> dict:
+        return {"mean": m}
+
     grid = per_head_grid({"1.1": summary(0.1), "1.2": summary(None), "2.1": summary(0.3), "2.2": summary(0.4)})
     assert grid.shape == (2, 2) and grid[0, 0] == 0.1 and grid[1, 1] == 0.4 and grid[0, 1] != grid[0, 1]
 

@@ -44,11 +44,11 @@ def test_evaluate_writes_every_output(tiny_checkpoint: Path, tiny_corpus: Path, 
             assert set(block) == {"all", "per_layer", "per_head"}
             assert set(block["per_layer"]) == {"1", "2"} and set(block["per_head"]) == {"1.1", "1.2", "2.1", "2.2"}
             assert -1 <= block["all"]["mean"] <= 1 and block["all"]["n"] == 3
-    assert set(metrics["deletion_auc"]) == {"ca", "saliency_pooled", "saliency_full", "random"}
+    assert set(metrics["deletion_auc"]) == {"ca", "saliency_pooled", "saliency_full", "uniform", "random"}
     assert metrics["deletion_auc"]["ca"]["text"]["metric"] == "wer"
     assert set(metrics["insertion_auc"]) == set(metrics["deletion_auc"])
     assert {"ca", "input", "encoder", "uniform", "random"} <= set(metrics["ground_truth"])
-    assert {"ca", "input", "encoder", "ctc"} <= set(metrics["timestamps"])
+    assert {"ca", "input", "encoder", "ctc", "uniform", "random"} <= set(metrics["timestamps"])
     assert {"uniform", "random"} <= set(metrics["baselines"]["pearson"]["input"])
     with h5py.File(tmp_path / "out" / "maps.h5") as f:
         assert sorted(f) == sorted(r["id"] for r in records)

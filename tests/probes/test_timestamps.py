@@ -15,6 +15,7 @@ from probes.timestamps import (
     ca_word_times,
     ctc_word_times,
     dtw,
+    even_word_times,
     normalise,
     rank_heads,
     score_word_times,
@@ -227,3 +228,14 @@ def test_rank_heads_on_the_toy_puts_the_uniform_heads_last() -> None:
     ranking = rank_heads(model, [toy_utterance(model, frames=80, seed=s) for s in (1, 2)], silence=0.0)
     assert {head for head, _ in ranking[-2:]} == {(1, 3), (2, 3)}
     assert all(score == pytest.approx(0.0) for _, score in ranking[:4])
+
+
+def test_the_uniform_baseline_spreads_tokens_evenly() -> None:
+    class Words:
+        subsampling, frames_per_second = 4, 100
+
+        def word_groups(self, tokens):
+            return [("a", [0, 1]), ("b", [2]), ("c", [3])]
+
+    times = even_word_times(Words(), [5, 6, 7, 8], frames=20)  # 5 frames (0.2 s) per token
+    assert [(w, round(s, 3), round(e, 3)) for w, s, e in times] == [("a", 0.0, 0.4), ("b", 0.4, 0.6), ("c", 0.6, 0.8)]
