@@ -354,7 +354,7 @@ def _finding(key: str, title: str, claim: str, ours: list[str], items: list[str]
     every, separated = f"most {what}s" if most else f"every {what}", ", intervals separated" if intervals else ""
     overlap = " (or only with overlapping intervals)" if intervals else ""
     reason = {REPLICATES: f"for {every}: {holds}{separated}", PARTLY: f"for some {what}s only: {holds}{overlap}",
-              NOT: f"for no {what}: {holds}", UNTESTABLE: untestable}[verdict]
+              NOT: f"not so for any {what} ({holds})", UNTESTABLE: untestable}[verdict]
     return Finding(key, title, claim, ours, verdict, reason)
 
 
@@ -587,16 +587,18 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
     return plots.save(fig, folder / "agreement_per_model.png")
 
 
-def _heatmap_links(study: Path, models: Sequence[Model]) -> list[str]:
-    """Links to each run's own layer x head heatmaps and report, where they exist."""
-    lines = []
+def _run_figures(study: Path, models: Sequence[Model]) -> list[str]:
+    """Each run's layer x head heatmaps and first example utterance, embedded, with a link to its report."""
+    parts = []
     for m, g, _ in _cells(models):
         run = study / "models" / m.name / "explain" / g
-        found = [(n, run / "figures" / f"{n}.png") for n in HEATMAPS] + [("run report", run / "report.md")]
-        links = [f"[{_comparison_label(n.removeprefix('layer_head_')) if n in HEATMAPS else n}]"
-                 f"({p.relative_to(study).as_posix()})" for n, p in found if p.is_file()]
-        lines.append(f"- {_cell(m, g)}: " + (", ".join(links) if links else "no heatmap written by the run"))
-    return lines
+        found = [(_comparison_label(n.removeprefix("layer_head_")), run / "figures" / f"{n}.png") for n in HEATMAPS]
+        found.append(("example utterance", run / "figures" / "example_1.png"))
+        images = [f"![{label}]({p.relative_to(study).as_posix()})" for label, p in found if p.is_file()]
+        report = run / "report.md"
+        link = f" ([run report]({report.relative_to(study).as_posix()}))" if report.is_file() else ""
+        parts.append(f"#### {_cell(m, g)}{link}\n\n" + ("\n\n".join(images) if images else "No figures written by the run."))
+    return parts
 
 
 def _inline(t: Table | None, empty: str = "No explain runs.") -> str:
@@ -625,8 +627,8 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
         f"## Agreement\n\n{_inline(built['agreement_pearson'])}\n"
         f"### Spearman\n\n{_inline(built['agreement_spearman'])}",
         f"## Agreement per layer\n\nCA of each decoder layer (heads averaged) vs input saliency.\n\n{per_layer}\n"
-        "### Layer x head heatmaps\n\n" + "\n".join(_heatmap_links(study, models) or ["No explain runs."]) + "\n"
-        + figure_link,
+        "### Layer x head heatmaps and an example\n\n" + "\n\n".join(_run_figures(study, models) or ["No explain runs."])
+        + "\n" + figure_link,
         f"## Deletion\n\n{_inline(built['deletion'])}{insertion}",
         f"## Ground truth and timestamps\n\n{_inline(built['ground_truth'], 'No ground-truth word spans.')}\n"
         f"### Timestamps\n\n{_inline(built['timestamps'], 'No word timestamps.')}",
