@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--estimator", choices=ESTIMATORS, default="contrast",
                    help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
                         "it (contrast), or SPES's plain mean over the occluding masks (occluded)")
+    p.add_argument("--keep-prob", type=float, default=0.5, help="probability that a segment or cell is kept by a mask")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
     p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
     p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")
@@ -64,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
 def explain_config(a: argparse.Namespace) -> ExplainConfig:
     """The ``ExplainConfig`` the options describe."""
     granularities = tuple(int(g) for g in a.granularities.split(","))
-    common = dict(masks=a.masks, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
+    common = dict(masks=a.masks, keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
         spes=SpesConfig(granularities=granularities, **common),
