@@ -9,9 +9,7 @@ import torch
 from torch import Tensor
 
 from probes.interface import Forced
-from s2t.decoding import beam_search, greedy_decode
 from s2t.features import fbank
-from s2t.models import Encoded
 from s2t.module import S2TModule
 
 WORD_START = "\u2581"  # SentencePiece's word-boundary mark
@@ -74,10 +72,8 @@ class S2TProbe:
     def hypothesis(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[int]:
         """Beam-search (greedy at 1) output tokens of one utterance (T, F), without prefix and eos."""
         feats = features[None].to(self.device)  # (1, T, F)
-        encoded: Encoded = self.model.encode(feats, torch.tensor([feats.shape[1]], device=self.device))
-        options = self.module.decoding_options(beam_size)
-        search = greedy_decode if beam_size == 1 else beam_search
-        return search(self.model, encoded, torch.tensor([list(prefix)], device=self.device), options)[0]
+        encoded = self.model.encode(feats, torch.tensor([feats.shape[1]], device=self.device))
+        return self.module.search_tokens(encoded, torch.tensor([list(prefix)], device=self.device), beam_size)[0]
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Words by SentencePiece's boundary mark: a piece starting with it opens a word, others continue one."""

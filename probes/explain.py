@@ -40,7 +40,6 @@ from probes.pooling import POOLERS, pool_to_frames
 from probes.spes import SpesConfig, spes
 
 METHODS = ("spes", "encoder", *GRADIENT_METHODS)
-CORRELATIONS = ("pearson", "spearman", "kendall")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 
 from probes import plots
+from probes.metrics import CORRELATIONS
 
 # Reference numbers of Papi et al. 2025 (see /work/shared/PAPER.md): the only numbers in report.md
 # that do not come from metrics.json. Pearson of CA (all layers and heads) with input / encoder-output
@@ -43,7 +44,6 @@ PAPER: dict[str, Any] = {
     "deletion_auc_wer": {"ca": 41.2, "saliency_pooled": 52.9, "saliency_full": 91.3},
 }
 
-CORRELATIONS = ("pearson", "spearman", "kendall")
 CORR, AUC, MS, SHARE, SECONDS = ".3f", ".1f", ".1f", ".3f", ".3g"
 LABELS = {  # display names of targets, deletion sources and timestamp estimators
     "input": "SPES input saliency", "encoder": "encoder-output saliency", "ca": "CA",

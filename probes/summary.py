@@ -22,9 +22,8 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from probes.metrics import summarize
+from probes.metrics import CORRELATIONS, summarize
 
-CORRELATIONS = ("pearson", "spearman", "kendall")
 Record = dict[str, Any]
 
 

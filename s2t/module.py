@@ -237,9 +237,13 @@ class S2TModule(L.LightningModule):
     def search(self, encoded: Encoded, tgt_langs: list[str], tasks: list[str], beam_size: int = 1) -> list[str]:
         """Decode an encoded batch into texts (greedy for beam size 1, else beam search)."""
         prefix = torch.tensor([self.tokenizer.prefix(l, t) for l, t in zip(tgt_langs, tasks)], device=encoded.out.device)
-        options = self.decoding_options(beam_size)
+        return [self.tokenizer.decode(ids) for ids in self.search_tokens(encoded, prefix, beam_size)]
+
+    @torch.no_grad()
+    def search_tokens(self, encoded: Encoded, prefix: Tensor, beam_size: int = 1) -> list[list[int]]:
+        """Output token ids (no prefix, no eos) of an encoded batch after its (B, P) prefix."""
         search = greedy_decode if beam_size == 1 else beam_search
-        return [self.tokenizer.decode(ids) for ids in search(self.model, encoded, prefix, options)]
+        return search(self.model, encoded, prefix, self.decoding_options(beam_size))
 
     def _evaluate(self, batch: dict[str, Any], split: str, beam_size: int) -> None:
         """Loss and decoding metrics of a validation or test batch."""
