@@ -111,10 +111,14 @@ def test_print_config_shows_the_experiment() -> None:
 
 
 @pytest.mark.slow
-def test_ddp_on_two_cpu_processes_trains_and_validates(tiny_corpus: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "train.py", "fit", *args(tiny_corpus, tmp_path, "--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.log_every_n_steps", "1",
-           "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu")]
+def test_the_gpu_trainer_config_trains_and_validates_on_two_cpu_processes(tiny_corpus: Path, tmp_path: Path) -> None:
+    """configs/trainer/gpu.yaml (DDP, bf16 autocast, validation every N steps) with only the accelerator swapped."""
+    run = args(tiny_corpus, tmp_path, "--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.log_every_n_steps", "1",
+               "--trainer.devices", "2", "--trainer.accelerator", "cpu")
+    cmd = [sys.executable, "train.py", "fit", *run[:2], "--trainer", str(ROOT / "configs/trainer/gpu.yaml"), *run[2:]]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = next(tmp_path.rglob("metrics.csv")).read_text()
     assert "valid/loss" in metrics and "valid/wer/en" in metrics and "train/loss" in metrics
+    config = next(tmp_path.rglob("config.yaml")).read_text()
+    assert "strategy: ddp" in config and "precision: bf16-mixed" in config
