@@ -7,21 +7,16 @@
                                  input_vs_encoder, deletion, ground_truth, timestamps, groups, cost
     figures/*.png                drawn by ``probes.plots``
 
-Every number in ``report.md`` comes from ``metrics.json`` (``numbers_traceable`` checks it),
-except the paper's reference numbers, which live in ``PAPER`` and nowhere else. Numbers are
-formatted one way per kind: correlations and span shares ``.3f``, deletion AUCs and
-milliseconds ``.1f``, seconds ``.3g``; a mean is followed by its confidence interval
-``[low, high]`` (Student t, ``probes.metrics.summarize``), or in per-head tables by its
-half-width ``± h``. Undefined values read "n/a" with the reason. Sections whose metrics a run
-did not compute (no encoder saliency, no ground truth, no re-decoding...) are left out.
-Identifiers (utterance ids, hypotheses, file names) are written as code spans, which carry
-no metric numbers.
+Every number in ``report.md`` comes from ``metrics.json`` (``probes.tables.numbers_traceable``
+checks it), except the paper's reference numbers, which live in ``PAPER`` (``probes.paper``)
+and nowhere else. Numbers are formatted as described in ``probes.tables``. Sections whose
+metrics a run did not compute (no encoder saliency, no ground truth, no re-decoding...) are
+left out.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import re
@@ -34,58 +29,20 @@ import numpy as np
 
 from probes import plots
 from probes.metrics import CORRELATIONS
+from probes.paper import PAPER
+from probes.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view, code_span,
+                           comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_pm,
+                           na_reason, paper_number, stat_columns, write_table)
 
-# Reference numbers of Papi et al. 2025 (see /work/shared/PAPER.md): the only numbers in report.md
-# that do not come from metrics.json. Pearson of CA (all layers and heads) with input / encoder-output
-# saliency, per model and as the range over models, tasks and languages; deletion AUCs of the WER curve.
-PAPER: dict[str, Any] = {
-    "pearson_ca_vs_input": {"range": (0.55, 0.64), "base": 0.588, "small": 0.633, "large": 0.621},
-    "pearson_ca_vs_encoder": {"range": (0.52, 0.75)},
-    "deletion_auc_wer": {"ca": 41.2, "saliency_pooled": 52.9, "saliency_full": 91.3},
-}
-
-CORR, AUC, MS, SHARE, SECONDS = ".3f", ".1f", ".1f", ".3f", ".3g"
-LABELS = {  # display names of targets, deletion sources and timestamp estimators
-    "input": "SPES input saliency", "encoder": "encoder-output saliency", "ca": "CA",
-    "saliency_pooled": "SPES pooled to CA grid", "saliency_full": "SPES full resolution",
-    "random": "random map", "uniform": "uniform map", "ctc": "CTC",
-    "saliency": "gradient saliency", "input_x_gradient": "input x gradient",
-    "integrated_gradients": "integrated gradients",
-}
 SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
 SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 SECONDS_PER_INPUT_FRAME = 0.01  # filterbank hop
 EXAMPLES = 3  # example utterances drawn in a report
 TokenText = Callable[[int], str]
 WordTimes = Mapping[str, Sequence[tuple[str, float, float]]]  # utterance id -> (word, start s, end s)
-Stat = Mapping[str, Any]  # {"mean", "ci_low", "ci_high", "n", "std", "skipped"}
 
 
 # ---------------------------------------------------------------- reading metrics and maps
-
-
-def _num(x: Any) -> float:
-    """A metric value as a float; None (JSON null) is nan."""
-    return math.nan if x is None else float(x)
-
-
-def _get(d: Any, *path: str) -> Any:
-    """``d[path[0]][path[1]]...``, or None when any level is missing."""
-    for key in path:
-        if not isinstance(d, Mapping) or key not in d:
-            return None
-        d = d[key]
-    return d
-
-
-def _is_stat(x: Any) -> bool:
-    """Whether ``x`` is one summary (mean with interval)."""
-    return isinstance(x, Mapping) and "mean" in x and "ci_low" in x
-
-
-def _label(name: str) -> str:
-    """Display name of a target, source or estimator."""
-    return LABELS.get(name, name.replace("_", " "))
 
 
 def _comparisons(block: Mapping[str, Any]) -> list[str]:
@@ -109,14 +66,8 @@ def _grid(per_head: Mapping[str, Any]) -> tuple[int, int]:
 def per_head_grid(per_head: Mapping[str, Any]) -> np.ndarray:
     """(L, H) array of per-head means from ``{"l.h": summary}`` (nan where undefined or missing)."""
     layers, heads = _grid(per_head)
-    return np.array([[_num(_get(per_head, f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
+    return np.array([[as_float(lookup(per_head, f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
                      for l in range(1, layers + 1)])
-
-
-def _best(views: Mapping[str, Stat]) -> tuple[str, Stat] | None:
-    """Key and summary with the highest finite mean, or None."""
-    finite = [(k, s) for k, s in views.items() if math.isfinite(_num(s.get("mean")))]
-    return max(finite, key=lambda kv: _num(kv[1]["mean"])) if finite else None
 
 
 @dataclass
@@ -140,156 +91,41 @@ def read_maps(path: Path, utt_id: str, names: Iterable[str] | None = None) -> Ut
                              str(group.attrs.get("reference", "")))
 
 
-# ---------------------------------------------------------------- formatting
-
-
-def fmt(x: Any, spec: str) -> str:
-    """One number in ``spec``, or "n/a" when undefined."""
-    v = _num(x)
-    return f"{v:{spec}}" if math.isfinite(v) else "n/a"
-
-
-def mean_ci(s: Stat | None, spec: str) -> str:
-    """``mean [low, high]``; the mean alone when the interval is undefined; "n/a" without a mean."""
-    if s is None or not math.isfinite(_num(s.get("mean"))):
-        return "n/a"
-    if not (math.isfinite(_num(s.get("ci_low"))) and math.isfinite(_num(s.get("ci_high")))):
-        return fmt(s["mean"], spec)
-    return f"{fmt(s['mean'], spec)} [{fmt(s['ci_low'], spec)}, {fmt(s['ci_high'], spec)}]"
-
-
-def _half_width(s: Stat) -> float:
-    """Half the confidence interval's width (nan when undefined)."""
-    return (_num(s.get("ci_high")) - _num(s.get("ci_low"))) / 2
-
-
-def mean_pm(s: Stat | None, spec: str) -> str:
-    """``mean ± half-width`` (the mean alone when the interval is undefined, "n/a" without a mean)."""
-    if s is None or not math.isfinite(_num(s.get("mean"))):
-        return "n/a"
-    half = _half_width(s)
-    return f"{fmt(s['mean'], spec)} ± {fmt(half, spec)}" if math.isfinite(half) else fmt(s["mean"], spec)
-
-
-def count(s: Stat | None) -> str:
-    """``n`` and, when some utterances were left out, how many."""
-    if s is None:
-        return "0"
-    skipped = int(s.get("skipped") or 0)
-    return f"{int(s['n'])}" + (f" ({skipped} skipped)" if skipped else "")
-
-
-def na_reason(s: Stat | None, name: str = "") -> str:
-    """Why a summary has no mean ("" when it has one)."""
-    if s is None:
-        return "not computed"
-    if math.isfinite(_num(s.get("mean"))):
-        return ""
-    if "uniform" in name:
-        return "undefined: a uniform map is constant"
-    skipped = int(s.get("skipped") or 0)
-    return f"undefined for all {skipped} utterances" if skipped else "no utterances"
-
-
-def _code(text: Any) -> str:
-    """``text`` as a Markdown code span (identifiers and free text: their digits are not metrics)."""
-    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
-
-
-def _paper(x: float) -> str:
-    """A reference number of the paper, as the paper gives it."""
-    return f"{x:g}"
-
-
-def _csv_stat(s: Stat | None) -> list[Any]:
-    """mean, ci_low, ci_high, n of a summary for CSV (undefined values empty)."""
-    if s is None:
-        return ["", "", "", 0]
-    return [*(v if math.isfinite(v := _num(s.get(k))) else "" for k in ("mean", "ci_low", "ci_high")), int(s["n"])]
-
-
-def _stat_columns(prefix: str) -> list[str]:
-    """CSV column names of one summary."""
-    return [f"{prefix}_mean", f"{prefix}_ci_low", f"{prefix}_ci_high", f"{prefix}_n"]
-
-
 # ---------------------------------------------------------------- tables
-
-
-@dataclass
-class Table:
-    """One table: Markdown cells for reading, raw values for CSV."""
-
-    name: str
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    csv_header: list[str]
-    csv_rows: list[list[Any]]
-    note: str = ""
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table; columns of numbers right-aligned, the others left-aligned."""
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    def numeric(k: int) -> bool:
-        return k > 0 and all(re.match(r"(-?\d|n/a|$)", str(r[k])) for r in rows)
-
-    rule = "|" + "|".join("---:" if numeric(k) else ":---" for k in range(len(header))) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
-
-
-def write_table(table: Table, folder: Path) -> tuple[Path, Path]:
-    """Write ``<name>.md`` (table and note) and ``<name>.csv`` into ``folder``; returns both paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    md, csv_path = folder / f"{table.name}.md", folder / f"{table.name}.csv"
-    md.write_text(markdown_table(table.header, table.rows) + (f"\n\n{table.note}" if table.note else "") + "\n")
-    with csv_path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(table.csv_header)
-        writer.writerows(table.csv_rows)
-    return md, csv_path
 
 
 def layer_head_table(metrics: Mapping[str, Any], comparison: str, correlation: str = "pearson") -> Table | None:
     """Decoder layers x heads (and the layer mean) of one comparison and correlation."""
-    block = _get(metrics, correlation, comparison)
+    block = lookup(metrics, correlation, comparison)
     if not block or not block.get("per_head"):
         return None
     layers, heads = _grid(block["per_head"])
     rows, csv_rows = [], []
     for l in range(1, layers + 1):
-        cells = [block["per_head"].get(f"{l}.{h}") for h in range(1, heads + 1)] + [_get(block, "per_layer", str(l))]
+        cells = [block["per_head"].get(f"{l}.{h}") for h in range(1, heads + 1)] + [lookup(block, "per_layer", str(l))]
         rows.append([f"layer {l}", *(mean_pm(s, CORR) for s in cells)])
-        csv_rows.append([l, *(v for s in cells for v in _csv_stat(s)[:3])])
+        csv_rows.append([l, *(v for s in cells for v in csv_stat(s)[:3])])
     columns = [f"h{h}" for h in range(1, heads + 1)] + ["layer mean"]
-    csv_header = ["layer", *(c for h in range(1, heads + 1) for c in _stat_columns(f"head{h}")[:3]),
-                  *_stat_columns("layer_view")[:3]]
+    csv_header = ["layer", *(c for h in range(1, heads + 1) for c in stat_columns(f"head{h}")[:3]),
+                  *stat_columns("layer_view")[:3]]
     return Table(f"layer_head_{comparison}_{correlation}",
-                 f"{correlation.capitalize()}, {_comparison_label(comparison)}, per decoder layer and head",
+                 f"{correlation.capitalize()}, {comparison_label(comparison)}, per decoder layer and head",
                  ["", *columns], rows, csv_header, csv_rows,
                  "Cells: mean ± CI half-width over utterances; layer mean = the layer's heads averaged first.")
-
-
-def _comparison_label(comparison: str) -> str:
-    """``ca_vs_input`` -> "CA vs SPES input saliency"."""
-    return f"CA vs {_label(comparison.removeprefix('ca_vs_'))}"
 
 
 def _aggregated_rows(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Stat | None]]]:
     """(label, kind, correlation -> summary) of every aggregated comparison."""
     pearson = metrics.get("pearson") or {}
     for comparison in _comparisons(pearson):
-        yield _comparison_label(comparison), comparison, {c: _get(metrics, c, comparison, "all") for c in CORRELATIONS}
+        yield comparison_label(comparison), comparison, {c: lookup(metrics, c, comparison, "all") for c in CORRELATIONS}
     if "input_vs_encoder" in pearson:
         yield "SPES input vs encoder-output saliency", "input_vs_encoder", {
-            c: _get(metrics, c, "input_vs_encoder") for c in CORRELATIONS}
+            c: lookup(metrics, c, "input_vs_encoder") for c in CORRELATIONS}
     for target in _ordered(pearson.get("baselines") or {}):
         for baseline in ("uniform", "random"):
-            yield (f"{_label(baseline)} vs {_label(target)}", baseline,
-                   {c: _get(metrics, c, "baselines", target, baseline) for c in CORRELATIONS})
+            yield (f"{display_name(baseline)} vs {display_name(target)}", baseline,
+                   {c: lookup(metrics, c, "baselines", target, baseline) for c in CORRELATIONS})
 
 
 def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
@@ -299,13 +135,13 @@ def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
         first = stats["pearson"]
         note = "; ".join(dict.fromkeys(r for r in (na_reason(s, kind) for s in stats.values()) if r))
         rows.append([label, *(mean_ci(stats[c], CORR) for c in CORRELATIONS), count(first), note])
-        csv_rows.append([label, *(v for c in CORRELATIONS for v in _csv_stat(stats[c])[:3]),
+        csv_rows.append([label, *(v for c in CORRELATIONS for v in csv_stat(stats[c])[:3]),
                          int(first["n"]) if first else 0, int(first.get("skipped") or 0) if first else 0, note])
     if not rows:
         return None
     return Table("aggregated", "Agreement of CA (all layers and heads) with each saliency map, and the baselines",
                  ["comparison", "Pearson", "Spearman", "Kendall", "n", "note"], rows,
-                 ["comparison", *(c for corr in CORRELATIONS for c in _stat_columns(corr)[:3]), "n", "skipped", "note"],
+                 ["comparison", *(c for corr in CORRELATIONS for c in stat_columns(corr)[:3]), "n", "skipped", "note"],
                  csv_rows, "Mean [CI] over utterances; n counts utterances with a defined Pearson value.")
 
 
@@ -318,10 +154,10 @@ def per_layer_table(metrics: Mapping[str, Any]) -> Table | None:
     layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
     stats = [[pearson[c]["per_layer"].get(str(l)) for c in comparisons] for l in layers]
     return Table("per_layer", "Pearson per decoder layer (the layer's heads averaged)",
-                 ["", *(_comparison_label(c) for c in comparisons)],
+                 ["", *(comparison_label(c) for c in comparisons)],
                  [[f"layer {l}", *(mean_ci(s, CORR) for s in row)] for l, row in zip(layers, stats)],
-                 ["layer", *(col for c in comparisons for col in _stat_columns(c))],
-                 [[l, *(v for s in row for v in _csv_stat(s))] for l, row in zip(layers, stats)])
+                 ["layer", *(col for c in comparisons for col in stat_columns(c))],
+                 [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
 
 
 def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
@@ -333,21 +169,17 @@ def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
     blocks = [pearson[c] for c in comparisons]
     layers = sorted({int(l) for b in blocks for l in b.get("per_layer") or {}})
     rows: list[tuple[str, list[tuple[str, Stat | None]]]] = [("all layers and heads", [("", b.get("all")) for b in blocks])]
-    rows += [(f"layer {l}", [("", _get(b, "per_layer", str(l))) for b in blocks]) for l in layers]
+    rows += [(f"layer {l}", [("", lookup(b, "per_layer", str(l))) for b in blocks]) for l in layers]
     for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-        best = [_best(b.get(view) or {}) for b in blocks]
+        best = [best_view(b.get(view) or {}) for b in blocks]
         rows.append((f"best {prefix}", [(f"{prefix} {k[0]}", k[1]) if k else ("", None) for k in best]))
     md = [[label, *(mean_ci(s, CORR) + (f" ({which})" if which else "") for which, s in cells)] for label, cells in rows]
-    csv_rows = [[label, *(v for which, s in cells for v in [which, *_csv_stat(s)])] for label, cells in rows]
+    csv_rows = [[label, *(v for which, s in cells for v in [which, *csv_stat(s)])] for label, cells in rows]
     return Table("input_vs_encoder", "CA vs input saliency and CA vs encoder-output saliency (Pearson)",
-                 ["view", *(_comparison_label(c) for c in comparisons)], md,
-                 ["view", *(col for c in comparisons for col in [f"{c}_view", *_stat_columns(c)])], csv_rows,
+                 ["view", *(comparison_label(c) for c in comparisons)], md,
+                 ["view", *(col for c in comparisons for col in [f"{c}_view", *stat_columns(c)])], csv_rows,
                  "The paper: agreement with the encoder-output saliency is higher, so part of the gap "
                  "with the input saliency is the encoder's context mixing.")
-
-
-DIRECTIONS = {"deletion": "most relevant input removed first (higher = more faithful)",
-              "insertion": "most relevant input restored first into silence (lower = more faithful)"}
 
 
 def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table | None:
@@ -360,10 +192,10 @@ def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table 
     sources = _ordered(auc)
     return Table(mode, f"{mode.capitalize()} AUC: {DIRECTIONS[mode]}",
                  ["source", *(f"{k}: {names[k]}" for k in kinds), "n"],
-                 [[_label(s), *(mean_ci(auc[s].get(k), AUC) for k in kinds),
+                 [[display_name(s), *(mean_ci(auc[s].get(k), AUC) for k in kinds),
                    count(next((auc[s][k] for k in kinds if k in auc[s]), None))] for s in sources],
-                 ["source", *(col for k in kinds for col in _stat_columns(f"{k}_{names[k]}"))],
-                 [[s, *(v for k in kinds for v in _csv_stat(auc[s].get(k)))] for s in sources],
+                 ["source", *(col for k in kinds for col in stat_columns(f"{k}_{names[k]}"))],
+                 [[s, *(v for k in kinds for v in csv_stat(auc[s].get(k)))] for s in sources],
                  "AUC of the damage curve over the share deleted (or restored), in the score's unit.")
 
 
@@ -376,13 +208,13 @@ def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
     if "ca" in truth:
         rows.append(("CA, all layers and heads", "ca:all", truth["ca"].get("all")))
         for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-            if best := _best(truth["ca"].get(view) or {}):
+            if best := best_view(truth["ca"].get(view) or {}):
                 rows.append((f"CA, best {prefix} ({prefix} {best[0]})", f"ca:{prefix}:{best[0]}", best[1]))
-    others = [k for k in _ordered(truth) if k != "ca" and _is_stat(truth[k])]
-    rows += [(_label(k), k, truth[k]) for k in others]
+    others = [k for k in _ordered(truth) if k != "ca" and is_stat(truth[k])]
+    rows += [(display_name(k), k, truth[k]) for k in others]
     return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                  ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
-                 ["map", *_stat_columns("share")], [[key, *_csv_stat(s)] for _, key, s in rows],
+                 ["map", *stat_columns("share")], [[key, *csv_stat(s)] for _, key, s in rows],
                  "Uniform map: the chance level (a word's share of the utterance).")
 
 
@@ -394,10 +226,10 @@ def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:
     names = _ordered(stamps)
     return Table("timestamps", "Word timestamps against the true word times",
                  ["estimator", "MAE (ms)", "within tolerance", "available"],
-                 [[_label(n), mean_ci(stamps[n].get("mae_ms"), MS), mean_ci(stamps[n].get("within"), SHARE),
+                 [[display_name(n), mean_ci(stamps[n].get("mae_ms"), MS), mean_ci(stamps[n].get("within"), SHARE),
                    str(stamps[n].get("available", ""))] for n in names],
-                 ["estimator", *_stat_columns("mae_ms"), *_stat_columns("within"), "available"],
-                 [[n, *_csv_stat(stamps[n].get("mae_ms")), *_csv_stat(stamps[n].get("within")),
+                 ["estimator", *stat_columns("mae_ms"), *stat_columns("within"), "available"],
+                 [[n, *csv_stat(stamps[n].get("mae_ms")), *csv_stat(stamps[n].get("within")),
                    stamps[n].get("available", "")] for n in names],
                  "MAE: mean absolute error of word starts and ends; within tolerance: share of boundaries "
                  "within the records' `tolerance_ms`; available: utterances the estimator could align.")
@@ -412,10 +244,10 @@ def groups_table(metrics: Mapping[str, Any]) -> Table | None:
     labels = ["CA vs input (Pearson)", "CA vs encoder (Pearson)", "CA share in span"]
     specs = [CORR, CORR, SHARE]
     return Table("groups", "Per task and language pair", ["group", "n", *labels],
-                 [[g, str(v.get("n", "")), *(mean_ci(_get(v, *c), s) for c, s in zip(columns, specs))]
+                 [[g, str(v.get("n", "")), *(mean_ci(lookup(v, *c), s) for c, s in zip(columns, specs))]
                   for g, v in groups.items()],
-                 ["group", "n", *(col for c in columns for col in _stat_columns(c[-1]))],
-                 [[g, v.get("n", ""), *(x for c in columns for x in _csv_stat(_get(v, *c)))] for g, v in groups.items()])
+                 ["group", "n", *(col for c in columns for col in stat_columns(c[-1]))],
+                 [[g, v.get("n", ""), *(x for c in columns for x in csv_stat(lookup(v, *c)))] for g, v in groups.items()])
 
 
 def cost_table(metrics: Mapping[str, Any]) -> Table | None:
@@ -449,24 +281,24 @@ def layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
         if not block.get("per_head"):
             continue
         values = per_head_grid(block["per_head"])
-        overall = _num(_get(block, "all", "mean"))
+        overall = as_float(lookup(block, "all", "mean"))
         paths.append(plots.layer_head_heatmap(
-            values, folder / f"layer_head_{comparison}.png", f"Pearson r, {_comparison_label(comparison)}",
+            values, folder / f"layer_head_{comparison}.png", f"Pearson r, {comparison_label(comparison)}",
             overall=overall if math.isfinite(overall) else None))
     return paths
 
 
 def _per_utterance(records: Sequence[Mapping[str, Any]], *path: str) -> list[float]:
     """One value of every record that has it (nan where undefined)."""
-    return [_num(v) for r in records if (v := _get(r, *path)) is not None or _get(r, *path[:-1]) is not None]
+    return [as_float(v) for r in records if (v := lookup(r, *path)) is not None or lookup(r, *path[:-1]) is not None]
 
 
 def distributions_figure(records: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
     """Per-utterance Pearson of CA vs input, CA vs encoder and the random baseline."""
     series = {
-        _comparison_label("ca_vs_input"): ("agreement", "ca_vs_input", "all", "pearson"),
-        _comparison_label("ca_vs_encoder"): ("agreement", "ca_vs_encoder", "all", "pearson"),
-        f"random map vs {_label('input')}": ("agreement", "baselines", "input", "random", "pearson"),
+        comparison_label("ca_vs_input"): ("agreement", "ca_vs_input", "all", "pearson"),
+        comparison_label("ca_vs_encoder"): ("agreement", "ca_vs_encoder", "all", "pearson"),
+        f"random map vs {display_name('input')}": ("agreement", "baselines", "input", "random", "pearson"),
     }
     samples = {name: values for name, path in series.items() if (values := _per_utterance(records, *path))}
     if not samples:
@@ -484,9 +316,10 @@ def deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "dele
             continue
         metric = next(iter(found.values()))["metric"]
         paths.append(plots.deletion_curves(
-            {_label(s): (c["percents"], c["mean_scores"]) for s, c in found.items()}, folder / f"{mode}_{kind}.png",
+            {display_name(s): (c["percents"], c["mean_scores"]) for s, c in found.items()},
+            folder / f"{mode}_{kind}.png",
             SCORE_LABELS.get(metric, metric), f"{mode.capitalize()} ({metric}): {DIRECTIONS[mode]}",
-            {_label(s): _num(c["mean"]) for s, c in found.items()}))
+            {display_name(s): as_float(c["mean"]) for s, c in found.items()}))
     return paths
 
 
@@ -499,7 +332,7 @@ def per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | None:
     layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
 
     def series(key: str) -> dict[str, list[float]]:
-        return {_comparison_label(c): [_num(_get(pearson[c], "per_layer", str(l), key)) for l in layers]
+        return {comparison_label(c): [as_float(lookup(pearson[c], "per_layer", str(l), key)) for l in layers]
                 for c in comparisons}
 
     fig = plots.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
@@ -550,22 +383,22 @@ def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
     lines = []
     papers = {"ca_vs_input": PAPER["pearson_ca_vs_input"], "ca_vs_encoder": PAPER["pearson_ca_vs_encoder"]}
     for comparison, paper in papers.items():
-        s = _get(metrics, "pearson", comparison, "all")
+        s = lookup(metrics, "pearson", comparison, "all")
         if s is None:
             continue
         low, high = paper["range"]
-        models = ", ".join(f"{m} {_paper(v)}" for m, v in paper.items() if m != "range")
-        lines.append(f"- **{_comparison_label(comparison)}** (Pearson, CA averaged over all layers and heads): "
-                     f"**{mean_ci(s, CORR)}**, n = {count(s)}. Paper: {_paper(low)}–{_paper(high)}"
+        models = ", ".join(f"{m} {paper_number(v)}" for m, v in paper.items() if m != "range")
+        lines.append(f"- **{comparison_label(comparison)}** (Pearson, CA averaged over all layers and heads): "
+                     f"**{mean_ci(s, CORR)}**, n = {count(s)}. Paper: {paper_number(low)}–{paper_number(high)}"
                      + (f" ({models})." if models else "."))
-        layer = _best(_get(metrics, "pearson", comparison, "per_layer") or {})
-        head = _best(_get(metrics, "pearson", comparison, "per_head") or {})
+        layer = best_view(lookup(metrics, "pearson", comparison, "per_layer") or {})
+        head = best_view(lookup(metrics, "pearson", comparison, "per_head") or {})
         if layer and head:
             lines.append(f"  - best single layer: layer {layer[0]}, {mean_ci(layer[1], CORR)}; "
                          f"best single head: head {head[0]}, {mean_ci(head[1], CORR)}.")
-    if s := _get(metrics, "pearson", "input_vs_encoder"):
+    if s := lookup(metrics, "pearson", "input_vs_encoder"):
         lines.append(f"- SPES input vs encoder-output saliency (Pearson): {mean_ci(s, CORR)}.")
-    if s := _get(metrics, "pearson", "baselines", "input", "random"):
+    if s := lookup(metrics, "pearson", "baselines", "input", "random"):
         lines.append(f"- Chance level, random map vs SPES input saliency (Pearson): {mean_ci(s, CORR)}.")
     return lines
 
@@ -578,13 +411,13 @@ def _headline_deletion(metrics: Mapping[str, Any]) -> list[str]:
     if not found:
         return []
     metric = next(iter(found.values()))["metric"]
-    values = ", ".join(f"{_label(s)} {mean_ci(c, AUC)}" for s, c in found.items())
-    paper = ", ".join(f"{_label(s)} {_paper(v)}" for s, v in PAPER["deletion_auc_wer"].items())
+    values = ", ".join(f"{display_name(s)} {mean_ci(c, AUC)}" for s, c in found.items())
+    paper = ", ".join(f"{display_name(s)} {paper_number(v)}" for s, v in PAPER["deletion_auc_wer"].items())
     if kind == "text":
         note = f"Paper (WER): {paper}." + ("" if metric == "wer" else f" Ours is `{metric}`-based: compare with care.")
     else:
         note = "Probability curves only (no re-decoding), not comparable with the paper's WER AUCs."
-    return [f"- **Deletion AUC** ({_code(metric)} curve, higher = more faithful): {values}. {note}"]
+    return [f"- **Deletion AUC** ({code_span(metric)} curve, higher = more faithful): {values}. {note}"]
 
 
 def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
@@ -593,9 +426,10 @@ def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
     if not truth:
         return []
     parts = [f"CA {mean_ci(truth['ca'].get('all'), SHARE)}"] if "ca" in truth else []
-    if best := _best(_get(truth, "ca", "per_head") or {}):
+    if best := best_view(lookup(truth, "ca", "per_head") or {}):
         parts.append(f"best CA head ({best[0]}) {mean_ci(best[1], SHARE)}")
-    parts += [f"{_label(k)} {mean_ci(truth[k], SHARE)}" for k in _ordered(truth) if k != "ca" and _is_stat(truth[k])]
+    parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in _ordered(truth)
+              if k != "ca" and is_stat(truth[k])]
     return [f"- **Ground truth**, share of relevance inside the true word span: {', '.join(parts)}."]
 
 
@@ -604,10 +438,10 @@ def _headline_timestamps(metrics: Mapping[str, Any]) -> list[str]:
     stamps = metrics.get("timestamps") or {}
 
     def part(name: str, v: Mapping[str, Any]) -> str:
-        if not math.isfinite(_num(_get(v, "mae_ms", "mean"))):
-            return f"{_label(name)} n/a (available for {v.get('available', 0)})"
-        return (f"{_label(name)} {mean_ci(v['mae_ms'], MS)} ms (within tolerance "
-                f"{fmt(_get(v, 'within', 'mean'), SHARE)}, available for {v.get('available', 0)})")
+        if not math.isfinite(as_float(lookup(v, "mae_ms", "mean"))):
+            return f"{display_name(name)} n/a (available for {v.get('available', 0)})"
+        return (f"{display_name(name)} {mean_ci(v['mae_ms'], MS)} ms (within tolerance "
+                f"{fmt(lookup(v, 'within', 'mean'), SHARE)}, available for {v.get('available', 0)})")
 
     parts = [part(n, stamps[n]) for n in _ordered(stamps)]
     return [f"- **Word timestamps**, mean absolute boundary error: {'; '.join(parts)}."] if parts else []
@@ -627,10 +461,16 @@ def headline(metrics: Mapping[str, Any]) -> str:
     return "## Headline\n\n" + ("\n".join(lines) if lines else "No metrics computed.") + "\n"
 
 
+def headline_section(report_text: str) -> str:
+    """The headline section of a report (from its heading to the next section)."""
+    match = re.search(r"^## Headline\n(.*?)(?=^## |\Z)", report_text, flags=re.M | re.S)
+    return match.group(0) if match else ""
+
+
 def _intro(metrics: Mapping[str, Any]) -> str:
     """Utterance count, skipped ids and how to read the numbers."""
     skipped = metrics.get("skipped") or {}
-    left_out = ("; skipped: " + ", ".join(f"{_code(k)} ({_code(v)})" for k, v in skipped.items())) if skipped \
+    left_out = ("; skipped: " + ", ".join(f"{code_span(k)} ({code_span(v)})" for k, v in skipped.items())) if skipped \
         else "; none skipped"
     return (f"{metrics.get('utterances', 0)} utterances explained{left_out}. Numbers are means over utterances "
             "with their confidence interval [low, high] (Student t); n/a marks an undefined value, with the reason "
@@ -645,8 +485,8 @@ def _figure_section(report_dir: Path, heading: str, caption: str, figures: Seque
 
 def _example_section(report_dir: Path, examples: Sequence[Path], records: Sequence[Mapping[str, Any]]) -> str:
     """Example figures, each captioned with its utterance id, hypothesis and reference."""
-    items = "\n\n".join(f"Utterance {_code(r['id'])}: hypothesis {_code(r.get('hypothesis', ''))}, reference "
-                        f"{_code(r.get('reference', ''))}.\n\n![example utterance]({p.relative_to(report_dir).as_posix()})"
+    items = "\n\n".join(f"Utterance {code_span(r['id'])}: hypothesis {code_span(r.get('hypothesis', ''))}, reference "
+                        f"{code_span(r.get('reference', ''))}.\n\n![example utterance]({p.relative_to(report_dir).as_posix()})"
                         for p, r in zip(examples, records))
     return ("### Example utterances\n\nSpectrogram, CA averaged over all layers and heads, pooled input saliency "
             f"and encoder-output saliency, one token per row; reference word times when known.\n\n{items}\n")
@@ -703,79 +543,6 @@ def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | 
     path = out / "report.md"
     path.write_text("\n".join(sections))
     return path
-
-
-# ---------------------------------------------------------------- checking the numbers
-
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w|\.\d|-[A-Za-z])")
-CODE_OR_LINK = re.compile(r"`[^`]*`|\]\([^)]*\)")
-
-
-def _leaves(x: Any) -> Iterator[float]:
-    """Every scalar of the metrics (not the curves' point lists), numeric keys, and each CI half-width."""
-    if isinstance(x, Mapping):
-        if _is_stat(x):
-            yield _half_width(x)
-        for k, v in x.items():
-            try:
-                yield float(k)
-            except ValueError:
-                pass
-            yield from _leaves(v)
-    elif isinstance(x, (int, float)) and not isinstance(x, bool):
-        yield float(x)
-
-
-def _paper_numbers(x: Any = PAPER) -> set[float]:
-    """Every number in ``PAPER``."""
-    if isinstance(x, Mapping):
-        return set().union(*(_paper_numbers(v) for v in x.values()))
-    if isinstance(x, (tuple, list)):
-        return set().union(*(_paper_numbers(v) for v in x))
-    return {float(x)}
-
-
-def _precision(number: str) -> str:
-    """Format spec that writes a value with ``number``'s precision (fixed decimals or scientific)."""
-    mantissa, _, exponent = number.lower().partition("e")
-    return f".{len(mantissa.partition('.')[2])}{'e' if exponent else 'f'}"
-
-
-def numbers_traceable(report_text: str, metrics: Mapping[str, Any]) -> list[str]:
-    """Numbers in ``report_text`` that are neither a rounding of a metrics value nor one of ``PAPER``'s.
-
-    Traceable values: every scalar of ``metrics`` (curve point lists excluded), numeric keys
-    (layer and head numbers) and each summary's CI half-width. A number must equal a value
-    rounded to the number's own precision; integers must equal a value exactly. Skipped:
-    the title line, code spans and link targets (identifiers), numbers glued to words
-    (``h1``, ``100-prob``).
-    """
-    values = [v for v in _leaves(metrics) if math.isfinite(v)]
-    paper = _paper_numbers()
-    integers = {int(v) for v in values if v == int(v)}
-    body = "\n".join(line for line in report_text.splitlines() if not line.startswith("# "))
-    cache: dict[str, set[str]] = {}
-    missing = []
-    for number in NUMBER.findall(CODE_OR_LINK.sub(" ", body)):
-        if float(number) in paper:
-            continue
-        if re.fullmatch(r"-?\d+", number):
-            if int(number) in integers:
-                continue
-        else:
-            spec = _precision(number)
-            if spec not in cache:
-                cache[spec] = {f"{v:{spec}}" for v in values}
-            if number.lower() in cache[spec]:
-                continue
-        missing.append(number)
-    return missing
-
-
-def headline_section(report_text: str) -> str:
-    """The headline section of a report (from its heading to the next section)."""
-    match = re.search(r"^## Headline\n(.*?)(?=^## |\Z)", report_text, flags=re.M | re.S)
-    return match.group(0) if match else ""
 
 
 # ---------------------------------------------------------------- command line

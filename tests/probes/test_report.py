@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from probes import report
+from probes.paper import PAPER
 from probes.summary import json_ready, summarize_records
+from probes.tables import numbers_traceable
 
 LAYERS, HEADS, TOKENS, FRAMES = 2, 3, 3, 10
 CORRELATIONS = ("pearson", "spearman", "kendall")
@@ -131,7 +133,7 @@ def test_headline_shows_metrics_next_to_the_paper(full: tuple[Path, dict, str]) 
         s = metrics["pearson"][comparison]["all"]
         assert f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" in head
     assert "0.55–0.64" in head and "0.52–0.75" in head
-    for source, paper in report.PAPER["deletion_auc_wer"].items():
+    for source, paper in PAPER["deletion_auc_wer"].items():
         assert f"{metrics['deletion_auc'][source]['text']['mean']:.1f}" in head and f"{paper:g}" in head
     assert f"{metrics['ground_truth']['ca']['all']['mean']:.3f}" in head
     assert f"{metrics['timestamps']['ca']['mae_ms']['mean']:.1f}" in head
@@ -141,15 +143,15 @@ def test_headline_shows_metrics_next_to_the_paper(full: tuple[Path, dict, str]) 
 def test_every_report_number_is_traceable_to_metrics(full: tuple[Path, dict, str]) -> None:
     _, metrics, text = full
     assert report.headline_section(text).startswith("## Headline")
-    assert report.numbers_traceable(report.headline_section(text), metrics) == []
-    assert report.numbers_traceable(text, metrics) == []
+    assert numbers_traceable(report.headline_section(text), metrics) == []
+    assert numbers_traceable(text, metrics) == []
 
 
 def test_numbers_traceable_flags_invented_numbers_only() -> None:
     metrics = {"pearson": {"all": {"mean": 0.61234, "ci_low": 0.5, "ci_high": 0.7, "n": 12}}, "per_layer": {"3": 1}}
     text = ("# Title 2025\nmean 0.612 [0.500, 0.700], ± 0.100, n = 12, layer 3, paper 0.55–0.64 and 41.2; "
             "made up 0.613 and 7 and 1.5e-03; `id 999` ignored, h5 and 100-prob glued; ends -0.61.")
-    assert report.numbers_traceable(text, metrics) == ["0.613", "7", "1.5e-03", "-0.61"]
+    assert numbers_traceable(text, metrics) == ["0.613", "7", "1.5e-03", "-0.61"]
 
 
 def test_uniform_baseline_reads_na_with_its_reason(full: tuple[Path, dict, str]) -> None:
@@ -185,7 +187,7 @@ def test_missing_methods_and_keys_leave_sections_out(tmp_path: Path) -> None:
     text = report.write_report(tmp_path, metrics, records, None, "Input only").read_text()
     assert "CA vs SPES input saliency" in text and "encoder-output" not in text
     assert "Deletion" not in text and "timestamps" not in text and "Ground truth" not in text
-    assert report.numbers_traceable(text, metrics) == []
+    assert numbers_traceable(text, metrics) == []
     assert not (tmp_path / "tables" / "deletion.md").exists() and (tmp_path / "tables" / "aggregated.csv").is_file()
     assert not list((tmp_path / "figures").glob("example_*.png"))
     bare = report.write_report(tmp_path / "bare", {"utterances": 0}, [], tmp_path / "missing.h5", "Nothing")
@@ -198,5 +200,5 @@ def test_single_utterance_has_no_interval_but_still_renders(tmp_path: Path) -> N
     text = report.write_report(tmp_path, metrics, records, None, "One").read_text()
     mean = metrics["pearson"]["ca_vs_input"]["all"]["mean"]
     assert math.isnan(metrics["pearson"]["ca_vs_input"]["all"]["ci_low"])
-    assert f"**{mean:.3f}**" in text and report.numbers_traceable(text, metrics) == []
+    assert f"**{mean:.3f}**" in text and numbers_traceable(text, metrics) == []
     assert (tmp_path / "figures" / "per_layer_pearson.png").is_file()

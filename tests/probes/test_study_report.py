@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from probes import findings as fd
 from probes import study_report as sr
+from probes.study_models import load_study
 from probes.summary import summarize_records, write_json
 
 LAYERS, HEADS, UTTERANCES = 3, 2, 4
@@ -112,9 +114,9 @@ def test_every_number_is_traceable(study: Path) -> None:
 
 
 def test_verdicts_are_as_designed(study: Path) -> None:
-    verdicts = {f.key: f.verdict for f in sr.findings(sr.load_study(study))}
-    assert verdicts == {"a": sr.REPLICATES, "b": sr.REPLICATES, "c": sr.REPLICATES, "d": sr.REPLICATES,
-                        "e": sr.UNTESTABLE, "f": sr.REPLICATES, "g": sr.REPLICATES, "h": sr.REPLICATES,
+    verdicts = {f.key: f.verdict for f in fd.findings(load_study(study))}
+    assert verdicts == {"a": fd.REPLICATES, "b": fd.REPLICATES, "c": fd.REPLICATES, "d": fd.REPLICATES,
+                        "e": fd.UNTESTABLE, "f": fd.REPLICATES, "g": fd.REPLICATES, "h": fd.REPLICATES,
                         "i": "", "j": ""}
     text = (study / "report.md").read_text()
     assert "**Verdict: not testable here**: no English ASR agreement for `en_asr_s`" in text
@@ -133,9 +135,9 @@ def test_model_without_explain_runs_is_listed_in_quality_only(study: Path) -> No
 def test_one_model_study_says_not_testable_and_still_traceable(tmp_path: Path) -> None:
     add_model(tmp_path, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.90, 0.70)})
     text = sr.write_study_report(tmp_path).read_text()
-    verdicts = {f.key: f.verdict for f in sr.findings(sr.load_study(tmp_path))}
-    assert verdicts["a"] == verdicts["b"] == sr.NOT  # 0.90 is above the paper's range; encoder lower
-    assert verdicts["e"] == verdicts["f"] == verdicts["g"] == sr.UNTESTABLE
+    verdicts = {f.key: f.verdict for f in fd.findings(load_study(tmp_path))}
+    assert verdicts["a"] == verdicts["b"] == fd.NOT  # 0.90 is above the paper's range; encoder lower
+    assert verdicts["e"] == verdicts["f"] == verdicts["g"] == fd.UNTESTABLE
     assert "above the paper's range" in text and sr.study_numbers_traceable(text, tmp_path) == []
 
 
@@ -143,13 +145,13 @@ def test_empty_or_unexplained_study_does_not_crash(tmp_path: Path) -> None:
     (tmp_path / "models" / "bare").mkdir(parents=True)  # no quality.json, no explain runs
     text = sr.write_study_report(tmp_path).read_text()
     assert "no quality.json" in text and "No explain runs." in text
-    assert all(f.verdict in ("", sr.UNTESTABLE) for f in sr.findings(sr.load_study(tmp_path)))
+    assert all(f.verdict in ("", fd.UNTESTABLE) for f in fd.findings(load_study(tmp_path)))
     assert sr.study_numbers_traceable(text, tmp_path) == []
 
 
 def test_verdict_rules() -> None:
-    assert sr._conclude([]) == sr.UNTESTABLE
-    assert sr._conclude([sr.FULL, sr.FULL]) == sr.REPLICATES
-    assert sr._conclude([sr.FULL, sr.SOME]) == sr._conclude([sr.NONE, sr.SOME]) == sr.PARTLY
-    assert sr._conclude([sr.FULL, sr.FULL, sr.NONE], most=True) == sr.REPLICATES
-    assert sr._conclude([sr.NONE, sr.NONE]) == sr.NOT
+    assert fd._conclude([]) == fd.UNTESTABLE
+    assert fd._conclude([fd.FULL, fd.FULL]) == fd.REPLICATES
+    assert fd._conclude([fd.FULL, fd.SOME]) == fd._conclude([fd.NONE, fd.SOME]) == fd.PARTLY
+    assert fd._conclude([fd.FULL, fd.FULL, fd.NONE], most=True) == fd.REPLICATES
+    assert fd._conclude([fd.NONE, fd.NONE]) == fd.NOT

@@ -1,0 +1,107 @@
+"""A study folder read back: its trained models, their explain runs, and the few summaries read from them.
+
+``load_study`` reads ``models/<model>/quality.json`` and ``models/<model>/explain/<group>/metrics.json`` (see
+``probes.study_report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
+tables (``probes.study_report``) and the findings (``probes.findings``) quote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from probes.tables import Stat, as_float, code_span, is_stat, lookup
+
+PRESETS = ("xs", "s", "base", "fama-small", "fama-medium")  # smallest first
+KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
+ENGLISH_ASR = "asr_en"
+
+
+@dataclass
+class Model:
+    """One trained model: its quality.json ({} when absent) and each explained group's metrics.json."""
+
+    name: str
+    quality: dict[str, Any]
+    groups: dict[str, dict[str, Any]]
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the model was trained on more than one language."""
+        return len(self.quality.get("languages") or []) > 1
+
+    @property
+    def kind(self) -> str:
+        """``monolingual ASR``, ``multilingual ASR+ST``...; ``unknown`` without quality.json."""
+        if not self.quality:
+            return "unknown"
+        tasks = "+".join(t.upper() for t in sorted(self.quality.get("tasks") or [])) or "?"
+        return f"{'multilingual' if self.multilingual else 'monolingual'} {tasks}"
+
+    @property
+    def preset(self) -> str:
+        """The model preset, "" when unknown."""
+        return str(self.quality.get("preset") or "")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON file's content, {} when the file is absent."""
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _group_key(group: str) -> tuple[bool, bool, str]:
+    """Group order: English ASR, other ASR, then translation directions."""
+    return not group.startswith("asr_"), group != ENGLISH_ASR, group
+
+
+def _model_key(m: Model) -> tuple[int, int, float, str]:
+    """Model order: by kind, then preset (smallest first), parameters and name."""
+    rank = lambda x, xs: xs.index(x) if x in xs else len(xs)  # noqa: E731
+    return rank(m.kind, KINDS), rank(m.preset, PRESETS), as_float(m.quality.get("parameters") or 0), m.name
+
+
+def load_study(study: Path) -> list[Model]:
+    """Every model folder of ``study/models`` with its quality and explain runs, in report order."""
+    models = []
+    for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
+        runs = {p.parent.name: _read_json(p) for p in folder.glob("explain/*/metrics.json")}
+        models.append(Model(folder.name, _read_json(folder / "quality.json"),
+                            {g: runs[g] for g in sorted(runs, key=_group_key)}))
+    return sorted(models, key=_model_key)
+
+
+def explain_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str, Any]]]:
+    """(model, group, metrics) of every explain run."""
+    return ((m, group, metrics) for m in models for group, metrics in m.groups.items())
+
+
+def run_span(m: Model, group: str) -> str:
+    """``model/group`` as a code span."""
+    return code_span(f"{m.name}/{group}")
+
+
+def ca_stat(metrics: Mapping[str, Any] | None, comparison: str, corr: str = "pearson") -> Stat | None:
+    """CA (all layers and heads) vs a target, when defined."""
+    s = lookup(metrics, corr, comparison, "all")
+    return s if is_stat(s) and math.isfinite(as_float(s["mean"])) else None
+
+
+def mean_of_heads(metrics: Mapping[str, Any], comparison: str) -> float:
+    """Mean over single heads of their mean Pearson (nan without heads): a derived value."""
+    means = [v for s in (lookup(metrics, "pearson", comparison, "per_head") or {}).values()
+             if math.isfinite(v := as_float(s.get("mean")))]
+    return sum(means) / len(means) if means else math.nan
+
+
+def encoder_gain(metrics: Mapping[str, Any]) -> float:
+    """CA-vs-encoder minus CA-vs-input Pearson mean (nan unless both exist): a derived value."""
+    enc, inp = ca_stat(metrics, "ca_vs_encoder"), ca_stat(metrics, "ca_vs_input")
+    return as_float(enc["mean"]) - as_float(inp["mean"]) if enc and inp else math.nan
+
+
+def curve_kind(auc: Mapping[str, Any]) -> str:
+    """``text`` (re-decoded WER or BLEU curve) when any source has it, else ``prob``."""
+    return "text" if any("text" in v for v in auc.values()) else "prob"
