@@ -78,6 +78,7 @@ class S2TModule(L.LightningModule):
         ctc_weight: float = 0.3,
         ctc_weight_final: float | None = None,
         ctc_decay_steps: int = 0,
+        ctc_decay_epochs: float = 0.0,
         val_beam_size: int = 1,
         test_beam_size: int = 5,
         length_penalty: float = 1.0,
@@ -90,7 +91,9 @@ class S2TModule(L.LightningModule):
                 from the tokenizer).
             lr: peak learning rate, reached after ``warmup_steps``, then decayed as 1/sqrt(step).
             ctc_weight: weight of the CTC loss; with ``ctc_weight_final`` it moves linearly to
-                that value over ``ctc_decay_steps`` optimiser steps.
+                that value over ``ctc_decay_steps`` optimiser steps, or, when ``ctc_decay_epochs``
+                is positive, over that many epochs of the training data (the schedule then scales
+                with the corpus).
             val_beam_size: beam in validation (1 = greedy); test_beam_size: beam in test and predict.
             max_len_a, max_len_b: at most ``a * encoder_frames + b`` output tokens.
         """
@@ -174,7 +177,13 @@ class S2TModule(L.LightningModule):
         hp = self.hparams
         if hp.ctc_weight_final is None:
             return hp.ctc_weight
-        return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, hp.ctc_decay_steps)
+        steps = hp.ctc_decay_steps
+        if hp.ctc_decay_epochs > 0:
+            batches = self.trainer.num_training_batches
+            if not math.isfinite(batches):
+                raise ValueError("ctc_decay_epochs needs a training loader of known length; use ctc_decay_steps")
+            steps = round(hp.ctc_decay_epochs * batches / self.trainer.accumulate_grad_batches)
+        return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, steps)
 
     def model_step(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], Encoded]:
         """Losses of a batch (label-smoothed CE on the text tokens, CTC on the source transcript) and its encoding."""

@@ -1,6 +1,7 @@
 """S2TModule pieces with known answers: schedule, CTC weight, metric names, checkpoint checks."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,6 +27,20 @@ def test_inverse_sqrt_warms_up_linearly_then_decays() -> None:
 def test_linear_schedule_reaches_its_end_and_stays() -> None:
     assert [linear(step, 0.6, 0.2, 100) for step in (0, 50, 100, 500)] == pytest.approx([0.6, 0.4, 0.2, 0.2])
     assert linear(3, 0.6, 0.2, 0) == 0.2
+
+
+def test_ctc_weight_decays_over_epochs_of_the_training_loader() -> None:
+    module = S2TModule(ctc_weight=0.5, ctc_weight_final=0.1, ctc_decay_steps=1000, ctc_decay_epochs=2)  # epochs win
+    trainer = SimpleNamespace(num_training_batches=30, accumulate_grad_batches=3, global_step=0)  # 10 steps per epoch
+    module._trainer = trainer
+    weights = []
+    for step in (0, 10, 20, 40):
+        trainer.global_step = step
+        weights.append(module.ctc_weight())
+    assert weights == pytest.approx([0.5, 0.3, 0.1, 0.1])
+    trainer.num_training_batches = math.inf
+    with pytest.raises(ValueError, match="known length"):
+        module.ctc_weight()
 
 
 def test_metric_keys() -> None:
