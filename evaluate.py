@@ -36,12 +36,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
     p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
     p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
-    p.add_argument("--masks", type=int, default=256, help="SPES and encoder-saliency masks per utterance (paper: 20000)")
-    p.add_argument("--granularities", default="2000,2500,3000", help="SLIC segments per 500 frames, comma-separated")
+    p.add_argument("--masks", type=int, default=SpesConfig.masks,
+                   help="SPES and encoder-saliency masks per utterance (paper: 20000)")
+    p.add_argument("--granularities", default=",".join(map(str, SpesConfig.granularities)),
+                   help="SLIC segments per 500 frames, comma-separated (paper: 2000,2500,3000, which needs thousands "
+                        "of masks for a stable map: benchmarks/RESULTS.md)")
     p.add_argument("--estimator", choices=ESTIMATORS, default="contrast",
                    help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
                         "it (contrast), or SPES's plain mean over the occluding masks (occluded)")
-    p.add_argument("--keep-prob", type=float, default=0.5, help="probability that a segment or cell is kept by a mask")
+    p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
+                   help="probability that a segment or cell is kept by a mask")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
     p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
     p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")

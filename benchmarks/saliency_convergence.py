@@ -1,4 +1,4 @@
-"""Saliency budget benchmark: how many masks, how coarse segments and which keep probability a SPES map needs.
+"""Saliency budget benchmark: how many masks, how coarse cells and which keep probability an occlusion map needs.
 
 SPES estimates one value per superpixel from random masks, so a map can only be as good as
 the ratio of masks to segments: the paper's 20,000 masks over about 2,500 segments per 5 s
@@ -15,8 +15,11 @@ prints, over the same English test utterances:
   uniform map's share, printed with CA's and gradient saliency's as reference rows);
 - seconds per utterance (one seed).
 
+``--encoder-setting DIM_GROUPS:KEEP:MASKS`` adds the same rows for encoder-output saliency,
+whose cells are (encoder frame, group of dimensions).
+
     .venv/bin/python -m benchmarks.saliency_convergence --ckpt CKPT --manifest data/synth/test.tsv \\
-        --setting 2000/2500/3000:0.5:256 --setting 2000/2500/3000:0.5:4096 --setting 100/150/200:0.8:256
+        --setting 2000/2500/3000:0.5:256 --setting 100/150/200:0.5:256 --encoder-setting 8:0.5:256
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
+from probes.encoder_saliency import EncoderSaliencyConfig, encoder_saliency
 from probes.gradients import gradient_saliency
 from probes.interface import Utterance
 from probes.metrics import correlations, span_mass, token_spans, uniform_map
@@ -41,30 +45,42 @@ from probes.utterances import ground_truth, load_utterance, manifest_rows
 
 @dataclass(frozen=True)
 class Setting:
-    """One SPES configuration of the sweep, parsed from ``G1/G2/...:KEEP:MASKS[:ESTIMATOR]``."""
+    """One configuration of the sweep: SPES granularities, or encoder-saliency dimension groups (``dim_groups``)."""
 
-    granularities: tuple[int, ...]
+    cells: tuple[int, ...]  # SLIC segments per 500 frames, one per granularity; or (dim_groups,)
     keep_prob: float
     masks: int
     estimator: str = "contrast"
+    encoder: bool = False
 
     @classmethod
-    def parse(cls, text: str) -> Setting:
-        """``2000/2500/3000:0.5:256`` -> Setting (estimator optional, default contrast)."""
+    def parse(cls, text: str, encoder: bool = False) -> Setting:
+        """``2000/2500/3000:0.5:256`` (or ``8:0.5:256`` for the encoder) -> Setting; estimator optional."""
         parts = text.split(":")
         if len(parts) not in (3, 4):
-            raise argparse.ArgumentTypeError(f"{text!r}: expected GRANULARITIES:KEEP:MASKS[:ESTIMATOR]")
-        grans = tuple(int(g) for g in parts[0].split("/"))
-        return cls(grans, float(parts[1]), int(parts[2]), *parts[3:])
+            raise argparse.ArgumentTypeError(f"{text!r}: expected CELLS:KEEP:MASKS[:ESTIMATOR]")
+        cells = tuple(int(g) for g in parts[0].split("/"))
+        return cls(cells, float(parts[1]), int(parts[2]), *parts[3:], encoder=encoder)
 
-    def config(self, seed: int) -> SpesConfig:
-        """The SpesConfig of this setting with a mask seed."""
-        return SpesConfig(masks=self.masks, granularities=self.granularities, keep_prob=self.keep_prob,
-                          estimator=self.estimator, seed=seed)
+    def saliency(self, model: S2TProbe, utt: Utterance, frames: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The setting's map of one utterance pooled to CA's (I, T') grid: (max2d, avg2d) (the same map twice for H)."""
+        common = dict(masks=self.masks, keep_prob=self.keep_prob, estimator=self.estimator, seed=seed)
+        if self.encoder:
+            pooled = encoder_saliency(model, utt, EncoderSaliencyConfig(dim_groups=self.cells[0], **common))
+            return pooled, pooled
+        full = spes(model, utt, SpesConfig(granularities=self.cells, **common))  # (I, T, F)
+        return pool_to_frames(full, frames), pool_to_frames(full, frames, "avg2d")
+
+    def cell_count(self, utt: Utterance, frames: int) -> float:
+        """Cells one mask draws over: mean SLIC segments per granularity, or frames x dimension groups."""
+        if self.encoder:
+            return frames * self.cells[0]
+        return float(np.mean([segment_count(g, utt.num_frames) for g in self.cells]))
 
     def label(self) -> str:
         """Table label."""
-        return f"{'/'.join(map(str, self.granularities))} | {self.keep_prob:g} | {self.masks} | {self.estimator}"
+        what = f"H, {self.cells[0]} dim groups" if self.encoder else "/".join(map(str, self.cells))
+        return f"{what} | {self.keep_prob:g} | {self.masks} | {self.estimator}"
 
 
 def reference_rows(model: S2TProbe, utts: list[Utterance], cas: list[torch.Tensor], spans: list) -> None:
@@ -86,8 +102,10 @@ def main() -> None:
     p.add_argument("--ckpt", type=Path, required=True)
     p.add_argument("--manifest", type=Path, required=True)
     p.add_argument("--utterances", type=int, default=8, help="English ASR test utterances")
-    p.add_argument("--setting", type=Setting.parse, action="append", required=True,
-                   help="GRANULARITIES:KEEP:MASKS[:ESTIMATOR], e.g. 2000/2500/3000:0.5:256 (repeat)")
+    p.add_argument("--setting", type=Setting.parse, action="append", default=[],
+                   help="SPES: GRANULARITIES:KEEP:MASKS[:ESTIMATOR], e.g. 2000/2500/3000:0.5:256 (repeat)")
+    p.add_argument("--encoder-setting", type=lambda t: Setting.parse(t, encoder=True), action="append", default=[],
+                   help="encoder-output saliency: DIM_GROUPS:KEEP:MASKS[:ESTIMATOR], e.g. 8:0.5:256 (repeat)")
     p.add_argument("--seeds", type=int, choices=(1, 2), default=2, help="2: also measure reliability")
     a = p.parse_args()
     model = S2TProbe.from_checkpoint(a.ckpt)
@@ -101,28 +119,27 @@ def main() -> None:
     spans = [token_spans(model, u, ca.shape[-1]) for u, ca in zip(utts, cas)]
     print(f"{len(utts)} utterances, mean {np.mean([u.num_frames for u in utts]) / 100:.1f} s, "
           f"{np.mean([len(u.tokens) for u in utts]):.0f} tokens")
-    print("| granularities | keep | masks | estimator | segments | masks / segment | CA vs input (max2d) "
-          "| CA vs input (avg2d) | truth share (max2d) | reliability (avg2d) | seconds / utterance |")
+    print("| granularities | keep | masks | estimator | cells | masks / cell | CA vs map (max2d) "
+          "| CA vs map (avg2d) | truth share (max2d) | reliability (avg2d) | seconds / utterance |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     reference_rows(model, utts, cas, spans)
-    for setting in a.setting:
-        segments = np.mean([segment_count(g, u.num_frames) for g in setting.granularities for u in utts])
-        per_segment = setting.masks / len(setting.granularities) / segments
+    for setting in [*a.setting, *a.encoder_setting]:
+        cells = np.mean([setting.cell_count(u, ca.shape[-1]) for u, ca in zip(utts, cas)])
+        per_cell = setting.masks / len(setting.cells) / cells
         agree_max, agree_avg, share, reliability, seconds = [], [], [], [], []
         for utt, ca, span in zip(utts, cas, spans):
             frames = ca.shape[-1]
             start = time.perf_counter()
-            full = spes(model, utt, setting.config(seed=1))  # (I, T, F)
+            pooled, averaged = setting.saliency(model, utt, frames, seed=1)
             seconds.append(time.perf_counter() - start)
-            pooled, averaged = pool_to_frames(full, frames), pool_to_frames(full, frames, "avg2d")
             agree_max.append(correlations(ca, pooled)["pearson"])
             agree_avg.append(correlations(ca, averaged)["pearson"])
             share.append(span_mass(pooled, span))
             if a.seeds == 2:
-                again = pool_to_frames(spes(model, utt, setting.config(seed=2)), frames, "avg2d")
+                again = setting.saliency(model, utt, frames, seed=2)[1]
                 reliability.append(correlations(averaged, again)["pearson"])
         rel = f"{np.nanmean(reliability):.3f}" if reliability else ""
-        print(f"| {setting.label()} | {segments:.0f} | {per_segment:.2f} | {np.nanmean(agree_max):.3f} | "
+        print(f"| {setting.label()} | {cells:.0f} | {per_cell:.2f} | {np.nanmean(agree_max):.3f} | "
               f"{np.nanmean(agree_avg):.3f} | {np.nanmean(share):.3f} | {rel} | {np.mean(seconds):.2f} |", flush=True)
 
 

@@ -43,7 +43,7 @@ class ExplanationCallback(L.Callback):
         masks: int = 64,
         methods: Sequence[str] = ("spes", "encoder"),
         estimator: str = "contrast",
-        granularities: Sequence[int] = (2000, 2500, 3000),
+        granularities: Sequence[int] = SpesConfig.granularities,
         beam_size: int = 1,
         figures: int = 2,
         seed: int = 0,
