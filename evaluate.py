@@ -36,8 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
     p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
     p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
-    p.add_argument("--masks", type=int, default=SpesConfig.masks,
-                   help="SPES and encoder-saliency masks per utterance (paper: 20000)")
+    p.add_argument("--masks", type=int, default=SpesConfig.masks, help="SPES masks per utterance (paper: 20000)")
+    p.add_argument("--encoder-masks", type=int, default=EncoderSaliencyConfig.masks,
+                   help="encoder-output saliency masks per utterance (the decoder alone runs per mask)")
     p.add_argument("--granularities", default=",".join(map(str, SpesConfig.granularities)),
                    help="SLIC segments per 500 frames, comma-separated (paper: 2000,2500,3000, which needs thousands "
                         "of masks for a stable map: benchmarks/RESULTS.md)")
@@ -69,11 +70,11 @@ def parser() -> argparse.ArgumentParser:
 def explain_config(a: argparse.Namespace) -> ExplainConfig:
     """The ``ExplainConfig`` the options describe."""
     granularities = tuple(int(g) for g in a.granularities.split(","))
-    common = dict(masks=a.masks, keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
+    common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
-        spes=SpesConfig(granularities=granularities, **common),
-        encoder=EncoderSaliencyConfig(**common),
+        spes=SpesConfig(masks=a.masks, granularities=granularities, **common),
+        encoder=EncoderSaliencyConfig(masks=a.encoder_masks, **common),
         pooling=a.pooling, beam_size=a.beam, deletion_steps=a.deletion_steps,
         decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, seed=a.seed,
     )

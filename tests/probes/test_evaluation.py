@@ -16,7 +16,7 @@ import probes.evaluation
 from probes.explain import explain as real_explain
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--masks", "12", "--granularities", "300", "--batch-size", "6", "--deletion-steps", "4", "--beam", "1",
+FAST = ["--masks", "12", "--encoder-masks", "12", "--granularities", "300", "--batch-size", "6", "--deletion-steps", "4", "--beam", "1",
         "--tasks", "asr", "--languages", "en", "--limit", "3", "--no-wandb"]
 
 
