@@ -109,9 +109,9 @@ def test_bad_options_are_clear_errors(tiny_checkpoint: Path, tiny_corpus: Path, 
 
 def test_options_reach_the_explanation_config() -> None:
     a = evaluate.parser().parse_args(["--ckpt", "c", "--manifest", "m", "--out", "o", "--keep-prob", "0.8",
-                                      "--masks", "64", "--estimator", "occluded", "--pooling", "avg2d"])
+                                      "--masks", "64", "--encoder-masks", "32", "--estimator", "occluded", "--pooling", "avg2d"])
     config = evaluate.explain_config(a)
-    assert config.spes.keep_prob == config.encoder.keep_prob == 0.8 and config.spes.masks == config.encoder.masks == 64
+    assert config.spes.keep_prob == config.encoder.keep_prob == 0.8 and (config.spes.masks, config.encoder.masks) == (64, 32)
     assert config.spes.estimator == "occluded" and config.pooling == "avg2d"
 
 
