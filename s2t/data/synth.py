@@ -33,7 +33,8 @@ import soundfile as sf
 from tqdm import tqdm
 
 from s2t.data.espeak import Speaker, WordCache
-from s2t.data.grammar import LANGS, Grammar, Sentence
+from s2t.data.frames import Sentence
+from s2t.data.grammar import LANGS, Grammar
 from s2t.data.manifest import (
     SAMPLE_RATE,
     TASKS,

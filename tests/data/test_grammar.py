@@ -8,12 +8,10 @@ import re
 
 import pytest
 
-from s2t.data.grammar import (
-    LANGS,
+from s2t.data.frames import (
     NP,
     Adverbial,
     Clause,
-    Grammar,
     PlaceName,
     Predicate,
     Pronoun,
@@ -21,6 +19,7 @@ from s2t.data.grammar import (
     Sentence,
     Time,
 )
+from s2t.data.grammar import LANGS, Grammar
 from s2t.data.lexicon import load_lexicon
 
 LEX = load_lexicon()
