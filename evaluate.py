@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
                    help="probability that a segment or cell is kept by a mask")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
+    p.add_argument("--reliability", action="store_true",
+                   help="compute each occlusion map twice, with two mask seeds, and report their agreement (the "
+                        "maps' noise level; doubles their cost)")
     p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
     p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")
     p.add_argument("--deletion-steps", type=int, default=20, help="deletion levels: every 100/N percent")
@@ -76,7 +79,8 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
         spes=SpesConfig(masks=a.masks, granularities=granularities, **common),
         encoder=EncoderSaliencyConfig(masks=a.encoder_masks, **common),
         pooling=a.pooling, beam_size=a.beam, deletion_steps=a.deletion_steps,
-        decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, seed=a.seed,
+        decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, reliability=a.reliability,
+        seed=a.seed,
     )
 
 

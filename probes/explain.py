@@ -16,14 +16,19 @@ records and in ``metrics.json``:
   removed first / restored first into silence, for CA, SPES pooled to CA's grid,
   full-resolution SPES and a random map;
 - ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
-  against the true ones.
+  against the true ones;
+- ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
+  the next mask seed, the map's own noise level r: any map's Pearson with a map of
+  reliability r is at most sqrt(r), and divided by sqrt(r) it estimates the agreement with a
+  noise-free map (Spearman's correction for attenuation). The input maps are compared avg2d-pooled: max2d pooling adds a
+  per-token offset (the largest of many noisy cells) that repeats across seeds.
 """
 
 from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -57,6 +62,7 @@ class ExplainConfig:
     decode_deletion: bool = True  # WER/BLEU curves (re-decoding); probability curves are always computed
     timestamp_heads: str = "all"  # CA view whose heads estimate word times
     filter_width: int = 3  # median filter of timestamp DTW, in encoder frames (40 ms each)
+    reliability: bool = False  # a second mask seed per occlusion map (doubles their cost): the maps' noise level
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -113,6 +119,20 @@ def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, fram
             full = clock.run(method, lambda: gradient_saliency(model, utt, method, config.ig_steps))
             maps[method] = pool_to_frames(full, frames, config.pooling)
     return maps
+
+
+def reliability_scores(model: ProbeModel, utt: Utterance, config: ExplainConfig, maps: dict[str, Tensor],
+                       frames: int) -> dict[str, float]:
+    """Pearson between each occlusion map and its twin from the next mask seed (input maps avg2d-pooled)."""
+    out: dict[str, float] = {}
+    if "input_full" in maps:
+        twin = spes(model, utt, replace(config.spes, seed=config.spes.seed + 1))  # (I, T, F)
+        out["input"] = correlations(pool_to_frames(maps["input_full"], frames, "avg2d"),
+                                    pool_to_frames(twin, frames, "avg2d"))["pearson"]
+    if "encoder" in maps:
+        twin = encoder_saliency(model, utt, replace(config.encoder, seed=config.encoder.seed + 1))  # (I, T')
+        out["encoder"] = correlations(maps["encoder"], twin)["pearson"]
+    return out
 
 
 def agreement_scores(ca: Tensor, targets: dict[str, Tensor], generator: torch.Generator) -> dict[str, Any]:
@@ -224,6 +244,8 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     record["deletion"] = clock.run("deletion", lambda: deletion_scores(model, utt, ca, maps, config, generator))
     record["insertion"] = clock.run("insertion", lambda: deletion_scores(model, utt, ca, maps, config, generator, True))
     record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))
+    if config.reliability:
+        record["reliability"] = clock.run("reliability", lambda: reliability_scores(model, utt, config, maps, frames))
     record["seconds"] = clock.seconds
     return Explanation(record, maps)
 

@@ -396,6 +396,10 @@ def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
         if layer and head:
             lines.append(f"  - best single layer: layer {layer[0]}, {mean_ci(layer[1], CORR)}; "
                          f"best single head: head {head[0]}, {mean_ci(head[1], CORR)}.")
+    if reliability := metrics.get("reliability"):
+        twins = ", ".join(f"{display_name(t)} {mean_ci(r, CORR)}" for t, r in reliability.items())
+        lines.append(f"- Reliability r of the saliency maps (Pearson of two mask seeds; no agreement with a map "
+                     f"can exceed sqrt(r)): {twins}.")
     if s := lookup(metrics, "pearson", "input_vs_encoder"):
         lines.append(f"- SPES input vs encoder-output saliency (Pearson): {mean_ci(s, CORR)}.")
     if s := lookup(metrics, "pearson", "baselines", "input", "random"):

@@ -127,21 +127,25 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
             layer, layer_csv = _best_cell(block, "per_layer", "layer")
             head, head_csv = _best_cell(block, "per_head", "head")
             heads, rand = mean_of_heads(x, c), lookup(x, "pearson", "baselines", c.removeprefix("ca_vs_"), "random")
-            s = lookup(block, "all")
+            s, rel = lookup(block, "all"), lookup(x, "reliability", c.removeprefix("ca_vs_"))
             rows.append([code_span(m.name), code_span(g), comparison_label(c),
-                         mean_ci(s, CORR) if block else "not computed", layer, head, fmt(heads, CORR), mean_ci(rand, CORR), count(s) if s else "n/a"])
+                         mean_ci(s, CORR) if block else "not computed", layer, head, fmt(heads, CORR), mean_ci(rand, CORR),
+                         mean_ci(rel, CORR) if rel else "not measured", count(s) if s else "n/a"])
             csv_rows.append([m.name, g, c, *csv_stat(s), *layer_csv, *head_csv, "" if math.isnan(heads) else heads,
-                             *csv_stat(rand)[:3]])
+                             *csv_stat(rand)[:3], *csv_stat(rel)[:3]])
     if not rows:
         return None
     return Table("agreement_pearson", "Agreement of CA with saliency (Pearson)",
                  ["model", "group", "comparison", "all layers and heads", "best layer", "best head", "mean of heads",
-                  "random map", "n"], rows,
+                  "random map", "map reliability r", "n"], rows,
                  ["model", "group", "comparison", *stat_columns("all"), "best_layer", *stat_columns("best_layer"),
-                  "best_head", *stat_columns("best_head"), "mean_of_heads", *stat_columns("random")[:3]], csv_rows,
+                  "best_head", *stat_columns("best_head"), "mean_of_heads", *stat_columns("random")[:3],
+                  *stat_columns("reliability")[:3]], csv_rows,
                  "All layers and heads: mean [CI] over utterances; best layer and head: the highest mean (chosen "
                  "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
-                 "map: a random map against the same saliency (chance level).")
+                 "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
+                 "saliency map with its twin from another mask seed (evaluate.py --reliability), its noise level: "
+                 "no agreement with it can exceed sqrt(r).")
 
 
 Row = tuple[Sequence[str], Sequence[Stat | None]]  # identifiers (model, group...), then one summary per column

@@ -10,6 +10,7 @@ Layout, for each correlation (pearson, spearman, kendall)::
     alignment_heads: [["l.h", share of mass inside the true word spans], ...], best first
     ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
+    reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
 """
@@ -164,6 +165,8 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     metrics["ground_truth"] = _ground_truth(done)
     metrics["alignment_heads"] = alignment_heads(metrics["ground_truth"])
     metrics["timestamps"] = _timestamps(done)
+    targets = sorted({t for r in done for t in (r.get("reliability") or {})})
+    metrics["reliability"] = {t: _over(done, "reliability", t) for t in targets}
     metrics["baselines"] = _baselines(metrics)
     stages = sorted({s for r in done for s in r.get("seconds", {})})
     metrics["seconds_per_utterance"] = {s: _over(done, "seconds", s)["mean"] for s in stages}
@@ -214,4 +217,6 @@ def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:
         put(f"ground_truth/{name}", value.get("all") if name == "ca" else value)
     for name, value in metrics.get("timestamps", {}).items():
         put(f"timestamps/{name}/mae_ms", value["mae_ms"])
+    for name, value in metrics.get("reliability", {}).items():
+        put(f"reliability/{name}", value)
     return out

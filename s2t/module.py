@@ -101,6 +101,7 @@ class S2TModule(L.LightningModule):
         self.save_hyperparameters()
         self.tokenizer: Tokenizer | None = None
         self.model: S2TModel | None = None
+        self.resolved_decay_steps = 0  # ctc_decay_epochs in steps, once a training loader has been seen
         self.metrics = nn.ModuleDict()
 
     @classmethod
@@ -148,8 +149,9 @@ class S2TModule(L.LightningModule):
                 self.metrics[full] = cls()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Embed the tokenizer and the resolved model config."""
+        """Embed the tokenizer, the resolved model config and the CTC decay in steps."""
         checkpoint["tokenizer"] = self.tokenizer.to_bytes()
+        checkpoint["ctc_decay_steps"] = self.resolved_decay_steps
         checkpoint["model_config"] = {f.name: getattr(self.model.config, f.name) for f in dataclasses.fields(ModelConfig) if f.init}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -158,6 +160,7 @@ class S2TModule(L.LightningModule):
             raise CheckpointMismatchError("this checkpoint has no embedded tokenizer or model config: not a Crossprobe S2T checkpoint")
         tokenizer = Tokenizer.from_bytes(checkpoint["tokenizer"])
         config = ModelConfig(**checkpoint["model_config"])
+        self.resolved_decay_steps = checkpoint.get("ctc_decay_steps", 0)
         if self.model is None:
             self.build(tokenizer, config)
             return
@@ -177,13 +180,21 @@ class S2TModule(L.LightningModule):
         hp = self.hparams
         if hp.ctc_weight_final is None:
             return hp.ctc_weight
-        steps = hp.ctc_decay_steps
-        if hp.ctc_decay_epochs > 0:
-            batches = self.trainer.num_training_batches
-            if not math.isfinite(batches):
-                raise ValueError("ctc_decay_epochs needs a training loader of known length; use ctc_decay_steps")
-            steps = round(hp.ctc_decay_epochs * batches / self.trainer.accumulate_grad_batches)
-        return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, steps)
+        return linear(self.global_step, hp.ctc_weight, hp.ctc_weight_final, self.ctc_decay_steps())
+
+    def ctc_decay_steps(self) -> int:
+        """Steps of the CTC weight's decay: ``ctc_decay_steps``, or ``ctc_decay_epochs`` of the training loader.
+
+        Outside training (validate or test alone) the loader's length is unknown: the value resolved
+        while training, kept in the checkpoint, serves; without one the schedule counts as ended.
+        """
+        hp = self.hparams
+        if hp.ctc_decay_epochs <= 0:
+            return hp.ctc_decay_steps
+        batches = self.trainer.num_training_batches if self._trainer is not None else math.inf
+        if math.isfinite(batches) and batches > 0:
+            self.resolved_decay_steps = round(hp.ctc_decay_epochs * batches / self.trainer.accumulate_grad_batches)
+        return self.resolved_decay_steps
 
     def model_step(self, batch: dict[str, Any]) -> tuple[dict[str, Tensor], Encoded]:
         """Losses of a batch (label-smoothed CE on the text tokens, CTC on the source transcript) and its encoding."""

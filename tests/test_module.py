@@ -38,9 +38,11 @@ def test_ctc_weight_decays_over_epochs_of_the_training_loader() -> None:
         trainer.global_step = step
         weights.append(module.ctc_weight())
     assert weights == pytest.approx([0.5, 0.3, 0.1, 0.1])
-    trainer.num_training_batches = math.inf
-    with pytest.raises(ValueError, match="known length"):
-        module.ctc_weight()
+    trainer.num_training_batches, trainer.global_step = math.inf, 5  # test or validate alone: no training loader
+    assert module.ctc_weight() == pytest.approx(0.4)  # the 20 steps resolved while training still hold
+    fresh = S2TModule(ctc_weight=0.5, ctc_weight_final=0.1, ctc_decay_epochs=2)
+    fresh._trainer = trainer
+    assert fresh.ctc_weight() == pytest.approx(0.1)  # never trained here: the schedule counts as ended
 
 
 def test_metric_keys() -> None:

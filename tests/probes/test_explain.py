@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.explain import ExplainConfig, explain
 from probes.spes import SpesConfig
+from probes.summary import summarize_records
 from tests.probes.toys import EnergyToy, toy_utterance
 
 READS = [(0, 4), (4, 8), (8, 14), (14, 20)]
@@ -57,3 +60,17 @@ def test_an_empty_hypothesis_is_recorded_as_skipped() -> None:
     utt.tokens = []
     record = explain(model, utt, config("occluded")).record
     assert record["skipped"] == "empty hypothesis" and record["hypothesis"] == ""
+
+
+def test_reliability_compares_each_occlusion_map_with_a_second_mask_seed() -> None:
+    model = EnergyToy(READS)
+    asked = explain(model, toy_utterance(model, seed=2), replace(config("contrast"), reliability=True)).record
+    twins = asked["reliability"]
+    assert set(twins) == {"input", "encoder"} and all(-1.0 <= r <= 1.0 for r in twins.values())
+    assert twins["encoder"] > 0.9 and twins["input"] > 0.85  # 400 masks over a few coarse cells: steady maps
+    assert summarize_records([asked])["reliability"]["input"]["mean"] == pytest.approx(twins["input"])
+    assert "reliability" not in explain(model, toy_utterance(model, seed=2), config("contrast")).record
+    few = replace(config("contrast"), reliability=True)
+    few = replace(few, spes=replace(few.spes, masks=8), encoder=replace(few.encoder, masks=8))
+    noisy = explain(model, toy_utterance(model, seed=2), few).record["reliability"]
+    assert noisy["input"] < 0.5 and noisy["encoder"] < 0.5  # 8 masks: mostly noise, and the measure says so

@@ -17,7 +17,7 @@ def study_file(tmp_path: Path, corpus: Path) -> Path:
     """Two tiny models (English ASR; multilingual ASR + ST), a few steps each, two utterances per group."""
     spec = {
         "out": str(tmp_path / "study"), "data_dir": str(corpus), "limit": 2,
-        "explain": ["--masks", "8", "--encoder-masks", "8", "--granularities", "300", "--beam", "1", "--deletion-steps", "4",
+        "explain": ["--masks", "8", "--encoder-masks", "8", "--reliability", "--granularities", "300", "--beam", "1", "--deletion-steps", "4",
                     "--batch-size", "8", "--no-wandb"],
         "train": ["--data.num_workers", "0", "--model.model", TINY_MODEL, "--trainer.max_steps", "2",
                   "--trainer.enable_progress_bar", "false", "--model.max_len_a", "0", "--model.max_len_b", "6",
