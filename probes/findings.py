@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from probes.paper import PAPER, PAPER_EXTRA
-from probes.study_models import (ENGLISH_ASR, Model, ca_stat, curve_kind, encoder_gain, explain_runs, mean_of_heads,
-                                 run_span)
+from probes.study_models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
+                                 mean_of_heads, run_span)
 from probes.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, display_name, fmt, lookup,
                            mean_ci, paper_number)
 
@@ -74,7 +74,10 @@ def finding_half(models: Sequence[Model]) -> Finding:
             lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (as_float(s["mean"]),) * 2
             where = "above" if lo > high else "below" if hi < low else "overlaps"
             items.append(FULL if where == "overlaps" else NONE)
-            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}, {where} the paper's range")
+            noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input")
+            ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
+                if math.isfinite(noise_free) else ""
+            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range")
     models_ = ", ".join(f"{k} {paper_number(v)}" for k, v in PAPER["pearson_ca_vs_input"].items() if k != "range")
     return _finding("a", "CA explains about half of the input relevance",
                     f"CA (all layers and heads) vs SPES input saliency, Pearson about "

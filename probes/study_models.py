@@ -102,6 +102,16 @@ def encoder_gain(metrics: Mapping[str, Any]) -> float:
     return as_float(enc["mean"]) - as_float(inp["mean"]) if enc and inp else math.nan
 
 
+def corrected(metrics: Mapping[str, Any], comparison: str) -> float:
+    """Pearson mean divided by sqrt of the saliency map's reliability (nan without both): a derived value.
+
+    Spearman's correction for attenuation: the agreement CA would have with a noise-free map.
+    """
+    s = ca_stat(metrics, comparison)
+    r = as_float(lookup(metrics, "reliability", comparison.removeprefix("ca_vs_"), "mean"))
+    return as_float(s["mean"]) / math.sqrt(r) if s and r > 0 else math.nan
+
+
 def curve_kind(auc: Mapping[str, Any]) -> str:
     """``text`` (re-decoded WER or BLEU curve) when any source has it, else ``prob``."""
     return "text" if any("text" in v for v in auc.values()) else "prob"

@@ -25,8 +25,8 @@ from typing import Any, Iterator, Mapping, Sequence
 from probes import plots
 from probes.findings import Finding, finding_section, findings, findings_table
 from probes.paper import PAPER, PAPER_EXTRA, TARGETS
-from probes.study_models import (Model, ca_stat, curve_kind, encoder_gain, explain_runs, load_study, mean_of_heads,
-                                 run_span)
+from probes.study_models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
+                                 mean_of_heads, run_span)
 from probes.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
                            comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table, mean_ci,
                            numbers_traceable, paper_number, stat_columns, write_table)
@@ -40,9 +40,11 @@ HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 
 
 def derived(models: Sequence[Model]) -> dict[str, Any]:
-    """The only numbers computed here, by ``model/group``: mean of single heads, encoder minus input gain."""
+    """The only numbers computed here, by ``model/group``: mean of single heads, encoder minus input gain,
+    agreement corrected for the saliency map's reliability."""
     return {f"{m.name}/{g}": {"mean_of_heads": {c: mean_of_heads(x, c) for c in COMPARISONS},
-                              "encoder_minus_input": encoder_gain(x)} for m, g, x in explain_runs(models)}
+                              "encoder_minus_input": encoder_gain(x),
+                              "corrected": {c: corrected(x, c) for c in COMPARISONS}} for m, g, x in explain_runs(models)}
 
 
 def study_values(models: Sequence[Model]) -> dict[str, Any]:

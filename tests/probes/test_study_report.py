@@ -15,6 +15,7 @@ from probes.study_models import load_study
 from probes.summary import summarize_records, write_json
 
 LAYERS, HEADS, UTTERANCES = 3, 2, 4
+RELIABILITY = 0.64  # every saliency map's seed-to-seed Pearson: agreements divide by 0.8 when corrected
 CORRELATIONS = ("pearson", "spearman", "kendall")
 
 
@@ -55,6 +56,7 @@ def record(uid: str, group: str, r_in: float, r_enc: float | None, seed: int) ->
                      for s, a in (("ca", 40.0), ("saliency_pooled", 50.0), ("saliency_full", 90.0), ("random", 20.0))},
         "timestamps": {"ca": {"mae_ms": 80.0 + noise[3], "within": 0.5}, "input": {"mae_ms": 60.0, "within": 0.6},
                        "encoder": {"mae_ms": 70.0, "within": 0.6}, "ctc": {"mae_ms": 40.0 + noise[1], "within": 0.9}},
+        "reliability": {t: RELIABILITY for t in targets},
     }
 
 
@@ -121,6 +123,14 @@ def test_verdicts_are_as_designed(study: Path) -> None:
     text = (study / "report.md").read_text()
     assert "**Verdict: not testable here**: no English ASR agreement for `en_asr_s`" in text
     assert "best layer 3 of 3 (the last)" in text and "most accurate: CTC" in text
+
+
+def test_finding_a_quotes_the_agreement_corrected_for_the_maps_reliability(study: Path) -> None:
+    models = load_study(study)
+    (a,) = [f for f in fd.findings(models) if f.key == "a"]
+    line = next(line for line in a.ours if "en_asr_xs" in line)
+    mean = next(m for m in models if m.name == "en_asr_xs").groups["asr_en"]["pearson"]["ca_vs_input"]["all"]["mean"]
+    assert f"({mean / 0.8:.3f} corrected for the saliency map's reliability)" in line
 
 
 def test_model_without_explain_runs_is_listed_in_quality_only(study: Path) -> None:
