@@ -35,6 +35,7 @@ import torch
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
 from probes.encoder_saliency import EncoderSaliencyConfig, encoder_saliency
+from probes.explain import ExplainConfig, reliability_scores
 from probes.gradients import gradient_saliency
 from probes.interface import Utterance
 from probes.metrics import correlations, span_mass, token_spans, uniform_map
@@ -62,14 +63,20 @@ class Setting:
         cells = tuple(int(g) for g in parts[0].split("/"))
         return cls(cells, float(parts[1]), int(parts[2]), *parts[3:], encoder=encoder)
 
-    def saliency(self, model: S2TProbe, utt: Utterance, frames: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The setting's map of one utterance pooled to CA's (I, T') grid: (max2d, avg2d) (the same map twice for H)."""
-        common = dict(masks=self.masks, keep_prob=self.keep_prob, estimator=self.estimator, seed=seed)
+    def config(self) -> ExplainConfig:
+        """Explanation settings of this row: its one occlusion method, mask seed 1."""
+        common = dict(masks=self.masks, keep_prob=self.keep_prob, estimator=self.estimator, seed=1)
         if self.encoder:
-            pooled = encoder_saliency(model, utt, EncoderSaliencyConfig(dim_groups=self.cells[0], **common))
-            return pooled, pooled
-        full = spes(model, utt, SpesConfig(granularities=self.cells, **common))  # (I, T, F)
-        return pool_to_frames(full, frames), pool_to_frames(full, frames, "avg2d")
+            return ExplainConfig(methods=("encoder",),
+                                 encoder=EncoderSaliencyConfig(dim_groups=self.cells[0], **common))
+        return ExplainConfig(methods=("spes",), spes=SpesConfig(granularities=self.cells, **common))
+
+    def maps(self, model: S2TProbe, utt: Utterance) -> dict[str, torch.Tensor]:
+        """One utterance's map under ``probes.explain``'s name: input_full (I, T, F) or encoder (I, T')."""
+        config = self.config()
+        if self.encoder:
+            return {"encoder": encoder_saliency(model, utt, config.encoder)}
+        return {"input_full": spes(model, utt, config.spes)}
 
     def cell_count(self, utt: Utterance, frames: int) -> float:
         """Cells one mask draws over: mean SLIC segments per granularity, or frames x dimension groups."""
@@ -130,14 +137,17 @@ def main() -> None:
         for utt, ca, span in zip(utts, cas, spans):
             frames = ca.shape[-1]
             start = time.perf_counter()
-            pooled, averaged = setting.saliency(model, utt, frames, seed=1)
+            maps = setting.maps(model, utt)
             seconds.append(time.perf_counter() - start)
+            if setting.encoder:
+                pooled = averaged = maps["encoder"]
+            else:
+                pooled, averaged = (pool_to_frames(maps["input_full"], frames, how) for how in ("max2d", "avg2d"))
             agree_max.append(correlations(ca, pooled)["pearson"])
             agree_avg.append(correlations(ca, averaged)["pearson"])
             share.append(span_mass(pooled, span))
-            if a.seeds == 2:
-                again = setting.saliency(model, utt, frames, seed=2)[1]
-                reliability.append(correlations(averaged, again)["pearson"])
+            if a.seeds == 2:  # the same measure as evaluate.py --reliability
+                reliability.extend(reliability_scores(model, utt, setting.config(), maps, frames).values())
         rel = f"{np.nanmean(reliability):.3f}" if reliability else ""
         print(f"| {setting.label()} | {cells:.0f} | {per_cell:.2f} | {np.nanmean(agree_max):.3f} | "
               f"{np.nanmean(agree_avg):.3f} | {np.nanmean(share):.3f} | {rel} | {np.mean(seconds):.2f} |", flush=True)

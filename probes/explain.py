@@ -20,8 +20,9 @@ records and in ``metrics.json``:
 - ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
   the next mask seed, the map's own noise level r: any map's Pearson with a map of
   reliability r is at most sqrt(r), and divided by sqrt(r) it estimates the agreement with a
-  noise-free map (Spearman's correction for attenuation). The input maps are compared avg2d-pooled: max2d pooling adds a
-  per-token offset (the largest of many noisy cells) that repeats across seeds.
+  noise-free map (Spearman's correction for attenuation). The input maps are compared
+  avg2d-pooled: max2d pooling adds a per-token offset (the largest of many noisy cells) that
+  repeats across seeds.
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[st
     """Deletion (or insertion) curves of each relevance source: probability and, when asked, WER/BLEU."""
     tokens, frames = ca.shape[-2:]
     # a uniform map ranks nothing: ties fall back to time order (left to right), a chance baseline like random
-    relevance = {"ca": view(ca, "all"), "uniform": uniform_map(tokens, frames), "random": random_map(tokens, frames, generator)}
+    relevance = {"ca": view(ca, "all"), "uniform": uniform_map(tokens, frames),
+                 "random": random_map(tokens, frames, generator)}
     if "input_full" in maps:
         relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
     out: dict[str, Any] = {}
