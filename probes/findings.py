@@ -3,6 +3,8 @@
 A ``Finding`` holds the paper's claim, our numbers (one line per model, run or pair of models) and a verdict
 computed from each item's outcome (``_conclude``): replicates, partly, does not replicate, or not testable here
 with the reason. Our extra results (``finding_ground_truth``, ``finding_timestamps``) have no verdict.
+Verdicts judge the measured agreements, as the paper's numbers are (its maps' own noise is not published);
+agreements corrected for our maps' reliability are quoted beside them.
 """
 
 from __future__ import annotations
@@ -93,8 +95,11 @@ def finding_encoder(models: Sequence[Model]) -> Finding:
         enc, inp = ca_stat(x, "ca_vs_encoder"), ca_stat(x, "ca_vs_input")
         if enc and inp:
             items.append(_above(enc, inp))
+            noise_free = [corrected(x, c) for c in ("ca_vs_encoder", "ca_vs_input")]
+            ceiling = f" (corrected for the maps' reliability: encoder {fmt(noise_free[0], CORR)} vs input " \
+                f"{fmt(noise_free[1], CORR)})" if all(map(math.isfinite, noise_free)) else ""
             ours.append(f"{run_span(m, g)}: encoder {mean_ci(enc, CORR)} vs input {mean_ci(inp, CORR)}, difference "
-                        f"{fmt(encoder_gain(x), CORR)}: {OUTCOME[items[-1]]}")
+                        f"{fmt(encoder_gain(x), CORR)}: {OUTCOME[items[-1]]}{ceiling}")
     low, high = PAPER["pearson_ca_vs_encoder"]["range"]
     return _finding("b", "Encoder-output saliency agrees better",
                     f"CA vs encoder-output saliency reaches {paper_number(low)}–{paper_number(high)}, up to "

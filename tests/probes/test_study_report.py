@@ -165,3 +165,12 @@ def test_verdict_rules() -> None:
     assert fd._conclude([fd.FULL, fd.SOME]) == fd._conclude([fd.NONE, fd.SOME]) == fd.PARTLY
     assert fd._conclude([fd.FULL, fd.FULL, fd.NONE], most=True) == fd.REPLICATES
     assert fd._conclude([fd.NONE, fd.NONE]) == fd.NOT
+
+
+def test_finding_b_quotes_both_agreements_corrected_for_the_maps_reliability(study: Path) -> None:
+    models = load_study(study)
+    (b,) = [f for f in fd.findings(models) if f.key == "b"]
+    line = next(line for line in b.ours if "en_asr_xs" in line)
+    pearson = next(m for m in models if m.name == "en_asr_xs").groups["asr_en"]["pearson"]
+    enc, inp = (pearson[f"ca_vs_{t}"]["all"]["mean"] / 0.8 for t in ("encoder", "input"))
+    assert f"(corrected for the maps' reliability: encoder {enc:.3f} vs input {inp:.3f})" in line
