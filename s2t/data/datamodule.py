@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     largest batches are halved until it is, so shards are disjoint, cover the epoch and have
     equal lengths (batches are repeated only if there are fewer rows than ranks). With T > 1
     the number of batches may differ by a few between epochs; ``len`` is the current epoch's.
+    In the first ``curriculum_epochs`` epochs only the ``curriculum_groups`` are drawn, scaled up
+    to the same number of rows as a full epoch (a task curriculum: Lightning fixes an epoch's
+    batch count at the first epoch, so every epoch keeps about the same size).
     """
 
     def __init__(
@@ -167,6 +170,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         temperature: float = 1.0,
         shuffle: bool = True,
         sorted_epochs: int = 0,
+        curriculum_groups: Collection[Hashable] = (),
+        curriculum_epochs: int = 0,
         seed: int = 0,
         num_replicas: int | None = None,
         rank: int | None = None,
@@ -188,7 +193,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.num_replicas, self.rank = _distributed_defaults(num_replicas, rank)
         self.epoch = 0
         self._resume = (-1, 0)  # (epoch, batches to skip) set by resume_at
-        self._members, self._draws = self._group_draws(groups if groups is not None else [0] * len(lengths), temperature)
+        keys = groups if groups is not None else [0] * len(lengths)
+        self._members, self._draws = self._group_draws(keys, temperature)
+        self.curriculum_epochs = curriculum_epochs
+        self._curriculum_draws = self._draws
+        if curriculum_epochs > 0:
+            self._curriculum_draws = self._group_draws(keys, temperature, set(curriculum_groups))[1]
         self._cache: tuple[int, list[list[int]]] | None = None
         oversize = int((self.lengths > max_frames).sum())
         if oversize:
@@ -198,15 +208,25 @@ class BucketBatchSampler(Sampler[list[int]]):
             )
 
     @staticmethod
-    def _group_draws(groups: Sequence[Hashable], temperature: float) -> tuple[list[np.ndarray], list[int]]:
-        """Row indices of each group and its number of draws per epoch, round(N * p_g)."""
+    def _group_draws(
+        groups: Sequence[Hashable], temperature: float, only: Collection[Hashable] | None = None
+    ) -> tuple[list[np.ndarray], list[int]]:
+        """Row indices of each group and its number of draws per epoch, round(N * p_g).
+
+        With ``only``, the other groups get no draws and these share all N.
+        """
         index: dict[Hashable, list[int]] = {}
         for i, key in enumerate(groups):
             index.setdefault(key, []).append(i)
         members = [np.asarray(rows, dtype=np.int64) for rows in index.values()]
         sizes = np.array([len(m) for m in members], dtype=np.float64)
         weights = sizes ** (1.0 / temperature)
-        draws = np.maximum(1, np.rint(sizes.sum() * weights / weights.sum())).astype(int)
+        if only is not None:
+            weights *= np.array([key in only for key in index], dtype=np.float64)
+            if not weights.any():
+                raise ValueError(f"no rows in the curriculum groups {sorted(map(str, only))}")
+        draws = np.rint(sizes.sum() * weights / weights.sum()).astype(int)
+        draws = np.where(weights > 0, np.maximum(draws, 1), 0)
         return members, draws.tolist()
 
     @property
@@ -226,7 +246,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _draw_rows(self, rng: np.random.Generator) -> np.ndarray:
         """This epoch's row multiset: per group, whole copies plus a random subset."""
         drawn = []
-        for members, draws in zip(self._members, self._draws):
+        group_draws = self._curriculum_draws if self.epoch < self.curriculum_epochs else self._draws
+        for members, draws in zip(self._members, group_draws):
             copies, rest = divmod(draws, len(members))
             drawn += [np.tile(members, copies), rng.choice(members, size=rest, replace=False)]
         return np.concatenate(drawn)
@@ -347,6 +368,7 @@ class SpeechDataModule(L.LightningDataModule):
         seed: int = 1234,
         temperature: float = 1.0,
         sorted_epochs: int = 0,
+        asr_epochs: int = 0,
         spec_augment: bool = True,
         freq_masks: int = 2,
         freq_width: int = 27,
@@ -361,6 +383,8 @@ class SpeechDataModule(L.LightningDataModule):
 
         ``sorted_epochs``: the first epochs present training batches shortest first (a length
         curriculum); later epochs shuffle them.
+        ``asr_epochs``: the first epochs draw ASR rows only, as many as a full epoch (a task
+        curriculum: the decoder learns to align with the audio before it learns to translate).
         ``languages`` and ``tasks`` select rows: rows of other known languages or tasks are
         left out quietly (one corpus serves monolingual and multilingual experiments), while a
         language or task nobody knows is a bad row. The tokenizer defaults to
@@ -458,6 +482,8 @@ class SpeechDataModule(L.LightningDataModule):
             temperature=hp.temperature if train else 1.0,
             shuffle=train,
             sorted_epochs=hp.sorted_epochs,
+            curriculum_groups={(r.src_lang, r.task, r.tgt_lang) for r in rows if r.task == "asr"},
+            curriculum_epochs=hp.asr_epochs if train else 0,
             seed=hp.seed,
         )
         loader_cls = functools.partial(ResumableLoader, consumed=self._consumed_batches) if train else DataLoader

@@ -401,3 +401,16 @@ def test_sampler_temperature_upsamples_a_small_group() -> None:
     # p_small = 30^0.2 / (30^0.2 + 270^0.2) ≈ 0.39, so about 117 of 300 draws
     assert 110 <= small <= 125 and all(counts[i] >= 3 for i in range(270, 300))
     assert sum(counts.values()) == 300 and flat(list(hot)) == flat(list(hot))
+
+
+def test_sampler_task_curriculum_draws_only_its_groups_then_all() -> None:
+    groups = [("en", "asr", "en")] * 100 + [("en", "st", "it")] * 200
+    sampler = BucketBatchSampler(LENGTHS, max_frames=6000, groups=groups, seed=3,
+                                 curriculum_groups={("en", "asr", "en")}, curriculum_epochs=1)
+    counts = Counter(flat(list(sampler)))
+    assert set(counts) == set(range(100))  # ASR rows only, each three times: a full epoch's 300 draws
+    assert sum(counts.values()) == 300 and set(counts.values()) == {3}
+    sampler.set_epoch(1)
+    assert sorted(flat(list(sampler))) == list(range(300))
+    with pytest.raises(ValueError, match="no rows in the curriculum groups"):
+        BucketBatchSampler(LENGTHS, max_frames=6000, groups=groups, curriculum_groups={("it", "asr", "it")}, curriculum_epochs=1)
