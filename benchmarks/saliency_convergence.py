@@ -120,7 +120,7 @@ def main() -> None:
     utts = []
     for row in manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"]):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypothesis(utt.features, utt.prefix, beam_size=5)
+        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
         utts.append(utt)
     cas = [view(cross_attention(model, u), "all") for u in utts]  # (I, T') each
     spans = [token_spans(model, u, ca.shape[-1]) for u, ca in zip(utts, cas)]

@@ -69,11 +69,13 @@ class S2TProbe:
         return Forced(log_probs, None if weights is None else weights[:, :, :, p - 1 :])
 
     @torch.no_grad()
-    def hypothesis(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[int]:
-        """Beam-search (greedy at 1) output tokens of one utterance (T, F), without prefix and eos."""
-        feats = features[None].to(self.device)  # (1, T, F)
-        encoded = self.model.encode(feats, torch.tensor([feats.shape[1]], device=self.device))
-        return self.module.search_tokens(encoded, torch.tensor([list(prefix)], device=self.device), beam_size)[0]
+    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """Beam-search (greedy at 1) output tokens of each of B inputs (B, T, F), without prefix and eos."""
+        feats = features.to(self.device)  # (B, T, F)
+        b, t = feats.shape[:2]
+        encoded = self.model.encode(feats, torch.full((b,), t, device=self.device))
+        prompts = torch.tensor([list(prefix)], device=self.device).expand(b, -1)  # (B, P)
+        return self.module.search_tokens(encoded, prompts, beam_size)
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Words by SentencePiece's boundary mark: a piece starting with it opens a word, others continue one."""

@@ -137,21 +137,24 @@ def deletion_curve(
     steps: int = 20,
     beam_size: int = 5,
     insertion: bool = False,
+    batch_size: int = 32,
 ) -> Curve:
-    """Re-decode (``model.hypothesis``) at every perturbation level and score the text (WER or 100 - BLEU).
+    """Re-decode (``model.hypotheses``) every perturbation level and score the text (WER or 100 - BLEU).
 
     Args:
         relevance: (I, T, F) input-resolution or (I, T') encoder-frame map; larger = more relevant.
         detokenize: text of a token list, to compare hypotheses with the reference.
         steps: levels are p = 0, 100 / steps, ..., 100 percent.
         insertion: restore the top p% cells into all-zero features instead of deleting them.
+        batch_size: perturbed copies searched together (each gets the hypothesis it would alone).
     Returns:
         The damage curve; deletion AUC higher = more faithful, insertion AUC lower = more faithful.
     """
     percents = levels(steps)
     metric, score = _text_scorer(utt, detokenize)
     feats = _inputs(model, utt, relevance, percents, insertion)  # (P, T, F)
-    scores = [score(detokenize(model.hypothesis(f, utt.prefix, beam_size))) for f in feats]
+    hyps = [h for chunk in feats.split(batch_size) for h in model.hypotheses(chunk, utt.prefix, beam_size)]
+    scores = [score(detokenize(h)) for h in hyps]
     return _curve(percents, scores, metric, insertion)
 
 

@@ -226,7 +226,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     """
     clock = _Clock()
     if not utt.tokens:
-        utt.tokens = clock.run("hypothesis", lambda: model.hypothesis(utt.features, utt.prefix, config.beam_size))
+        utt.tokens = clock.run("hypothesis", lambda: model.hypotheses(utt.features[None], utt.prefix, config.beam_size)[0])
     utt.hypothesis = model.detokenize(utt.tokens)
     record: dict[str, Any] = {
         "id": utt.id, "task": utt.task, "src_lang": utt.src_lang, "tgt_lang": utt.tgt_lang,

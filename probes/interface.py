@@ -2,7 +2,7 @@
 
 A probe needs a few things from an encoder-decoder model: encode filterbanks into encoder
 states H, force-decode a token sequence on H (log-probabilities and, when asked, the
-cross-attention of every layer and head), search a hypothesis, group tokens into words,
+cross-attention of every layer and head), search hypotheses, group tokens into words,
 and turn audio into features and texts into prompts.
 ``ProbeModel`` names them; ``probes.adapters`` implements it for ``s2t`` checkpoints. To
 probe another model (a Hugging Face Whisper, say), write a class with these members:
@@ -14,7 +14,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def detokenize(self, tokens): ...
         def encode(self, features, lengths): ...        # model.encoder(...) -> (H, lengths)
         def force_decode(self, enc, enc_lengths, prefix, tokens, attention=False): ...
-        def hypothesis(self, features, prefix, beam_size=5): ...
+        def hypotheses(self, features, prefix, beam_size=5): ...  # batched generate, one list per row
         def word_groups(self, tokens): ...
         def ctc_log_probs(self, features, lengths): return None
 
@@ -74,8 +74,12 @@ class ProbeModel(Protocol):
         """
         ...
 
-    def hypothesis(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[int]:
-        """The model's own output tokens for one utterance (T, F), without prefix and eos."""
+    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """The model's own output tokens for each of B equal-length inputs (B, T, F), without prefix and eos.
+
+        One utterance's perturbed copies are searched together (deletion curves); each row's
+        result is the one it would get alone.
+        """
         ...
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:

@@ -107,7 +107,7 @@ def test_greedy_hypothesis_is_the_forced_argmax(probe: S2TProbe, batch: tuple[Te
     """Greedy tokens (no prefix, no eos) are each the argmax of the forced distribution before them."""
     features = batch[0][0]  # (T, F)
     prefix = probe.prefix("en", "asr")
-    tokens = probe.hypothesis(features, prefix, beam_size=1)
+    tokens = probe.hypotheses(features[None], prefix, beam_size=1)[0]
     utt = Utterance(id="u", features=features, prefix=prefix, tokens=tokens + [probe.tokenizer.eos_id])
     with torch.no_grad():
         log_probs = probe.force_decode(*probe.encode(features[None], torch.tensor([features.shape[0]])),
@@ -126,11 +126,11 @@ def test_hypothesis_without_prefix_and_eos(probe: S2TProbe, batch: tuple[Tensor,
     features = batch[0][0]
     prefix = probe.prefix("en", "asr")
     bonus[probe.tokenizer.eos_id] = 100.0
-    assert probe.hypothesis(features, prefix, beam_size) == []
+    assert probe.hypotheses(features[None], prefix, beam_size)[0] == []
     bonus.zero_()
     (cat,) = pieces(probe, "\u2581c")
     bonus[cat] = 100.0
-    assert probe.hypothesis(features, prefix, beam_size) == [cat] * max_tokens(probe, features)
+    assert probe.hypotheses(features[None], prefix, beam_size)[0] == [cat] * max_tokens(probe, features)
 
 
 def test_word_groups_on_known_pieces(probe: S2TProbe) -> None:
@@ -163,3 +163,14 @@ def test_gradients_refuse_training_mode(probe: S2TProbe, batch: tuple[Tensor, Te
             gradient_saliency(probe, utt)
     finally:
         probe.module.eval()
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_batched_hypotheses_equal_one_at_a_time(probe: S2TProbe, beam_size: int) -> None:
+    """Searching perturbed copies together gives each the hypothesis it gets alone."""
+    features = torch.randn(6, 48, 80, generator=torch.Generator().manual_seed(2)) * torch.linspace(0.2, 3.0, 6)[:, None, None]
+    prefix = probe.prefix("en", "asr")
+    together = probe.hypotheses(features, prefix, beam_size)
+    alone = [probe.hypotheses(f[None], prefix, beam_size)[0] for f in features]
+    assert len({tuple(h) for h in alone}) > 1  # the rows differ, so a mix-up would show
+    assert together == alone

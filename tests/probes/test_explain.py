@@ -56,7 +56,7 @@ def test_lying_attention_disagrees() -> None:
 def test_an_empty_hypothesis_is_recorded_as_skipped() -> None:
     model = EnergyToy(READS)
     utt = toy_utterance(model)
-    model.hypothesis = lambda *args, **kwargs: []
+    model.hypotheses = lambda features, *args, **kwargs: [[] for _ in features]
     utt.tokens = []
     record = explain(model, utt, config("occluded")).record
     assert record["skipped"] == "empty hypothesis" and record["hypothesis"] == ""

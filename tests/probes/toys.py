@@ -58,11 +58,12 @@ class ToyProbe:
         ca[:, :, -1] = 1.0 / t
         return Forced(log_probs, ca)
 
-    def hypothesis(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[int]:
-        """Argmax token of every window."""
-        enc, lengths = self.encode(features[None], torch.tensor([features.shape[0]]))
-        tokens = torch.zeros(1, len(self.reads), dtype=torch.long)
-        return self.force_decode(enc, lengths, torch.zeros(1, 1, dtype=torch.long), tokens).log_probs[0].argmax(-1).tolist()
+    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """Argmax token of every window, for each of the (B, T, F) inputs."""
+        b, t = features.shape[:2]
+        enc, lengths = self.encode(features, torch.full((b,), t))
+        tokens = torch.zeros(b, len(self.reads), dtype=torch.long)
+        return self.force_decode(enc, lengths, torch.zeros(b, 1, dtype=torch.long), tokens).log_probs.argmax(-1).tolist()
 
     def features(self, wav: Tensor) -> Tensor:
         """Not an audio model: 10 ms frames of the waveform's samples, n_mels per frame."""
@@ -115,7 +116,7 @@ def toy_utterance(model: ToyProbe, frames: int = 80, seed: int = 1) -> Utterance
         feats = torch.rand(frames, model.n_mels, generator=g) + 0.5
     else:
         feats = torch.randn(frames, model.n_mels, generator=g)
-    tokens = model.hypothesis(feats, [0])
+    tokens = model.hypotheses(feats[None], [0])[0]
     sec = model.subsampling / model.frames_per_second  # seconds per encoder frame
     words = [(str(t), a * sec, b * sec) for t, (a, b) in zip(tokens, model.reads)]
     return Utterance(id=f"toy{seed}", features=feats, prefix=[0], tokens=tokens, words=words)
