@@ -22,3 +22,19 @@ class FinalCheckpoint(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Write the checkpoint (every rank calls ``save_checkpoint``; rank zero writes)."""
         trainer.save_checkpoint(Path(trainer.default_root_dir) / self.filename)
+
+
+class ProgressTotal(L.Callback):
+    """Give the progress bar its epoch length back after a mid-epoch resume.
+
+    Lightning skips ``on_train_epoch_start`` when it resumes inside an epoch, which is where
+    its TQDM bar learns the epoch's length, so a resumed run showed ``559/?``.
+    """
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
+        """Set a missing total from the trainer's batch count."""
+        bar = getattr(trainer.progress_bar_callback, "train_progress_bar", None)
+        batches = trainer.num_training_batches
+        if bar is not None and bar.total is None and batches != float("inf"):
+            bar.total = int(batches)
+            bar.set_description(f"Epoch {trainer.current_epoch}")
