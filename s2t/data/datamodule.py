@@ -153,11 +153,10 @@ class BucketBatchSampler(Sampler[list[int]]):
     length curriculum, SortaGrad in Amodei et al. 2016). Randomness derives from (seed, epoch) only. The batch list is split
     ``batches[rank::num_replicas]``; when its length is not a multiple of ``num_replicas`` the
     largest batches are halved until it is, so shards are disjoint, cover the epoch and have
-    equal lengths (batches are repeated only if there are fewer rows than ranks). With T > 1
-    the number of batches may differ by a few between epochs; ``len`` is the current epoch's.
-    In the first ``curriculum_epochs`` epochs only the ``curriculum_groups`` are drawn, scaled up
-    to the same number of rows as a full epoch (a task curriculum: Lightning fixes an epoch's
-    batch count at the first epoch, so every epoch keeps about the same size).
+    equal lengths (batches are repeated only if there are fewer rows than ranks). In the first
+    ``curriculum_epochs`` epochs only the ``curriculum_groups`` are drawn, scaled up to as many
+    rows as a full epoch (a task curriculum). Every epoch has the first epoch's number of
+    batches (see ``_epoch_batches``): Lightning counts them once.
     """
 
     def __init__(
@@ -200,6 +199,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         if curriculum_epochs > 0:
             self._curriculum_draws = self._group_draws(keys, temperature, set(curriculum_groups))[1]
         self._cache: tuple[int, list[list[int]]] | None = None
+        self._first_count: int | None = None  # batches of epoch 0, which every epoch keeps
         oversize = int((self.lengths > max_frames).sum())
         if oversize:
             warnings.warn(
@@ -268,29 +268,51 @@ class BucketBatchSampler(Sampler[list[int]]):
         batches.append(current)
         return batches
 
-    def _balance(self, batches: list[list[int]]) -> list[list[int]]:
-        """Halve the largest batches (or, failing that, repeat batches) until ranks get equal shares."""
-        while len(batches) % self.num_replicas:
+    @staticmethod
+    def _resize(batches: list[list[int]], count: int) -> list[list[int]]:
+        """Exactly ``count`` batches: halve the largest (every row kept, each within budget), repeat
+        batches if every one is a single row, or leave the last ones out if there are too many."""
+        while len(batches) < count and max(map(len, batches)) > 1:
             largest = max(range(len(batches)), key=lambda b: len(batches[b]))
-            if len(batches[largest]) < 2:
-                short = self.num_replicas - len(batches) % self.num_replicas
-                return batches + [batches[k % len(batches)] for k in range(short)]
             half = len(batches[largest]) // 2
             batches[largest : largest + 1] = [batches[largest][:half], batches[largest][half:]]
-        return batches
+        return (batches + [batches[k % len(batches)] for k in range(count - len(batches))])[:count]
 
-    def _epoch_batches(self) -> list[list[int]]:
-        """All ranks' batches of the current epoch, in yield order (cached per epoch)."""
-        if self._cache is not None and self._cache[0] == self.epoch:
-            return self._cache[1]
-        rng = np.random.default_rng([self.seed, self.epoch])
-        rows = self._draw_rows(rng)
+    def _balance(self, batches: list[list[int]]) -> list[list[int]]:
+        """Halve the largest batches (or, failing that, repeat batches) until ranks get equal shares."""
+        return self._resize(batches, -(-len(batches) // self.num_replicas) * self.num_replicas)
+
+    def _cut_epoch(self, epoch: int) -> list[list[int]]:
+        """All ranks' batches of ``epoch`` in yield order, before fitting them to the first epoch's count."""
+        rng = np.random.default_rng([self.seed, epoch])
+        current, self.epoch = self.epoch, epoch
+        try:
+            rows = self._draw_rows(rng)
+        finally:
+            self.epoch = current
         if self.shuffle:
             rows = rng.permutation(rows)  # random tie-breaks among equal lengths
         order = rows[np.argsort(self.lengths[rows], kind="stable")]
         batches = self._balance(self._cut(order))
-        if self.shuffle and self.epoch >= self.sorted_epochs:
+        if self.shuffle and epoch >= self.sorted_epochs:
             batches = [batches[b] for b in rng.permutation(len(batches))]
+        return batches
+
+    def _epoch_batches(self) -> list[list[int]]:
+        """All ranks' batches of the current epoch, in yield order (cached per epoch).
+
+        Every epoch has the first epoch's number of batches, because Lightning counts an epoch's
+        batches once, at the first: a longer epoch would be cut short and a shorter one would
+        end before its validation. A shorter epoch halves its largest batches (every row stays);
+        a longer one leaves its last batches (random ones, the order being shuffled) out.
+        """
+        if self._cache is not None and self._cache[0] == self.epoch:
+            return self._cache[1]
+        batches = self._cut_epoch(self.epoch)
+        if self._first_count is None:
+            self._first_count = len(batches) if self.epoch == 0 else len(self._cut_epoch(0))
+        if len(batches) != self._first_count:
+            batches = self._resize(batches, self._first_count)
         self._cache = (self.epoch, batches)
         return batches
 

@@ -411,6 +411,30 @@ def test_sampler_task_curriculum_draws_only_its_groups_then_all() -> None:
     assert set(counts) == set(range(100))  # ASR rows only, each three times: a full epoch's 300 draws
     assert sum(counts.values()) == 300 and set(counts.values()) == {3}
     sampler.set_epoch(1)
-    assert sorted(flat(list(sampler))) == list(range(300))
+    rows = flat(list(sampler))
+    assert len(set(rows)) == len(rows) and {groups[i] for i in rows} == set(groups)
     with pytest.raises(ValueError, match="no rows in the curriculum groups"):
         BucketBatchSampler(LENGTHS, max_frames=6000, groups=groups, curriculum_groups={("it", "asr", "it")}, curriculum_epochs=1)
+
+
+
+@pytest.mark.parametrize("num_replicas", [1, 2])
+def test_every_epoch_has_the_first_epochs_batch_count(num_replicas: int) -> None:
+    """Lightning counts an epoch's batches once: a shorter epoch splits batches (every row kept), a longer one is cut."""
+    groups = [("en", "asr", "en")] * 100 + [("en", "st", "it")] * 200
+    lengths = [500] * 100 + [2000] * 200  # ASR rows short, ST rows long
+    for first, later in (("st", "all rows once"), ("asr", "cut")):
+        shards = []
+        for rank in range(num_replicas):
+            sampler = BucketBatchSampler(lengths, max_frames=6000, groups=groups, seed=3, num_replicas=num_replicas,
+                                         rank=rank, curriculum_groups={("en", first, "en" if first == "asr" else "it")},
+                                         curriculum_epochs=1)
+            count = len(list(sampler))
+            sampler.set_epoch(1)
+            shards.append(list(sampler))
+            assert len(sampler) == len(shards[-1]) == count
+        rows = flat([b for shard in shards for b in shard])
+        if later == "all rows once":  # 300 long rows in epoch 0: 100 batches; epoch 1 alone would need fewer
+            assert sorted(rows) == list(range(300))
+        else:  # 300 short rows in epoch 0: 25 batches; epoch 1 leaves its last batches out
+            assert len(set(rows)) == len(rows) < 300
