@@ -83,13 +83,13 @@ def test_resume_after_a_crash_mid_epoch_equals_an_uninterrupted_run(tiny_corpus:
         def on_train_batch_end(self, trainer: L.Trainer, *rest: object) -> None:
             self.totals.append(trainer.progress_bar_callback.train_progress_bar.total)
 
-    crashing = [c.replace("CKPTS", str(tmp_path / "c2")) for c in common] + ["--trainer.enable_progress_bar", "true"]
+    crashing = [c.replace("CKPTS", str(tmp_path / "c2")) for c in common]
     cli = main(args(tiny_corpus, tmp_path / "broken", *crashing), run=False)
     cli.trainer.callbacks.insert(0, Crash())
     with pytest.raises(RuntimeError, match="simulated crash"):
         cli.trainer.fit(cli.model, cli.datamodule)
     assert torch.load(tmp_path / "c2/last.ckpt", weights_only=True)["global_step"] == crash_at - 1
-    resumed = main(args(tiny_corpus, tmp_path / "broken", *crashing), run=False)
+    resumed = main(args(tiny_corpus, tmp_path / "broken", *crashing, "--trainer.enable_progress_bar", "true"), run=False)
     resumed.trainer.callbacks.insert(0, BarTotals())
     resumed.trainer.fit(resumed.model, resumed.datamodule, ckpt_path=str(tmp_path / "c2/last.ckpt"))
     # Lightning skips on_train_epoch_start in a resumed epoch; s2t.callbacks.ProgressTotal restores the bar's length
