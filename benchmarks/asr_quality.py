@@ -14,12 +14,15 @@ import csv
 import time
 from pathlib import Path
 
+from probes.study import logger_override
 from s2t.cli import main as cli
 
 
 def learning_curves(metrics_csv: Path, prefix: str) -> dict[str, list[tuple[int, float]]]:
     """(step, value) pairs of every logged metric whose name starts with ``prefix``."""
     curves: dict[str, list[tuple[int, float]]] = {}
+    if not metrics_csv.is_file():  # nothing logged yet (a run of fewer steps than log_every_n_steps)
+        return curves
     with metrics_csv.open() as f:
         for row in csv.DictReader(f):
             for key, value in row.items():
@@ -40,7 +43,7 @@ def main() -> None:
     budget = f"00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     start = time.perf_counter()
     fit = cli(["fit", "--config", f"configs/experiment/{a.experiment}.yaml", "--trainer.default_root_dir", str(a.out),
-               "--trainer.max_time", budget, "--trainer.logger.init_args.save_dir", str(a.out), *a.extra])
+               "--trainer.max_time", budget, *logger_override(a.out, a.experiment), *a.extra])
     trained_min = (time.perf_counter() - start) / 60
     last = Path(a.out) / "final.ckpt"  # written by s2t.callbacks.FinalCheckpoint
     dm = fit.datamodule
