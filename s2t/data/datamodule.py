@@ -243,10 +243,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
         self._resume = (epoch, consumed)
 
-    def _draw_rows(self, rng: np.random.Generator) -> np.ndarray:
-        """This epoch's row multiset: per group, whole copies plus a random subset."""
+    def _draw_rows(self, rng: np.random.Generator, epoch: int) -> np.ndarray:
+        """An epoch's row multiset: per group, whole copies plus a random subset."""
         drawn = []
-        group_draws = self._curriculum_draws if self.epoch < self.curriculum_epochs else self._draws
+        group_draws = self._curriculum_draws if epoch < self.curriculum_epochs else self._draws
         for members, draws in zip(self._members, group_draws):
             copies, rest = divmod(draws, len(members))
             drawn += [np.tile(members, copies), rng.choice(members, size=rest, replace=False)]
@@ -285,11 +285,7 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _cut_epoch(self, epoch: int) -> list[list[int]]:
         """All ranks' batches of ``epoch`` in yield order, before fitting them to the first epoch's count."""
         rng = np.random.default_rng([self.seed, epoch])
-        current, self.epoch = self.epoch, epoch
-        try:
-            rows = self._draw_rows(rng)
-        finally:
-            self.epoch = current
+        rows = self._draw_rows(rng, epoch)
         if self.shuffle:
             rows = rng.permutation(rows)  # random tie-breaks among equal lengths
         order = rows[np.argsort(self.lengths[rows], kind="stable")]

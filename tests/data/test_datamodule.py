@@ -417,7 +417,6 @@ def test_sampler_task_curriculum_draws_only_its_groups_then_all() -> None:
         BucketBatchSampler(LENGTHS, max_frames=6000, groups=groups, curriculum_groups={("it", "asr", "it")}, curriculum_epochs=1)
 
 
-
 @pytest.mark.parametrize("num_replicas", [1, 2])
 def test_every_epoch_has_the_first_epochs_batch_count(num_replicas: int) -> None:
     """Lightning counts an epoch's batches once: a shorter epoch splits batches (every row kept), a longer one is cut."""
