@@ -100,6 +100,33 @@ def test_resume_after_a_crash_mid_epoch_equals_an_uninterrupted_run(tiny_corpus:
         torch.testing.assert_close(a, b, msg=f"parameter {name} differs after resume")
 
 
+class Batches(L.Callback):
+    """Records the epoch, row ids and tasks of every training batch."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, tuple[str, ...], tuple[str, ...]]] = []
+
+    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: dict, *rest: object) -> None:
+        self.seen.append((trainer.current_epoch, tuple(batch["ids"]), tuple(batch["task"])))
+
+
+def test_resuming_at_an_epoch_end_with_worker_processes_draws_the_next_epoch(tiny_corpus: Path, tmp_path: Path) -> None:
+    # Workers start drawing at Lightning's first iter(), before it calls set_epoch; the resumed run
+    # used to replay epoch 0 (ASR rows only under the multi-task recipe's asr_epochs: 1)
+    common = ["--data.num_workers", "1", "--data.max_frames", MAX_FRAMES, "--data.spec_augment", "false"]
+    whole = main(args(tiny_corpus, tmp_path / "whole", *common, "--trainer.max_epochs", "2"), run=False)
+    whole.trainer.callbacks.append(recorder := Batches())
+    whole.trainer.fit(whole.model, whole.datamodule)
+    second_epoch = [seen for seen in recorder.seen if seen[0] == 1]
+    assert {task for _, _, tasks in second_epoch for task in tasks} == {"asr", "st"}
+
+    main(["fit", *args(tiny_corpus, tmp_path / "parts", *common, "--trainer.max_epochs", "1")])
+    resumed = main(args(tiny_corpus, tmp_path / "parts", *common, "--trainer.max_epochs", "2"), run=False)
+    resumed.trainer.callbacks.append(recorder := Batches())
+    resumed.trainer.fit(resumed.model, resumed.datamodule, ckpt_path=str(tmp_path / "parts/final.ckpt"))
+    assert recorder.seen == second_epoch
+
+
 def test_resuming_with_another_tokenizer_is_a_clear_error(tiny_corpus: Path, tmp_path: Path) -> None:
     main(["fit", *args(tiny_corpus, tmp_path, "--trainer.max_steps", "2")])
     (last,) = [c for c in checkpoints(tmp_path) if c.name == "last.ckpt"]

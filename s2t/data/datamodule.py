@@ -331,13 +331,22 @@ class ResumableLoader(DataLoader):
     Lightning saves ``state_dict()`` in checkpoints and calls ``load_state_dict`` before
     iterating when it resumes, so an interrupted epoch continues where it stopped instead of
     starting over. ``consumed`` reports how many batches the training loop has finished (the
-    loader itself runs ahead of the loop by its prefetching).
+    loader itself runs ahead of the loop by its prefetching). ``epoch`` gives the training loop's
+    epoch, which each iteration takes: Lightning calls ``set_epoch`` only after its first ``iter``
+    of a run, and worker processes start drawing batches at ``iter``, so a run resumed at an
+    epoch's end would otherwise replay epoch 0.
     """
 
-    def __init__(self, *args: Any, consumed: Callable[[], int], **kwargs: Any) -> None:
-        """DataLoader arguments plus a function giving the batches consumed in the current epoch."""
+    def __init__(self, *args: Any, consumed: Callable[[], int], epoch: Callable[[], int], **kwargs: Any) -> None:
+        """DataLoader arguments plus functions giving the current epoch and the batches consumed in it."""
         super().__init__(*args, **kwargs)
         self._consumed = consumed
+        self._epoch = epoch
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over the training loop's current epoch."""
+        self.batch_sampler.set_epoch(self._epoch())
+        return super().__iter__()
 
     def state_dict(self) -> dict[str, int]:
         """Epoch and position of the training loop in it."""
@@ -504,7 +513,9 @@ class SpeechDataModule(L.LightningDataModule):
             curriculum_epochs=hp.asr_epochs if train else 0,
             seed=hp.seed,
         )
-        loader_cls = functools.partial(ResumableLoader, consumed=self._consumed_batches) if train else DataLoader
+        loader_cls = (
+            functools.partial(ResumableLoader, consumed=self._consumed_batches, epoch=self._current_epoch) if train else DataLoader
+        )
         return loader_cls(
             dataset,
             batch_sampler=sampler,
@@ -513,6 +524,10 @@ class SpeechDataModule(L.LightningDataModule):
             persistent_workers=hp.num_workers > 0,
             generator=torch.Generator().manual_seed(hp.seed + sampler.rank),  # seeds the workers' torch RNG
         )
+
+    def _current_epoch(self) -> int:
+        """The training loop's epoch: those it has finished."""
+        return self.trainer.fit_loop.epoch_progress.current.processed if self.trainer else 0
 
     def _consumed_batches(self) -> int:
         """Training batches the trainer has processed in the current epoch."""
