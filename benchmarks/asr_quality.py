@@ -5,6 +5,8 @@ checkpoint with greedy attention decoding (no CTC rescoring), and prints the lea
 (validation WER at each validation run) and the test metrics.
 
     .venv/bin/python -m benchmarks.asr_quality --experiment demo_en_asr --minutes 20 [-- extra train.py args]
+
+``-- --ckpt_path CKPT`` continues a run; the budget then counts the time CKPT has trained.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def main() -> None:
     """Train for the budget, test greedily, print the curves and the results."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--experiment", default="demo_en_asr")
-    p.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget")
+    p.add_argument("--minutes", type=float, default=20.0,
+                   help="training wall-clock budget; with --ckpt_path among the extra arguments it includes the "
+                        "checkpoint's training time (Lightning's Timer resumes)")
     p.add_argument("--out", type=Path, default=Path("outputs/benchmarks/asr_quality"))
     p.add_argument("extra", nargs="*", help="further train.py arguments (after --)")
     a = p.parse_args()
