@@ -2,7 +2,7 @@
 
 Trains ``configs/experiment/EXPERIMENT.yaml`` with ``--trainer.max_time``, tests the last
 checkpoint with greedy attention decoding (no CTC rescoring), and prints the learning curve
-(validation WER at each validation run) and the test metrics.
+(validation WER and BLEU at each validation run) and the test metrics.
 
     .venv/bin/python -m benchmarks.asr_quality --experiment demo_en_asr --minutes 20 [-- extra train.py args]
 
@@ -57,7 +57,7 @@ def main() -> None:
     print(f"\n{a.experiment}: trained {trained_min:.1f} min, {fit.trainer.global_step} steps, "
           f"{fit.model.model.num_parameters() / 1e6:.2f}M parameters")
     metrics_csv = Path(fit.trainer.loggers[0].log_dir) / "metrics.csv"
-    for key, curve in learning_curves(metrics_csv, "valid/wer").items():
+    for key, curve in (learning_curves(metrics_csv, "valid/wer") | learning_curves(metrics_csv, "valid/bleu")).items():
         print(f"learning curve {key}: " + ", ".join(f"step {s}: {v:.1f}" for s, v in curve))
     for key, value in sorted(test.trainer.callback_metrics.items()):
         print(f"{key}: {float(value):.2f}")
