@@ -526,7 +526,7 @@ class SpeechDataModule(L.LightningDataModule):
         )
 
     def _current_epoch(self) -> int:
-        """The training loop's epoch: those it has finished."""
+        """The training loop's current epoch (the number of epochs it has finished)."""
         return self.trainer.fit_loop.epoch_progress.current.processed if self.trainer else 0
 
     def _consumed_batches(self) -> int:
