@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if a.dry_run:
         for spec in study.models:
-            print(f"{spec.name}: {spec.experiment} {' '.join(spec.train)}; explain {', '.join(spec.groups)}")
+            print(f"{spec.name}: {spec.experiment} {' '.join([*study.train, *spec.train])}; explain {', '.join(spec.groups)}")
         return 0
     try:
         run(study, a.only)
