@@ -20,15 +20,15 @@ from probes.study import logger_override
 from s2t.cli import main as cli
 
 
-def learning_curves(metrics_csv: Path, prefix: str) -> dict[str, list[tuple[int, float]]]:
-    """(step, value) pairs of every logged metric whose name starts with ``prefix``."""
+def learning_curves(metrics_csv: Path, prefixes: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) pairs of every logged metric whose name starts with one of ``prefixes``."""
     curves: dict[str, list[tuple[int, float]]] = {}
     if not metrics_csv.is_file():  # nothing logged yet (a run of fewer steps than log_every_n_steps)
         return curves
     with metrics_csv.open() as f:
         for row in csv.DictReader(f):
             for key, value in row.items():
-                if key.startswith(prefix) and value:
+                if key.startswith(prefixes) and value:
                     curves.setdefault(key, []).append((int(row["step"]), float(value)))
     return curves
 
@@ -57,7 +57,7 @@ def main() -> None:
     print(f"\n{a.experiment}: trained {trained_min:.1f} min, {fit.trainer.global_step} steps, "
           f"{fit.model.model.num_parameters() / 1e6:.2f}M parameters")
     metrics_csv = Path(fit.trainer.loggers[0].log_dir) / "metrics.csv"
-    for key, curve in (learning_curves(metrics_csv, "valid/wer") | learning_curves(metrics_csv, "valid/bleu")).items():
+    for key, curve in learning_curves(metrics_csv, ("valid/wer", "valid/bleu")).items():
         print(f"learning curve {key}: " + ", ".join(f"step {s}: {v:.1f}" for s, v in curve))
     for key, value in sorted(test.trainer.callback_metrics.items()):
         print(f"{key}: {float(value):.2f}")
