@@ -17,8 +17,25 @@ from s2t.predictions import PredictionWriter
 from s2t.tokenizer import Tokenizer
 
 
+DECODING = ("val_beam_size", "test_beam_size", "length_penalty", "max_len_a", "max_len_b")  # S2TModule's search settings
+
+
 class S2TCLI(LightningCLI):
     """LightningCLI for ``S2TModule`` and ``SpeechDataModule``."""
+
+    def _parse_ckpt_path(self) -> None:
+        """Take the model's arguments from ``--ckpt_path``, except the search settings when evaluating.
+
+        LightningCLI lets a checkpoint's hyperparameters override the command line (a resumed
+        run keeps its own). Decoding is not part of a trained model, though: ``validate``,
+        ``test`` and ``predict`` search with the command line's (or the config's) settings.
+        """
+        subcommand = self.config.get("subcommand")
+        evaluating = subcommand in ("validate", "test", "predict")
+        given = {k: self.config[subcommand]["model"][k] for k in DECODING} if evaluating else {}
+        super()._parse_ckpt_path()
+        for key, value in given.items():
+            self.config[subcommand]["model"][key] = value
 
     def _evaluate_with_checkpoint_tokenizer(self) -> None:
         """Give the data module the checkpoint's tokenizer when evaluating a checkpoint file."""

@@ -14,6 +14,8 @@ import torch
 from s2t.cli import main
 from s2t.data.manifest import read_manifest
 from s2t.module import CheckpointMismatchError, S2TModule
+from s2t.predictions import COLUMNS
+from s2t.score import main as score_main
 from s2t.transcribe import main as transcribe_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,15 +45,21 @@ def test_fit_then_a_checkpoint_alone_serves_test_and_transcribe(tiny_corpus: Pat
     stored = torch.load(last, weights_only=True)
     assert {"tokenizer", "model_config", "hyper_parameters"} <= set(stored)
 
-    cli = main(["test", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
+    assert stored["hyper_parameters"]["test_beam_size"] == 2
+    cli = main(["test", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0", "--model.test_beam_size", "3",
                 "--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path)])
+    assert cli.model.hparams.test_beam_size == 3  # search settings: the command line's, not the checkpoint's
+    assert cli.model.model.config.d_model == 64  # the architecture: the checkpoint's
     results = cli.trainer.callback_metrics
     assert "test/wer/en" in results and "test/bleu/en-it" in results and "test/loss" in results
 
     main(["predict", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
           "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path / "pred"), "--model.test_beam_size", "1"])
     predictions = (tmp_path / "pred/predictions.tsv").read_text().splitlines()
-    assert predictions[0] == "id\thypothesis\treference" and len(predictions) == 1 + len(read_manifest(tiny_corpus / "test.tsv"))
+    assert predictions[0] == "\t".join(COLUMNS) and len(predictions) == 1 + len(read_manifest(tiny_corpus / "test.tsv"))
+    assert score_main([str(tmp_path / "pred/predictions.tsv"), "--resamples", "10"]) == 0
+    printed = {tuple(line.split()[:2]) for line in capsys.readouterr().out.splitlines()[1:]}
+    assert {("en", "wer"), ("en", "cer"), ("en-it", "bleu"), ("it-en", "bleu")} <= printed
 
     module = S2TModule.load_from_checkpoint(last, weights_only=True)
     assert module.model.config.d_model == 64 and module.tokenizer.languages == ("en", "it", "es", "fr", "de")
