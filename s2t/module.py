@@ -314,6 +314,7 @@ class S2TModule(L.LightningModule):
         self._log_metrics("test")
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, str]]:
-        """Beam-search hypotheses with their row ids."""
+        """Beam-search hypotheses with their row ids, tasks and languages (what ``s2t.score`` reads)."""
         hyps = self.generate(batch["features"], batch["feature_lengths"], batch["tgt_lang"], batch["task"], self.hparams.test_beam_size)
-        return [{"id": i, "hypothesis": h, "reference": r} for i, h, r in zip(batch["ids"], hyps, batch["tgt_text"])]
+        return [{"id": i, "task": t, "src_lang": s, "tgt_lang": g, "hypothesis": h, "reference": r}
+                for i, t, s, g, h, r in zip(batch["ids"], batch["task"], batch["src_lang"], batch["tgt_lang"], hyps, batch["tgt_text"])]

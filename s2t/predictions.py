@@ -9,9 +9,11 @@ from typing import Any, Sequence
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+COLUMNS = ("id", "task", "src_lang", "tgt_lang", "hypothesis", "reference")  # what s2t.score reads
+
 
 class PredictionWriter(BasePredictionWriter):
-    """Writes ``id, hypothesis, reference`` rows to ``OUT/predictions.tsv`` after prediction."""
+    """Writes ``COLUMNS`` rows to ``OUT/predictions.tsv`` after prediction."""
 
     def __init__(self, out_dir: str | None = None) -> None:
         """``out_dir`` defaults to the trainer's ``default_root_dir``."""
@@ -26,7 +28,7 @@ class PredictionWriter(BasePredictionWriter):
         name = "predictions.tsv" if trainer.world_size == 1 else f"predictions-rank{trainer.global_rank}.tsv"
         rows = [row for batch in predictions for row in batch]
         with (folder / name).open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=["id", "hypothesis", "reference"], delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
+            writer = csv.DictWriter(f, fieldnames=COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
             writer.writeheader()
             writer.writerows(rows)
         print(f"wrote {len(rows)} predictions to {folder / name}")
