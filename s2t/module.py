@@ -35,6 +35,9 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit the data's tokenizer or the configured model."""
 
 
+REGULARISATION = ("dropout", "attention_dropout")  # ModelConfig fields that shape training, not the weights
+
+
 def read_checkpoint(path: Path | str) -> dict[str, Any]:
     """Read a checkpoint file, refusing with a clear message anything but a Crossprobe S2T checkpoint."""
     try:
@@ -169,9 +172,12 @@ class S2TModule(L.LightningModule):
                 f"the checkpoint's tokenizer ({tokenizer.vocab_size} pieces) differs from the data's "
                 f"({self.tokenizer.vocab_size} pieces); train a new model or use the tokenizer it was trained with"
             )
-        if config != self.model.config:
-            diff = {f: (getattr(config, f), getattr(self.model.config, f)) for f in checkpoint["model_config"] if getattr(config, f) != getattr(self.model.config, f)}
-            raise CheckpointMismatchError(f"the checkpoint's model differs from the configured one (checkpoint, configured): {diff}")
+        diff = {f: (getattr(config, f), getattr(self.model.config, f)) for f in checkpoint["model_config"] if getattr(config, f) != getattr(self.model.config, f)}
+        mismatch = {f: pair for f, pair in diff.items() if f not in REGULARISATION}
+        if mismatch:
+            raise CheckpointMismatchError(f"the checkpoint's model differs from the configured one (checkpoint, configured): {mismatch}")
+        if diff:  # e.g. a preset whose dropout changed since the checkpoint was trained: same weights, other training
+            warnings.warn(f"the checkpoint was trained with other regularisation (checkpoint, now): {diff}; the configured values apply")
 
     # --- training --------------------------------------------------------------------------
 

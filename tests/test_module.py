@@ -61,6 +61,12 @@ def test_checkpoint_round_trip_and_mismatches(tokenizer: Tokenizer) -> None:
     fresh.load_state_dict(checkpoint["state_dict"])
     assert fresh.model.config == trained.model.config and fresh.tokenizer.to_bytes() == tokenizer.to_bytes()
 
+    dropped = S2TModule(model={**tiny, "dropout": 0.3})  # e.g. a preset whose dropout changed since
+    dropped.build(tokenizer)
+    with pytest.warns(UserWarning, match=r"'dropout': \(0.0, 0.3\)"):
+        dropped.on_load_checkpoint(checkpoint)
+    dropped.load_state_dict(checkpoint["state_dict"])  # the same weights
+
     bigger = S2TModule(model={**tiny, "d_model": 64})
     bigger.build(tokenizer)
     with pytest.raises(CheckpointMismatchError, match="d_model"):
