@@ -10,7 +10,7 @@ import pytest
 from torchmetrics.functional.text import bleu_score, char_error_rate, word_error_rate
 
 from s2t.predictions import COLUMNS
-from s2t.score import Prediction, ScoreError, main, read_predictions, score
+from s2t.score import Prediction, Score, ScoreError, main, read_predictions, score
 
 WORDS = "the painter who did not have our new pen studies in forest next week il pittore nuova penna".split()
 
@@ -27,7 +27,7 @@ def noisy_rows(n: int, seed: int = 0) -> list[Prediction]:
     return rows
 
 
-def by_key(rows: list[Prediction], **kwargs) -> dict[tuple[str, str], object]:
+def by_key(rows: list[Prediction], **kwargs: float) -> dict[tuple[str, str], Score]:
     """Scores keyed by (language or direction, metric)."""
     return {(s.key, s.metric): s for s in score(rows, **kwargs)}
 
