@@ -66,6 +66,14 @@ def metric_key(task: str, src_lang: str, tgt_lang: str) -> str:
     return tgt_lang if task == "asr" else f"{src_lang}-{tgt_lang}"
 
 
+def metric_names(task: str) -> tuple[str, ...]:
+    """The decoding metrics of a task: WER and CER for ASR, BLEU for ST."""
+    return ("wer", "cer") if task == "asr" else ("bleu",)
+
+
+METRICS = {"wer": WordErrorRate, "cer": CharErrorRate, "bleu": BLEUScore}  # torchmetrics class of each name
+
+
 class S2TModule(L.LightningModule):
     """Encoder-decoder S2T training: label-smoothed CE + weighted CTC, AdamW, inverse-sqrt warm-up."""
 
@@ -145,11 +153,10 @@ class S2TModule(L.LightningModule):
 
     def _add_metrics(self, split: str, task: str, key: str) -> None:
         """Register WER and CER (ASR) or BLEU (ST) for one split and language/direction."""
-        names = {"wer": WordErrorRate, "cer": CharErrorRate} if task == "asr" else {"bleu": BLEUScore}
-        for name, cls in names.items():
+        for name in metric_names(task):
             full = f"{split}_{name}_{key}"
             if full not in self.metrics:
-                self.metrics[full] = cls()
+                self.metrics[full] = METRICS[name]()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Embed the tokenizer, the resolved model config and the CTC decay in steps."""
@@ -282,7 +289,7 @@ class S2TModule(L.LightningModule):
         hyps = self.search(encoded, batch["tgt_lang"], batch["task"], beam_size)
         for hyp, ref, task, src, tgt in zip(hyps, batch["tgt_text"], batch["task"], batch["src_lang"], batch["tgt_lang"]):
             key = metric_key(task, src, tgt)
-            for name in ("wer", "cer") if task == "asr" else ("bleu",):
+            for name in metric_names(task):
                 metric = self.metrics[f"{split}_{name}_{key}"]
                 metric.update([hyp], [ref] if task == "asr" else [[ref]])
 

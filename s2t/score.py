@@ -27,7 +27,7 @@ from torchmetrics.functional.text.bleu import _bleu_score_compute, _bleu_score_u
 from torchmetrics.functional.text.cer import _cer_update
 from torchmetrics.functional.text.wer import _wer_update
 
-from s2t.module import metric_key
+from s2t.module import metric_key, metric_names
 from s2t.predictions import COLUMNS
 
 N_GRAM = 4
@@ -121,7 +121,7 @@ def score(rows: list[Prediction], resamples: int = 1000, confidence: float = 0.9
         groups.setdefault((row.task, metric_key(row.task, row.src_lang, row.tgt_lang)), []).append(row)
     return [score_group(key, metric, group, resamples, confidence, seed)
             for (task, key), group in sorted(groups.items())
-            for metric in (("wer", "cer") if task == "asr" else ("bleu",))]
+            for metric in metric_names(task)]
 
 
 def main(argv: list[str] | None = None) -> int:
