@@ -25,6 +25,7 @@ from torchmetrics.text import BLEUScore, CharErrorRate, WordErrorRate
 from s2t.decoding import DecodingOptions, beam_search, greedy_decode
 from s2t.models import Encoded, S2TModel
 from s2t.models.config import ModelConfig, preset
+from s2t.predictions import Prediction
 from s2t.tokenizer import Tokenizer
 
 IGNORE = -100  # label id that the losses skip
@@ -329,5 +330,5 @@ class S2TModule(L.LightningModule):
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, str]]:
         """Beam-search hypotheses with their row ids, tasks and languages (what ``s2t.score`` reads)."""
         hyps = self.generate(batch["features"], batch["feature_lengths"], batch["tgt_lang"], batch["task"], self.hparams.test_beam_size)
-        return [{"id": i, "task": t, "src_lang": s, "tgt_lang": g, "hypothesis": h, "reference": r}
-                for i, t, s, g, h, r in zip(batch["ids"], batch["task"], batch["src_lang"], batch["tgt_lang"], hyps, batch["tgt_text"])]
+        return [dataclasses.asdict(Prediction(*row))
+                for row in zip(batch["ids"], batch["task"], batch["src_lang"], batch["tgt_lang"], hyps, batch["tgt_text"])]

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-COLUMNS = ("id", "task", "src_lang", "tgt_lang", "hypothesis", "reference")  # what s2t.score reads
+
+@dataclass(frozen=True)
+class Prediction:
+    """One decoded utterance with what it should have been: a row of ``predictions.tsv``."""
+
+    id: str
+    task: str
+    src_lang: str
+    tgt_lang: str
+    hypothesis: str
+    reference: str
+
+
+COLUMNS = tuple(f.name for f in fields(Prediction))  # predictions.tsv's header, what s2t.score reads
 
 
 class PredictionWriter(BasePredictionWriter):

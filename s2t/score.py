@@ -27,26 +27,15 @@ from torchmetrics.functional.text.bleu import _bleu_score_compute, _bleu_score_u
 from torchmetrics.functional.text.cer import _cer_update
 from torchmetrics.functional.text.wer import _wer_update
 
+from s2t.data.manifest import TASKS
 from s2t.module import metric_key, metric_names
-from s2t.predictions import COLUMNS
+from s2t.predictions import COLUMNS, Prediction
 
 N_GRAM = 4
 
 
 class ScoreError(ValueError):
     """A prediction file that cannot be scored; the message names the file and row."""
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One decoded utterance with what it should have been."""
-
-    id: str
-    task: str
-    src_lang: str
-    tgt_lang: str
-    hypothesis: str
-    reference: str
 
 
 @dataclass(frozen=True)
@@ -71,8 +60,8 @@ def read_predictions(paths: list[Path]) -> list[Prediction]:
             if missing:
                 raise ScoreError(f"{path}: missing column(s) {missing}; expected {list(COLUMNS)} (written by train.py predict)")
             for line, row in enumerate(reader, start=2):
-                if row["task"] not in ("asr", "st"):
-                    raise ScoreError(f"{path} line {line}: task {row['task']!r} is neither 'asr' nor 'st'")
+                if row["task"] not in TASKS:
+                    raise ScoreError(f"{path} line {line}: task {row['task']!r} is none of {TASKS}")
                 if row["id"] in rows:
                     raise ScoreError(f"{path} line {line}: id {row['id']!r} appears twice")
                 rows[row["id"]] = Prediction(**{c: row[c] or "" for c in COLUMNS})

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from torchmetrics.functional.text import bleu_score, char_error_rate, word_error_rate
 
-from s2t.predictions import COLUMNS
-from s2t.score import Prediction, Score, ScoreError, main, read_predictions, score
+from s2t.predictions import COLUMNS, Prediction
+from s2t.score import Score, ScoreError, main, read_predictions, score
 
 WORDS = "the painter who did not have our new pen studies in forest next week il pittore nuova penna".split()
 
