@@ -11,6 +11,7 @@ import lightning as L
 import pytest
 import torch
 
+from s2t.average import main as average_main
 from s2t.cli import main
 from s2t.data.manifest import read_manifest
 from s2t.module import CheckpointMismatchError, S2TModule
@@ -52,6 +53,12 @@ def test_fit_then_a_checkpoint_alone_serves_test_and_transcribe(tiny_corpus: Pat
     assert cli.model.model.config.d_model == 64  # the architecture: the checkpoint's
     results = cli.trainer.callback_metrics
     assert "test/wer/en" in results and "test/bleu/en-it" in results and "test/loss" in results
+
+    assert average_main([str(last), str(last), "--out", str(tmp_path / "mean.ckpt")]) == 0  # no training state left
+    cli = main(["test", "--ckpt_path", str(tmp_path / "mean.ckpt"), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
+                "--model.test_beam_size", "3", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+                "--trainer.default_root_dir", str(tmp_path)])
+    assert cli.trainer.callback_metrics["test/loss"] == results["test/loss"]  # the mean of one model twice is that model
 
     main(["predict", "--ckpt_path", str(last), "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0",
           "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path / "pred"), "--model.test_beam_size", "1"])
