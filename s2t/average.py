@@ -2,8 +2,8 @@
 
     python -m s2t.average A.ckpt B.ckpt [...] --out averaged.ckpt
 
-The mean of the last few epochs' weights usually decodes better than any one of them (the
-noise of the last steps averages out). The result keeps the newest input's configuration,
+The mean of the last few epochs' weights can decode better than any one of them (measured in
+benchmarks/RESULTS.md). The result keeps the newest input's configuration,
 tokenizer and step, drops the optimizer and scheduler states (it serves ``validate``, ``test``,
 ``predict``, ``s2t.transcribe`` and the probes, not a resumed ``fit``) and lists its inputs
 under ``averaged_from``.
@@ -17,43 +17,61 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from s2t.module import REGULARISATION, CheckpointMismatchError, read_checkpoint
 
 TRAINING_STATE = ("optimizer_states", "lr_schedulers", "loops", "callbacks")  # what a resumed fit would need
 
 
-def _check_same_model(path: Path, checkpoint: dict[str, Any], reference: dict[str, Any], reference_path: Path) -> None:
-    """Refuse a checkpoint whose tokenizer, architecture or parameter shapes differ from the first one's."""
-    if checkpoint["tokenizer"] != reference["tokenizer"]:
-        raise CheckpointMismatchError(f"{path}: its tokenizer differs from {reference_path}'s")
-    config, ref_config = checkpoint["model_config"], reference["model_config"]
-    diff = sorted(k for k in set(config) | set(ref_config) if config.get(k) != ref_config.get(k) and k not in REGULARISATION)
-    if diff:
-        raise CheckpointMismatchError(f"{path}: its model differs from {reference_path}'s in {', '.join(diff)}")
-    shapes = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
-    ref_shapes = {k: tuple(v.shape) for k, v in reference["state_dict"].items()}
-    if shapes != ref_shapes:
-        raise CheckpointMismatchError(f"{path}: its parameters differ from {reference_path}'s in name or shape")
+def _identity(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """What checkpoints must share to be averaged: tokenizer, architecture (not dropout), parameter shapes."""
+    return {"tokenizer": checkpoint["tokenizer"],
+            "model": {k: v for k, v in checkpoint["model_config"].items() if k not in REGULARISATION},
+            "parameters": {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}}
+
+
+def _check_same_model(path: Path, identity: dict[str, Any], reference: dict[str, Any], reference_path: Path) -> None:
+    """Refuse a checkpoint whose identity differs from the first one's, saying in what."""
+    for what in ("tokenizer", "model", "parameters"):
+        if identity[what] != reference[what]:
+            detail = ""
+            if what == "model":
+                fields = sorted(k for k in identity["model"].keys() | reference["model"].keys()
+                                if identity["model"].get(k) != reference["model"].get(k))
+                detail = f" in {', '.join(fields)}"
+            raise CheckpointMismatchError(f"{path}: its {what} differs from {reference_path}'s{detail}")
 
 
 def average_checkpoints(paths: list[Path]) -> dict[str, Any]:
-    """One checkpoint whose floating-point weights are the mean of ``paths``' (integer buffers: the newest's)."""
+    """One checkpoint whose floating-point weights are the mean of ``paths``' (integer buffers: the newest's).
+
+    Reads one input at a time: memory holds the running sums and at most two checkpoints
+    (the newest so far and the one being read), without their optimizer states.
+    """
     if not paths:
         raise ValueError("no checkpoints to average")
-    checkpoints = [read_checkpoint(p) for p in paths]
-    for path, checkpoint in zip(paths[1:], checkpoints[1:]):
-        _check_same_model(path, checkpoint, checkpoints[0], paths[0])
-    newest = max(range(len(paths)), key=lambda i: checkpoints[i].get("global_step", 0))
-    averaged = {k: v for k, v in checkpoints[newest].items() if k not in TRAINING_STATE}
-    state = {}
-    for name, tensor in checkpoints[newest]["state_dict"].items():
-        if tensor.is_floating_point():
-            total = sum(c["state_dict"][name].double() for c in checkpoints)
-            tensor = (total / len(checkpoints)).to(tensor.dtype)
-        state[name] = tensor
-    averaged["state_dict"] = state
-    averaged["averaged_from"] = [{"path": str(p), "global_step": c.get("global_step")} for p, c in zip(paths, checkpoints)]
+    reference = newest = None
+    sums: dict[str, Tensor] = {}
+    inputs = []
+    for path in paths:
+        checkpoint = {k: v for k, v in read_checkpoint(path).items() if k not in TRAINING_STATE}
+        if reference is None:
+            reference = _identity(checkpoint)
+        else:
+            _check_same_model(path, _identity(checkpoint), reference, paths[0])
+        for name, tensor in checkpoint["state_dict"].items():
+            if tensor.is_floating_point() and name in sums:
+                sums[name] += tensor  # float64 sums
+            elif tensor.is_floating_point():
+                sums[name] = tensor.double()
+        inputs.append({"path": str(path), "global_step": checkpoint.get("global_step")})
+        if newest is None or checkpoint.get("global_step", 0) > newest.get("global_step", 0):
+            newest = checkpoint
+    averaged = dict(newest)
+    averaged["state_dict"] = {name: (sums[name] / len(paths)).to(t.dtype) if name in sums else t
+                              for name, t in newest["state_dict"].items()}
+    averaged["averaged_from"] = inputs
     return averaged
 
 
