@@ -2,7 +2,8 @@
 
 Trains ``configs/experiment/EXPERIMENT.yaml`` with ``--trainer.max_time``, tests the last
 checkpoint with greedy attention decoding (no CTC rescoring), and prints the learning curve
-(validation WER and BLEU at each validation run) and the test metrics.
+(validation WER and BLEU at each validation run, also plotted to OUT/curves.png) and the test
+metrics.
 
     .venv/bin/python -m benchmarks.asr_quality --experiment demo_en_asr --minutes 20 [-- extra train.py args]
 
@@ -12,25 +13,12 @@ checkpoint with greedy attention decoding (no CTC rescoring), and prints the lea
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
+from benchmarks.plot_curves import learning_curves, plot
 from probes.study import logger_override
 from s2t.cli import main as cli
-
-
-def learning_curves(metrics_csv: Path, prefixes: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
-    """(step, value) pairs of every logged metric whose name starts with one of ``prefixes``."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    if not metrics_csv.is_file():  # nothing logged yet (a run of fewer steps than log_every_n_steps)
-        return curves
-    with metrics_csv.open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key.startswith(prefixes) and value:
-                    curves.setdefault(key, []).append((int(row["step"]), float(value)))
-    return curves
 
 
 def main() -> None:
@@ -57,8 +45,12 @@ def main() -> None:
     print(f"\n{a.experiment}: trained {trained_min:.1f} min, {fit.trainer.global_step} steps, "
           f"{fit.model.model.num_parameters() / 1e6:.2f}M parameters")
     metrics_csv = Path(fit.trainer.loggers[0].log_dir) / "metrics.csv"
-    for key, curve in learning_curves(metrics_csv, ("valid/wer", "valid/bleu")).items():
+    curves = learning_curves(metrics_csv, ("valid/wer", "valid/bleu"))
+    for key, curve in curves.items():
         print(f"learning curve {key}: " + ", ".join(f"step {s}: {v:.1f}" for s, v in curve))
+    if curves:
+        plot(curves, [], Path(a.out) / "curves.png")
+        print(f"learning curves plotted: {Path(a.out) / 'curves.png'}")
     for key, value in sorted(test.trainer.callback_metrics.items()):
         print(f"{key}: {float(value):.2f}")
 

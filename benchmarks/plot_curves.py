@@ -11,14 +11,23 @@ vertical line at a step (a recipe change, say).
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks.asr_quality import learning_curves  # noqa: E402
+def learning_curves(metrics_csv: Path, prefixes: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) pairs of every logged metric whose name starts with one of ``prefixes``."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    if not metrics_csv.is_file():  # nothing logged yet (a run of fewer steps than log_every_n_steps)
+        return curves
+    with metrics_csv.open() as f:
+        for row in csv.DictReader(f):
+            for key, value in row.items():
+                if key.startswith(prefixes) and value:
+                    curves.setdefault(key, []).append((int(row["step"]), float(value)))
+    return curves
 
 
 def merged_curves(files: list[Path]) -> dict[str, list[tuple[int, float]]]:
@@ -42,7 +51,8 @@ def parse_mark(text: str) -> tuple[int, str]:
 
 def plot(curves: dict[str, list[tuple[int, float]]], marks: list[tuple[int, str]], out: Path) -> None:
     """WER curves on the left, BLEU curves on the right, marks on both."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    fig = Figure(figsize=(12, 4.5), layout="tight")
+    axes = fig.subplots(1, 2, sharex=True)
     for ax, metric, label in ((axes[0], "wer", "validation WER (%)"), (axes[1], "bleu", "validation BLEU")):
         for key, points in curves.items():
             if key.split("/")[1] == metric:
@@ -55,10 +65,8 @@ def plot(curves: dict[str, list[tuple[int, float]]], marks: list[tuple[int, str]
         ax.set(xlabel="training step", ylabel=label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
