@@ -50,10 +50,12 @@ def parse_mark(text: str) -> tuple[int, str]:
 
 
 def plot(curves: dict[str, list[tuple[int, float]]], marks: list[tuple[int, str]], out: Path) -> None:
-    """WER curves on the left, BLEU curves on the right, marks on both."""
-    fig = Figure(figsize=(12, 4.5), layout="tight")
-    axes = fig.subplots(1, 2, sharex=True)
-    for ax, metric, label in ((axes[0], "wer", "validation WER (%)"), (axes[1], "bleu", "validation BLEU")):
+    """WER curves on the left, BLEU curves on the right (the panels there are curves for), marks on each."""
+    panels = [(m, label) for m, label in (("wer", "validation WER (%)"), ("bleu", "validation BLEU"))
+              if any(key.split("/")[1] == m for key in curves)]  # an ASR-only run has no BLEU panel
+    fig = Figure(figsize=(6 * len(panels), 4.5), layout="tight")
+    axes = fig.subplots(1, len(panels), sharex=True, squeeze=False)[0]
+    for ax, (metric, label) in zip(axes, panels):
         for key, points in curves.items():
             if key.split("/")[1] == metric:
                 steps, values = zip(*points)
