@@ -16,7 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmarks.plot_curves import learning_curves, plot
+from benchmarks.plot_curves import VALIDATION, learning_curves, plot
 from probes.study import logger_override
 from s2t.cli import main as cli
 
@@ -45,7 +45,7 @@ def main() -> None:
     print(f"\n{a.experiment}: trained {trained_min:.1f} min, {fit.trainer.global_step} steps, "
           f"{fit.model.model.num_parameters() / 1e6:.2f}M parameters")
     metrics_csv = Path(fit.trainer.loggers[0].log_dir) / "metrics.csv"
-    curves = learning_curves(metrics_csv, ("valid/wer", "valid/bleu"))
+    curves = learning_curves(metrics_csv, VALIDATION)
     for key, curve in curves.items():
         print(f"learning curve {key}: " + ", ".join(f"step {s}: {v:.1f}" for s, v in curve))
     if curves:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+VALIDATION = ("valid/wer", "valid/bleu")  # the metrics plotted: WER per language, BLEU per direction
+
 
 def learning_curves(metrics_csv: Path, prefixes: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
     """(step, value) pairs of every logged metric whose name starts with one of ``prefixes``."""
@@ -36,7 +38,7 @@ def merged_curves(files: list[Path]) -> dict[str, list[tuple[int, float]]]:
     for path in files:
         if not path.is_file():
             raise SystemExit(f"error: {path}: no such metrics file")
-        for key, curve in learning_curves(path, ("valid/wer", "valid/bleu")).items():
+        for key, curve in learning_curves(path, VALIDATION).items():
             merged.setdefault(key, {}).update(curve)
     return {key: sorted(points.items()) for key, points in sorted(merged.items())}
 
@@ -50,7 +52,7 @@ def parse_mark(text: str) -> tuple[int, str]:
 
 
 def plot(curves: dict[str, list[tuple[int, float]]], marks: list[tuple[int, str]], out: Path) -> None:
-    """WER curves on the left, BLEU curves on the right (the panels there are curves for), marks on each."""
+    """WER curves on the left, BLEU curves on the right (a panel only where there are curves), marks on each."""
     panels = [(m, label) for m, label in (("wer", "validation WER (%)"), ("bleu", "validation BLEU"))
               if any(key.split("/")[1] == m for key in curves)]  # an ASR-only run has no BLEU panel
     fig = Figure(figsize=(6 * len(panels), 4.5), layout="tight")
