@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CORPUS ?= data/synth
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo study corpus
+.PHONY: setup test test-fast demo study study-run study-stop corpus
 
 setup:
 	@bash scripts/setup.sh
@@ -18,8 +18,15 @@ test-fast: setup
 demo: setup corpus
 	$(PY) -m probes.study --config configs/study/demo.yaml
 
-# The whole study on this CPU (about 16 hours; run it again to resume): outputs/study/report.md.
-study: setup corpus
+# The whole study on this CPU, in the background from a clone pinned to HEAD (scripts/study.sh;
+# run it again to resume). study-run is what that clone runs, in the foreground.
+study:
+	@bash scripts/study.sh
+
+study-stop:
+	@bash scripts/study.sh stop
+
+study-run: setup corpus
 	$(PY) -m probes.study --config configs/study/cpu.yaml
 
 corpus: setup

@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import logging
+import signal
 import subprocess
 import sys
 import time
@@ -30,10 +31,15 @@ from typing import Any, Sequence
 import torch
 import yaml
 
+from probes.paper import TARGETS
+from probes.study_models import group_quality, meets_target, targets
 from probes.summary import write_json
+from s2t.models import ModelConfig, S2TModel
+from s2t.module import read_checkpoint
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
+LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Study:
     train: list[str] = field(default_factory=list)  # overrides for every model's train.py calls
     explain: list[str] = field(default_factory=list)  # evaluate.py options for every group
     limit: int = 40  # utterances explained per group
+    targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
 
     @classmethod
     def load(cls, path: Path) -> Study:
@@ -81,12 +88,33 @@ def group_filter(group: str) -> list[str]:
     return ["--tasks", task, "--pairs", pair]
 
 
-def call(args: Sequence[str], what: str) -> None:
-    """Run a command from the project root, streaming its output; a failure stops the study."""
+def call(args: Sequence[str], what: str, ledger: Path) -> None:
+    """Run a command from the project root, streaming its output, and add its wall time to ``ledger``.
+
+    A failure stops the study. The time is recorded however the command ends (an interrupted training
+    counts too), so the ledger adds up what the study has cost (``study_cost``).
+    """
     print(f"[study] {what}: {' '.join(args)}", flush=True)
-    done = subprocess.run([sys.executable, *args], cwd=ROOT)
-    if done.returncode:
-        raise RuntimeError(f"{what} failed (exit {done.returncode}); fix it and run the study again to resume")
+    start, code = time.time(), None
+    try:
+        code = subprocess.run([sys.executable, *args], cwd=ROOT).returncode
+    finally:
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        with ledger.open("a") as f:
+            f.write(json.dumps({"step": what, "seconds": round(time.time() - start, 1), "exit": code,
+                                "end": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+    if code:
+        raise RuntimeError(f"{what} failed (exit {code}); fix it and run the study again to resume")
+
+
+def study_cost(ledger: Path) -> dict[str, float]:
+    """Wall hours a model's steps took so far, by kind (training, testing, explaining), from its ledger."""
+    hours: dict[str, float] = {}
+    for line in ledger.read_text().splitlines() if ledger.is_file() else []:
+        entry = json.loads(line)
+        kind = entry["step"].split(": ", 1)[-1].split(" ")[0]
+        hours[kind] = hours.get(kind, 0.0) + entry["seconds"] / 3600
+    return hours
 
 
 def logger_override(folder: Path, name: str) -> list[str]:
@@ -110,7 +138,7 @@ def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
         args = ["train.py", "fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
                 "--trainer.default_root_dir", str(folder), *logger_override(folder, spec.name),
                 *study.train, *spec.train, *(["--ckpt_path", str(resume)] if resume else [])]
-        call(args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""))
+        call(args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""), folder.parent / LEDGER)
         if not (folder / "final.ckpt").is_file():
             raise RuntimeError(f"{spec.name}: training ended without {folder / 'final.ckpt'} (FinalCheckpoint callback missing?)")
         marker.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
@@ -135,16 +163,20 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
     call(["train.py", "test", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
           *study.train, *spec.train, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(test_dir),
           "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(test_dir)],
-         f"{spec.name}: testing")
+         f"{spec.name}: testing", folder / LEDGER)
     values = test_metrics(sorted(test_dir.rglob("metrics.csv"))[-1])
-    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(ckpt)
     hp, config = checkpoint["hyper_parameters"], checkpoint["model_config"]
+    with torch.device("meta"):  # parameters only (no BatchNorm statistics), no memory
+        parameters = S2TModel(ModelConfig(**config)).num_parameters()
     elapsed = (checkpoint.get("callbacks") or {}).get("Timer", {}).get("time_elapsed", {}).get("train")
     result = {
         "name": spec.name, "experiment": spec.experiment, "preset": hp["preset"],
-        "parameters": sum(t.numel() for t in checkpoint["state_dict"].values()),
+        "parameters": parameters,
         "d_model": config["d_model"], "layers": [config["encoder_layers"], config["decoder_layers"]],
-        "steps": checkpoint["global_step"], "train_minutes": None if elapsed is None else round(elapsed / 60, 1),
+        "steps": checkpoint["global_step"],
+        # Lightning's Timer when the run had max_time, else the ledger's wall time of the training calls
+        "train_minutes": round((elapsed or 3600 * study_cost(folder / LEDGER).get("training", 0.0)) / 60, 1),
         **{name: {k.split("/")[2]: round(v, 2) for k, v in values.items() if k.startswith(f"test/{name}/")}
            for name in ("wer", "cer", "bleu")},
     }
@@ -154,14 +186,21 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
     return result
 
 
-def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> None:
-    """Explain every group of the model (evaluate.py resumes unfinished groups)."""
+def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any]) -> None:
+    """Explain every group on which the model meets its quality target (evaluate.py resumes unfinished groups)."""
     for group in spec.groups:
         out = folder / "explain" / group
+        if not meets_target(scores, group):
+            measure, value = group_quality(scores, group)
+            goal = targets(scores)
+            print(f"[study] {spec.name}: not explaining {group}: test {measure} {value:g} misses the target "
+                  f"(WER <= {goal['wer_max']:g}, BLEU >= {goal['bleu_min']:g})", flush=True)
+            continue
         if (out / "report.md").is_file():
             continue
         call(["evaluate.py", "--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
-              "--limit", str(study.limit), *group_filter(group), *study.explain], f"{spec.name}: explaining {group}")
+              "--limit", str(study.limit), *group_filter(group), *study.explain], f"{spec.name}: explaining {group}",
+             folder / LEDGER)
 
 
 def run(study: Study, only: Sequence[str] = ()) -> Path:
@@ -174,8 +213,13 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
         folder = study.out / "models" / spec.name
         folder.mkdir(parents=True, exist_ok=True)
         ckpt = train(study, spec, folder / "train")
-        quality(study, spec, ckpt, folder)
-        explain(study, spec, ckpt, folder)
+        scores = quality(study, spec, ckpt, folder)
+        if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
+            scores["targets"] = study.targets
+            write_json(folder / "quality.json", scores)
+        explain(study, spec, ckpt, folder, scores)
+        scores["wall_hours"] = {k: round(v, 2) for k, v in study_cost(folder / LEDGER).items()}
+        write_json(folder / "quality.json", scores)
     report = write_study_report(study.out)
     print(f"[study] report: {report}", flush=True)
     return report
@@ -188,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", default=(), help="run only these models (the report covers all finished ones)")
     p.add_argument("--dry-run", action="store_true", help="check the study file and list the models")
     a = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `make study-stop`: unwind, so ledgers record the time
     try:
         study = Study.load(a.config)
     except (ValueError, TypeError, KeyError) as err:

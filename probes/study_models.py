@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from probes.paper import TARGETS
 from probes.tables import Stat, as_float, code_span, is_stat, lookup
 
-PRESETS = ("xs", "s", "base", "fama-small", "fama-medium")  # smallest first
+PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
 ENGLISH_ASR = "asr_en"
 
@@ -73,9 +74,39 @@ def load_study(study: Path) -> list[Model]:
     return sorted(models, key=_model_key)
 
 
+def group_quality(quality: Mapping[str, Any], group: str) -> tuple[str, float]:
+    """The measure a group is held to and the model's test value: ``asr_en`` -> ("WER en", wer["en"]), nan if absent."""
+    task, _, langs = group.partition("_")
+    key, scores = (("WER", quality.get("wer")) if task == "asr" else ("BLEU", quality.get("bleu")))
+    return f"{key} {langs}", as_float((scores or {}).get(langs, math.nan))
+
+
+def targets(quality: Mapping[str, Any]) -> dict[str, float]:
+    """The targets a model was held to: its quality.json's ``targets``, else the study's default ``TARGETS``."""
+    return {**TARGETS, **(quality.get("targets") or {})}
+
+
+def meets_target(quality: Mapping[str, Any], group: str) -> bool:
+    """Whether the model's test score on a group meets its target (by default WER <= 15 %, BLEU >= 40)."""
+    measure, value = group_quality(quality, group)
+    if measure.startswith("WER"):
+        return value <= targets(quality)["wer_max"]
+    return value >= targets(quality)["bleu_min"]
+
+
 def explain_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str, Any]]]:
-    """(model, group, metrics) of every explain run."""
-    return ((m, group, metrics) for m in models for group, metrics in m.groups.items())
+    """(model, group, metrics) of every explain run whose model meets its quality target on the group.
+
+    A model that misses its target on a group does not listen or translate well enough there for its attention to
+    mean anything: such runs are listed by ``missed_targets`` and draw no finding.
+    """
+    return ((m, group, metrics) for m in models for group, metrics in m.groups.items()
+            if meets_target(m.quality, group))
+
+
+def missed_targets(models: Sequence[Model]) -> list[tuple[Model, str, str, float]]:
+    """(model, group, measure, value) of every explain run left out because its model missed the target there."""
+    return [(m, g, *group_quality(m.quality, g)) for m in models for g in m.groups if not meets_target(m.quality, g)]
 
 
 def run_span(m: Model, group: str) -> str:

@@ -93,6 +93,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # step of 16 x 4 s utterances on 2 CPU cores). 4,638,360 (4.64M) at vocab 1000. No dropout: in
     # CPU budgets of minutes to hours it underfits, and dropout made its training steps 1.5x slower
     # (demo_en_asr in 20 minutes: 1168 steps and 16.5% greedy test WER with 0.1, 1737 and 8.0% without).
+    # The study's second scale at English ASR (our choice: xs at two thirds of the width and depth).
+    # No dropout, as xs. 1,628,392 (1.63M) at vocab 1000.
+    "xxs": dict(vocab_size=1000, d_model=96, encoder_layers=4, decoder_layers=2, heads=4, ffn_dim=384,
+                subsampler_channels=192, dropout=0.0, attention_dropout=0.0),
     "xs": dict(vocab_size=1000, d_model=144, encoder_layers=6, decoder_layers=3, heads=4, ffn_dim=576,
                subsampler_channels=256, dropout=0.0, attention_dropout=0.0),
     # Conformer-M width (Gulati et al. 2020: d 256, ffn 1024, 4 heads) at the paper's 12/6 depth.

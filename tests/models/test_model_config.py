@@ -28,13 +28,20 @@ def test_preset_parameter_counts(name: str) -> None:
 
 
 def test_every_preset_has_an_expected_size() -> None:
-    assert set(PRESETS) == {"xs", *EXPECTED_PARAMETERS}
+    assert set(PRESETS) == {"xxs", "xs", *EXPECTED_PARAMETERS}
 
 
 def test_xs_is_a_cpu_demo_size() -> None:
     assert preset("xs").vocab_size == 1000
     with torch.device("meta"):
         assert 2e6 <= S2TModel(preset("xs")).num_parameters() <= 5e6
+
+
+def test_xxs_is_a_smaller_scale_than_xs() -> None:
+    with torch.device("meta"):
+        xxs, xs = (S2TModel(preset(n)).num_parameters() for n in ("xxs", "xs"))
+    assert 2.5 <= xs / xxs <= 3.5  # the study's scale axis: about three times apart
+    assert preset("xxs").dropout == preset("xs").dropout == 0.0
 
 
 def test_tied_embeddings_share_the_matrix_and_count_once() -> None:

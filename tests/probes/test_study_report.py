@@ -174,3 +174,13 @@ def test_finding_b_quotes_both_agreements_corrected_for_the_maps_reliability(stu
     pearson = next(m for m in models if m.name == "en_asr_xs").groups["asr_en"]["pearson"]
     enc, inp = (pearson[f"ca_vs_{t}"]["all"]["mean"] / 0.8 for t in ("encoder", "input"))
     assert f"(corrected for the maps' reliability: encoder {enc:.3f} vs input {inp:.3f})" in line
+
+
+def test_a_group_whose_target_was_missed_draws_no_finding(tmp_path: Path) -> None:
+    add_model(tmp_path, "multi_asr_st_xs", "xs", ["en", "it"], ["asr", "st"],
+              {"asr_en": (0.63, 0.78), "st_it-en": (0.40, None)})  # it-en BLEU 38.5 misses 40
+    text = sr.write_study_report(tmp_path).read_text()
+    agreement = (tmp_path / "tables" / "agreement_pearson.md").read_text()
+    assert "`asr_en`" in agreement and "`st_it-en`" not in agreement
+    assert "Left out of every table and finding (target missed): `multi_asr_st_xs/st_it-en` (BLEU it-en 38.5)." in text
+    assert sr.study_numbers_traceable(text, tmp_path) == []

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make study`: run the CPU study in the background, from its own clone pinned to this clone's HEAD,
+# so that later work here cannot change the code under a running study. Everything that must
+# survive a session lives in the cache (~/.cache/crossprobe/study): the clone, the corpus and the
+# study's outputs (checkpoints, maps). Run it again to resume after any stop; a new machine
+# restarts only the model that was unfinished.
+#   make study                  start or resume in the background (a running study is left alone)
+#   make study STUDY_FG=1       the same in the foreground
+#   make study-stop             stop it (training resumes from its last checkpoint next time)
+#   STUDY_COMMIT=<rev>          pin another commit (default: HEAD)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+cache=${CROSSPROBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crossprobe}
+home="$cache/study"
+src="$home/src"
+pidfile="$home/study.pid"
+log="$home/study.log"
+mkdir -p "$home/outputs" "$home/data"
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+if [ "${1:-}" = stop ]; then
+  if running; then kill -- "-$(cat "$pidfile")" && echo "study: stopped (resume with make study)"; else echo "study: not running"; fi
+  exit 0
+fi
+if running; then
+  echo "study: already running (pid $(cat "$pidfile"), clone at $(git -C "$src" rev-parse --short HEAD)); follow it with: tail -f $log"
+  exit 0
+fi
+
+commit=$(git rev-parse "${STUDY_COMMIT:-HEAD}")
+git diff --quiet HEAD -- || echo "study: note: uncommitted changes here are not part of the study (it runs $(git rev-parse --short "$commit"))"
+if [ ! -d "$src/.git" ]; then
+  git clone -q --no-checkout "$repo" "$src"
+fi
+git -C "$src" fetch -q "$repo" "$commit"
+git -C "$src" checkout -q --force "$commit"
+ln -sfn "$home/outputs" "$src/outputs"
+ln -sfn "$home/data" "$src/data"
+echo "study: clone $src pinned to $(git -C "$src" rev-parse --short HEAD); outputs in $home/outputs/study"
+
+if [ -n "${STUDY_FG:-}" ]; then
+  exec nice -n 10 make -C "$src" study-run
+fi
+setsid nohup nice -n 10 make -C "$src" study-run >>"$log" 2>&1 < /dev/null &
+echo $! >"$pidfile"
+echo "study: running in the background (pid $!); follow it with: tail -f $log"
+echo "study: when it has finished: make study-results (copies the light results into results/study/)"
