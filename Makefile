@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CORPUS ?= data/synth
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo study study-run study-stop corpus
+.PHONY: setup test test-fast demo study study-run study-stop study-results study-report corpus
 
 setup:
 	@bash scripts/setup.sh
@@ -27,7 +27,16 @@ study-stop:
 	@bash scripts/study.sh stop
 
 study-run: setup corpus
-	$(PY) -m probes.study --config configs/study/cpu.yaml
+	$(PY) -m probes.study --config configs/study/cpu.yaml $(STUDY_ARGS)
+
+# The study's light results copied into results/study/ (to commit), then its report rebuilt from them.
+STUDY_OUT ?= $(or $(CROSSPROBE_CACHE),$(HOME)/.cache/crossprobe)/study/outputs/study
+study-results: setup
+	$(PY) -m probes.study --config configs/study/cpu.yaml --out $(STUDY_OUT) --export results/study
+
+# results/study/report.md rebuilt from the committed files alone (byte-identical to the committed one).
+study-report: setup
+	$(PY) -m probes.study_report results/study
 
 corpus: setup
 	$(PY) -m s2t.data.synth --out $(CORPUS)

@@ -1,6 +1,7 @@
 """Run a study: train a matrix of models, measure their quality, explain them, write one report.
 
-    python -m probes.study --config configs/study/cpu.yaml [--only NAME ...] [--dry-run]
+    python -m probes.study --config configs/study/cpu.yaml [--only NAME ...] [--redo-explain] [--dry-run]
+    python -m probes.study --config configs/study/cpu.yaml --out STUDY --export results/study
 
 The study file (YAML) lists models, each an experiment config with overrides and the groups
 of test rows to explain (``asr_en``: English ASR rows; ``st_en-it``: English-to-Italian
@@ -20,6 +21,7 @@ import argparse
 import csv
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -225,11 +227,54 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
     return report
 
 
+def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
+    """Set aside the explain runs of every (selected) model, as ``explain.<time>``, so that they are run anew."""
+    moved = []
+    for spec in study.models:
+        folder = study.out / "models" / spec.name / "explain"
+        if (not only or spec.name in only) and folder.is_dir():
+            moved.append(folder.rename(folder.with_name(f"explain.{time.strftime('%Y%m%d-%H%M%S')}")))
+    return moved
+
+
+HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints
+LIGHT_DIRS = ("explain",)  # besides the model folder's own files, the only folder exported (not train/, test/)
+
+
+def export(out: Path, dest: Path) -> Path:
+    """Copy a study's light results (quality, ledgers, explain metrics, records, reports, figures, tables) into ``dest``
+    and rebuild its report there from those files alone; returns the report's path."""
+    from probes.study_report import write_study_report
+
+    for folder in sorted((out / "models").glob("*")):
+        if not (folder / "quality.json").is_file():
+            continue  # not trained and tested yet
+        target = dest / "models" / folder.name
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for f in folder.iterdir():
+            if f.is_file():
+                shutil.copy2(f, target / f.name)
+        for name in LIGHT_DIRS:
+            if (folder / name).is_dir():
+                shutil.copytree(folder / name, target / name, ignore=shutil.ignore_patterns(*HEAVY, "work", "wandb"))
+    return write_study_report(dest)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m probes.study``."""
-    p = argparse.ArgumentParser(prog="python -m probes.study", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m probes.study", description=__doc__.split("\n\n")[0],
+        epilog="Run again to resume after any stop. --redo-explain explains the trained models anew (e.g. after "
+               "saliency defaults changed) without retraining or retesting; the old runs stay as explain.<time>/.")
     p.add_argument("--config", type=Path, required=True, help="study YAML (configs/study/*.yaml)")
     p.add_argument("--only", nargs="*", default=(), help="run only these models (the report covers all finished ones)")
+    p.add_argument("--out", type=Path, help="the study's folder (default: the study file's out)")
+    p.add_argument("--redo-explain", action="store_true",
+                   help="set aside the (selected) models' explain runs and explain them again, without retraining")
+    p.add_argument("--export", type=Path, metavar="DIR",
+                   help="copy the light results (no checkpoints, no maps.h5) into DIR, rebuild DIR/report.md, and stop")
     p.add_argument("--dry-run", action="store_true", help="check the study file and list the models")
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `make study-stop`: unwind, so ledgers record the time
@@ -238,6 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, KeyError) as err:
         print(f"error: {a.config}: {err}", file=sys.stderr)
         return 2
+    if a.out:
+        study.out = a.out
+    if a.export:
+        print(f"[study] report: {export(study.out, a.export)}")
+        return 0
+    if a.redo_explain:
+        for moved in redo_explanations(study, a.only):
+            print(f"[study] set aside {moved}; explaining anew")
     if a.dry_run:
         for spec in study.models:
             print(f"{spec.name}: {spec.experiment} {' '.join([*study.train, *spec.train])}; explain {', '.join(spec.groups)}")

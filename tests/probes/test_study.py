@@ -74,7 +74,25 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     for heading in ("tiny_en", "tiny_multi", "Findings"):
         assert heading in report
     assert study_numbers_traceable(report, study.out) == []
+    ledger = [json.loads(line) for line in (study.out / "models/tiny_en/ledger.jsonl").read_text().splitlines()]
+    assert [e["step"].split(": ")[1].split(" ")[0] for e in ledger] == ["training", "testing", "explaining"]
+    assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["wall_hours"]["training"] > 0
     # run again: every step is found finished, nothing is retrained
     stamp = (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns
     assert main(["--config", str(config)]) == 0
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
+    # export: light files only, and a report rebuilt from them alone is the same, byte for byte
+    results = tmp_path / "results"
+    assert main(["--config", str(config), "--export", str(results)]) == 0
+    exported = [p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()]
+    assert "models/tiny_en/explain/asr_en/metrics.json" in exported and "models/tiny_en/quality.json" in exported
+    assert not [p for p in exported if p.endswith((".h5", ".ckpt")) or "/train/" in p or "/work/" in p]
+    text = (results / "report.md").read_bytes()
+    assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
+    from probes.study_report import write_study_report
+    assert write_study_report(results).read_bytes() == text
+    # redo the explanations alone: set aside, explained again, nothing retrained
+    assert main(["--config", str(config), "--only", "tiny_en", "--redo-explain"]) == 0
+    assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
+    assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 1
+    assert (study.out / "models/tiny_en/explain/asr_en/metrics.json").is_file()

@@ -184,3 +184,18 @@ def test_a_group_whose_target_was_missed_draws_no_finding(tmp_path: Path) -> Non
     assert "`asr_en`" in agreement and "`st_it-en`" not in agreement
     assert "Left out of every table and finding (target missed): `multi_asr_st_xs/st_it-en` (BLEU it-en 38.5)." in text
     assert sr.study_numbers_traceable(text, tmp_path) == []
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "results" / "study"
+
+
+@pytest.mark.skipif(not (COMMITTED / "report.md").is_file(), reason="no committed study results (make study-results)")
+def test_committed_study_report_rebuilds_identically_and_every_number_traces(tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "study"
+    shutil.copytree(COMMITTED, copy)
+    (copy / "report.md").unlink()
+    rebuilt = sr.write_study_report(copy).read_text()
+    assert rebuilt == (COMMITTED / "report.md").read_text()
+    assert sr.study_numbers_traceable(rebuilt, COMMITTED) == []
