@@ -132,9 +132,29 @@ def last_checkpoint(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def recipe_changed(marker: Path, recipe: list[str]) -> bool:
+    """Whether a finished training's marker records another recipe (markers without one are taken as they are)."""
+    try:
+        return json.loads(marker.read_text())["recipe"] != recipe
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
-    """Train a model (resuming from its last checkpoint) unless it finished; returns its final checkpoint."""
+    """Train a model (resuming from its last checkpoint) unless it finished; returns its final checkpoint.
+
+    A finished model whose recipe changed since (e.g. more epochs) trains on from its last checkpoint under the new
+    recipe; its test scores and explanations are then made anew.
+    """
     marker = folder / "train.done"
+    recipe = [*study.train, *spec.train]
+    if marker.is_file() and recipe_changed(marker, recipe):
+        print(f"[study] {spec.name}: its recipe changed since it was trained; training on from its last checkpoint",
+              flush=True)
+        marker.unlink()
+        (folder / "final.ckpt").unlink(missing_ok=True)
+        (folder.parent / "quality.json").unlink(missing_ok=True)
+        set_aside(folder.parent / "explain")
     if not marker.is_file():
         resume = last_checkpoint(folder)
         args = ["train.py", "fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
@@ -143,7 +163,7 @@ def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
         call(args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""), folder.parent / LEDGER)
         if not (folder / "final.ckpt").is_file():
             raise RuntimeError(f"{spec.name}: training ended without {folder / 'final.ckpt'} (FinalCheckpoint callback missing?)")
-        marker.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+        marker.write_text(json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M:%S"), "recipe": recipe}) + "\n")
     return folder / "final.ckpt"
 
 
@@ -220,21 +240,25 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
             scores["targets"] = study.targets
             write_json(folder / "quality.json", scores)
         explain(study, spec, ckpt, folder, scores)
-        scores["wall_hours"] = {k: round(v, 2) for k, v in study_cost(folder / LEDGER).items()}
+        scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
         write_json(folder / "quality.json", scores)
     report = write_study_report(study.out)
     print(f"[study] report: {report}", flush=True)
     return report
 
 
+def set_aside(folder: Path) -> Path | None:
+    """Rename an explain folder to ``explain.<time>`` (kept, but no longer read), so that it is made anew."""
+    if not folder.is_dir():
+        return None
+    return folder.rename(folder.with_name(f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+
+
 def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
-    """Set aside the explain runs of every (selected) model, as ``explain.<time>``, so that they are run anew."""
-    moved = []
-    for spec in study.models:
-        folder = study.out / "models" / spec.name / "explain"
-        if (not only or spec.name in only) and folder.is_dir():
-            moved.append(folder.rename(folder.with_name(f"explain.{time.strftime('%Y%m%d-%H%M%S')}")))
-    return moved
+    """Set aside the explain runs of every (selected) model, so that they are run anew."""
+    moved = [set_aside(study.out / "models" / spec.name / "explain") for spec in study.models
+             if not only or spec.name in only]
+    return [m for m in moved if m]
 
 
 HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints

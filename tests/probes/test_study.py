@@ -76,7 +76,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert study_numbers_traceable(report, study.out) == []
     ledger = [json.loads(line) for line in (study.out / "models/tiny_en/ledger.jsonl").read_text().splitlines()]
     assert [e["step"].split(": ")[1].split(" ")[0] for e in ledger] == ["training", "testing", "explaining"]
-    assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["wall_hours"]["training"] > 0
+    assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["wall_minutes"]["training"] > 0
     # run again: every step is found finished, nothing is retrained
     stamp = (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns
     assert main(["--config", str(config)]) == 0
@@ -96,3 +96,10 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
     assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 1
     assert (study.out / "models/tiny_en/explain/asr_en/metrics.json").is_file()
+    # a longer budget trains on from the last checkpoint, then tests and explains anew
+    spec = yaml.safe_load(config.read_text())
+    spec["models"] = [{**spec["models"][0], "train": [*spec["models"][0]["train"], "--trainer.max_steps", "3"]}]
+    config.write_text(yaml.safe_dump(spec))
+    assert main(["--config", str(config)]) == 0
+    assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["steps"] == 3
+    assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 2
