@@ -44,7 +44,10 @@ def parser() -> argparse.ArgumentParser:
                         "of masks for a stable map: benchmarks/RESULTS.md)")
     p.add_argument("--estimator", choices=ESTIMATORS, default="contrast",
                    help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
-                        "it (contrast), or SPES's plain mean over the occluding masks (occluded)")
+                        "it (contrast), SPES's plain mean over the occluding masks (occluded), or a ridge regression of "
+                        "the scores on all units at once (ridge: every mask informs every cell)")
+    p.add_argument("--antithetic", action="store_true",
+                   help="follow each random mask by its complement (keep probability 0.5 only)")
     p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
                    help="probability that a segment or cell is kept by a mask")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
@@ -73,7 +76,8 @@ def parser() -> argparse.ArgumentParser:
 def explain_config(a: argparse.Namespace) -> ExplainConfig:
     """The ``ExplainConfig`` the options describe."""
     granularities = tuple(int(g) for g in a.granularities.split(","))
-    common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator)
+    common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator,
+                  antithetic=a.antithetic)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
         spes=SpesConfig(masks=a.masks, granularities=granularities, **common),

@@ -49,8 +49,9 @@ class EncoderSaliencyConfig:
     dim_groups: int = 1
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.perturbation)
     reduce: str = "mean"
+    antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
 
     def __post_init__(self) -> None:
         """Reject bad values with a clear message."""
@@ -59,6 +60,8 @@ class EncoderSaliencyConfig:
             raise ValueError(f"masks must be >= 1, got {self.masks}")
         if not 0.0 < self.keep_prob < 1.0:
             raise ValueError(f"keep_prob must be in (0, 1), got {self.keep_prob}")
+        if self.antithetic and self.keep_prob != 0.5:
+            raise ValueError(f"antithetic masks need keep_prob 0.5, got {self.keep_prob}")
         if self.dim_groups < 1:
             raise ValueError(f"dim_groups must be >= 1, got {self.dim_groups}")
         if self.batch_size < 1:
@@ -102,8 +105,10 @@ def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
         return force_on_encoding(model, utt, masked, enc_lengths.expand(keep.shape[0])).log_probs  # (M, I, V)
 
     generator = torch.Generator().manual_seed(config.seed)
-    masks = keep_masks(config.masks, t_enc * groups, config.keep_prob, generator)  # (N, T' * G)
-    cells = occlusion_saliency(log_probs_of, original, masks.split(config.batch_size), t_enc * groups, progress, config.estimator)
+    masks = keep_masks(config.masks, t_enc * groups, config.keep_prob, generator, config.antithetic)  # (N, T' * G)
+    batches = ((0, batch) for batch in masks.split(config.batch_size))  # one design: the cells are the units
+    cells = occlusion_saliency(log_probs_of, original, batches, [torch.arange(t_enc * groups, device=enc.device)],
+                               progress, config.estimator)
     cells = cells.view(-1, t_enc, groups)  # (I, T', G)
     reduced = cells.mean(dim=-1) if config.reduce == "mean" else cells.amax(dim=-1)  # (I, T')
     return reduced.cpu()

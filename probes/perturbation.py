@@ -20,21 +20,38 @@ an unbiased estimate of how much occluding c raises token i's score. Unrelated c
 reach a stable map (``benchmarks/saliency_convergence.py`` measures it). Its values can
 be negative (occluding the cell made the token more certain).
 
-All sums are kept as running totals, so masks can be scored in batches of any size and the
-result equals one-at-a-time processing up to float rounding.
+Both see one cell at a time: everything the other occluded cells did to the score is noise to
+them, so their maps need several masks per cell. The ``"ridge"`` estimator uses every mask for
+every cell: it fits each token's scores with one additive model over the masking units,
 
-Shapes: M masks in a batch, N masks in total, C cells, I explained tokens, V vocabulary.
+    score[m, i] = b_i + sum_u w[i, u] * occluded[m, u] + noise,
+
+by ridge regression, the penalty chosen per token by generalised cross-validation (GCV). Each
+mask then tells about all units at once, so a unit's estimate no longer carries the others'
+effects; with more masks than units and a small penalty it is the least-squares estimate
+(unbiased for an additive score), with fewer it shrinks toward the contrast estimator's
+direction. It is fitted per *design*: the units one family of masks is drawn over (one SLIC
+granularity, or the encoder frames), and a cell takes the mean of its units' estimates over
+the designs, as SPES averages its granularities.
+
+The masks of each design (bits) and their scores (N x I floats) are kept until the end, so one
+set of scored masks serves every estimator (``estimate``), and batch sizes do not change the
+result beyond float rounding.
+
+Shapes: M masks in a batch, N masks in total, U units of a design, C cells, I explained tokens,
+V vocabulary.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor
 
 Progress = Callable[[int], object]  # called with the number of masks just scored (tqdm's ``update``)
-ESTIMATORS = ("occluded", "contrast")
+ESTIMATORS = ("occluded", "contrast", "ridge")
+Batch = tuple[int, Tensor]  # (design index, (M, U) bool keep-masks over that design's units)
 
 
 def check_estimator(estimator: str) -> None:
@@ -43,19 +60,27 @@ def check_estimator(estimator: str) -> None:
         raise ValueError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
 
 
-def keep_masks(count: int, cells: int, keep_prob: float, generator: torch.Generator) -> Tensor:
-    """``count`` independent masks keeping each of ``cells`` cells with probability ``keep_prob``.
+def keep_masks(count: int, cells: int, keep_prob: float, generator: torch.Generator,
+               antithetic: bool = False) -> Tensor:
+    """``count`` masks keeping each of ``cells`` cells with probability ``keep_prob``.
 
     Args:
         count: N, number of masks.
         cells: number of maskable units (segments, cells).
         keep_prob: probability that a unit is kept (left untouched).
         generator: CPU generator the draws come from, for reproducibility.
+        antithetic: draw N/2 masks and follow each by its complement (needs ``keep_prob`` 0.5),
+            so that every unit is occluded in exactly half of the masks.
 
     Returns:
         (N, cells) bool on CPU, True = kept.
     """
-    return torch.rand(count, cells, generator=generator) < keep_prob
+    if not antithetic:
+        return torch.rand(count, cells, generator=generator) < keep_prob
+    if keep_prob != 0.5:
+        raise ValueError(f"antithetic masks need keep_prob 0.5 (a complement keeps 1 - p), got {keep_prob}")
+    half = torch.rand((count + 1) // 2, cells, generator=generator) < keep_prob  # (ceil(N/2), cells)
+    return torch.stack([half, ~half], dim=1).flatten(0, 1)[:count]  # mask, complement, mask, ...
 
 
 def kl_per_token(log_probs: Tensor, original: Tensor) -> Tensor:
@@ -95,33 +120,115 @@ class OcclusionAccumulator:
         return torch.where(both, occluded - kept, torch.zeros_like(occluded)).float()
 
 
+def ridge_fit(occluded: Tensor, scores: Tensor, grid: int = 25) -> Tensor:
+    """Ridge regression of each token's scores on the occluded units, the penalty chosen per token by GCV.
+
+    Works in the smaller of the two Gram matrices (masks x masks, or units x units), so its
+    cost is that of one symmetric eigendecomposition of size min(N, U).
+
+    Args:
+        occluded: (N, U) 0/1, 1 where the mask occluded the unit.
+        scores: (N, I) per-token scores of the masks.
+        grid: penalties tried, log-spaced from 1e-6 to 1e2 times the mean eigenvalue.
+
+    Returns:
+        (I, U) float64 coefficients: the score a token gains when the unit is occluded.
+    """
+    z = occluded.double() - occluded.double().mean(dim=0)  # (N, U), centred: the intercept is free
+    y = scores.double() - scores.double().mean(dim=0)  # (N, I)
+    n, u = z.shape
+    if n <= u:
+        d, left = torch.linalg.eigh(z @ z.T)  # (r,), (N, r)
+        keep = d > 1e-9 * d.max().clamp(min=1e-300)
+        d, left = d[keep], left[:, keep]
+        s = d.sqrt()
+        right = (z.T @ left) / s  # (U, r)
+        proj = left.T @ y  # (r, I)
+    else:
+        d, right = torch.linalg.eigh(z.T @ z)  # (r,), (U, r)
+        keep = d > 1e-9 * d.max().clamp(min=1e-300)
+        d, right = d[keep], right[:, keep]
+        s = d.sqrt()
+        proj = (right.T @ (z.T @ y)) / s[:, None]  # (r, I): y in the left singular basis
+    outside = (y.square().sum(dim=0) - proj.square().sum(dim=0)).clamp(min=0)  # (I,) residual no penalty moves
+    penalties = d.mean() * torch.logspace(-6, 2, grid, dtype=torch.float64)  # (L,)
+    shrink = penalties[:, None] / (d[None, :] + penalties[:, None])  # (L, r)
+    rss = (shrink.square() @ proj.square()) + outside  # (L, I)
+    dof = (1 - shrink).sum(dim=1, keepdim=True)  # (L, 1) effective parameters
+    gcv = rss / (n - dof).clamp(min=1e-9).square()  # (L, I)
+    best = penalties[gcv.argmin(dim=0)]  # (I,)
+    coef = s[:, None] / (d[:, None] + best[None, :]) * proj  # (r, I)
+    return (right @ coef).T  # (I, U)
+
+
+def estimate(designs: Sequence[Tensor], keeps: Sequence[Tensor], scores: Sequence[Tensor], estimator: str) -> Tensor:
+    """A saliency map from scored masks, by one estimator (module docstring).
+
+    Args:
+        designs: per design, the (C,) long unit of every cell.
+        keeps: per design, (N_d, U_d) bool keep-masks over its units (N_d may be 0).
+        scores: per design, (N_d, I) per-token scores of those masks.
+        estimator: "occluded", "contrast" or "ridge".
+
+    Returns:
+        (I, C) float32 map on the scores' device. Occluded and contrast pool every design's
+        masks cell by cell; ridge fits each design on its units and averages the designs.
+    """
+    check_estimator(estimator)
+    found = [(labels, k, y) for labels, k, y in zip(designs, keeps, scores) if k.shape[0]]
+    if estimator == "ridge":
+        maps = [ridge_fit(~k, y)[:, labels.to(k.device)] for labels, k, y in found]  # (I, C) each
+        return torch.stack(maps).mean(dim=0).float().to(scores[0].device)
+    accumulator = OcclusionAccumulator(scores[0].shape[1], designs[0].numel(), scores[0].device)
+    for labels, k, y in found:
+        for chunk, chunk_scores in zip(k.split(256), y.split(256)):  # (256, C) at a time: cells can be many
+            accumulator.add(chunk[:, labels.to(k.device)], chunk_scores)
+    return accumulator.saliency(estimator)
+
+
+def score_masks(log_probs_of: Callable[[Tensor], Tensor], original: Tensor, keep_batches: Iterable[Batch],
+                designs: Sequence[Tensor], progress: Progress | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    """Force-decode every batch of masks and score each token by KL: per design, (keep-masks, scores).
+
+    Args:
+        log_probs_of: maps a batch of cell keep-masks (M, C) bool to the log-probabilities
+            (M, I, V) of the hypothesis on the correspondingly occluded input.
+        original: (I, V) log-probabilities on the unperturbed input.
+        keep_batches: (design, (M, U) keep-masks over that design's units), any batch sizes.
+        designs: per design, the (C,) long unit of every cell (SLIC labels; ``arange(C)`` when
+            cells are the units).
+        progress: called with M after each batch.
+
+    Returns:
+        per design, (N_d, U_d) bool keep-masks and (N_d, I) float scores, in draw order.
+    """
+    keeps: list[list[Tensor]] = [[] for _ in designs]
+    scored: list[list[Tensor]] = [[] for _ in designs]
+    for design, keep_units in keep_batches:
+        keep_units = keep_units.to(original.device)
+        keep = keep_units[:, designs[design].to(original.device)]  # (M, C)
+        keeps[design].append(keep_units)
+        scored[design].append(kl_per_token(log_probs_of(keep), original))  # (M, I)
+        if progress is not None:
+            progress(keep.shape[0])
+    empty = original.new_zeros(0, original.shape[0])
+    return ([torch.cat(k) if k else torch.zeros(0, int(d.max()) + 1, dtype=torch.bool) for k, d in zip(keeps, designs)],
+            [torch.cat(y) if y else empty for y in scored])
+
+
 def occlusion_saliency(
     log_probs_of: Callable[[Tensor], Tensor],
     original: Tensor,
-    keep_batches: Iterable[Tensor],
-    cells: int,
+    keep_batches: Iterable[Batch],
+    designs: Sequence[Tensor],
     progress: Progress | None = None,
     estimator: str = "occluded",
 ) -> Tensor:
-    """Score batches of keep-masks by per-token KL and accumulate them into a saliency map.
-
-    Args:
-        log_probs_of: maps a batch of keep-masks (M, C) bool to the log-probabilities (M, I, V)
-            of the hypothesis on the correspondingly occluded input.
-        original: (I, V) log-probabilities on the unperturbed input.
-        keep_batches: batches (M, C) of keep-masks, any batch sizes; moved to ``original``'s device.
-        cells: C.
-        progress: called with M after each batch.
-        estimator: "occluded" (SPES) or "contrast" (module docstring).
+    """Score batches of keep-masks (``score_masks``) and estimate a saliency map from them (``estimate``).
 
     Returns:
         (I, C) float32 saliency on ``original``'s device.
     """
-    accumulator = OcclusionAccumulator(original.shape[0], cells, original.device)
-    for keep in keep_batches:
-        keep = keep.to(original.device)
-        accumulator.add(keep, kl_per_token(log_probs_of(keep), original))
-        if progress is not None:
-            progress(keep.shape[0])
-    return accumulator.saliency(estimator)
-
+    check_estimator(estimator)
+    keeps, scores = score_masks(log_probs_of, original, keep_batches, designs, progress)
+    return estimate(designs, keeps, scores, estimator)

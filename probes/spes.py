@@ -20,7 +20,7 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.perturbation import Progress, check_estimator, keep_masks, occlusion_saliency
+from probes.perturbation import Batch, Progress, check_estimator, keep_masks, occlusion_saliency
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
 CACHE_SIZE = 48  # segmentations kept (3 granularities x 16 utterances); ~0.6 MB each for 10 s
@@ -57,9 +57,10 @@ class SpesConfig:
     keep_prob: float = 0.5
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.perturbation)
     compactness: float = 0.1
     sigma: float = 1.0
+    antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""
@@ -73,6 +74,8 @@ class SpesConfig:
             )
         if not 0.0 < self.keep_prob < 1.0:
             raise ValueError(f"keep_prob must be in (0, 1), got {self.keep_prob}")
+        if self.antithetic and self.keep_prob != 0.5:
+            raise ValueError(f"antithetic masks need keep_prob 0.5, got {self.keep_prob}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.compactness <= 0:
@@ -121,16 +124,16 @@ def segmentations(features: Tensor, config: SpesConfig) -> list[Tensor]:
     return maps
 
 
-def cell_keep_batches(labels: list[Tensor], config: SpesConfig, generator: torch.Generator) -> Iterator[Tensor]:
-    """Batches (M, T * F) of per-cell keep-masks: each granularity's masks drawn over its segments.
+def segment_keep_batches(labels: list[Tensor], config: SpesConfig, generator: torch.Generator) -> Iterator[Batch]:
+    """(granularity, (M, S) keep-masks over its segments) batches, each granularity's masks drawn over its segments.
 
     All masks of a granularity are drawn at once, so the masks (hence the map) do not depend
     on ``batch_size``.
     """
-    for segments, count in zip(labels, config.masks_per_granularity()):
-        keep = keep_masks(count, int(segments.max()) + 1, config.keep_prob, generator)  # (N_g, S)
+    for g, (segments, count) in enumerate(zip(labels, config.masks_per_granularity())):
+        keep = keep_masks(count, int(segments.max()) + 1, config.keep_prob, generator, config.antithetic)  # (N_g, S)
         for batch in keep.split(config.batch_size):
-            yield batch[:, segments.flatten()]  # (M, T * F)
+            yield g, batch
 
 
 @torch.no_grad()
@@ -159,6 +162,8 @@ def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
         return forced(model, utt, masked).log_probs  # (M, I, V)
 
     generator = torch.Generator().manual_seed(config.seed)
-    batches = cell_keep_batches(segmentations(features, config), config, generator)
-    saliency = occlusion_saliency(log_probs_of, original, batches, t * f, progress, config.estimator)  # (I, T * F)
+    labels = segmentations(features, config)
+    batches = segment_keep_batches(labels, config, generator)
+    designs = [segments.flatten() for segments in labels]  # (T * F,) segment of each cell, per granularity
+    saliency = occlusion_saliency(log_probs_of, original, batches, designs, progress, config.estimator)  # (I, T * F)
     return saliency.view(-1, t, f).cpu()

@@ -23,7 +23,10 @@ mkdir -p "$home/outputs" "$home/data"
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 if [ "${1:-}" = stop ]; then
-  if running; then kill -- "-$(cat "$pidfile")" && echo "study: stopped (resume with make study)"; else echo "study: not running"; fi
+  if ! running; then echo "study: not running"; exit 0; fi
+  kill -- "-$(cat "$pidfile")"
+  for _ in $(seq 60); do running || break; sleep 1; done  # the runner records the time spent, then exits
+  echo "study: stopped (resume with make study)"
   exit 0
 fi
 if running; then

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from probes.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency
+from probes.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency, ridge_fit
 
 # 3 masks over 4 cells (True = kept), 2 tokens. Occluded cells per mask:
 #   mask 0 occludes {1},    scores (1, 10)
@@ -73,14 +73,69 @@ def test_occlusion_saliency_batched_equals_unbatched() -> None:
         return torch.einsum("ivc,mc->miv", weights, keep.float()).log_softmax(-1)  # (M, I, V)
 
     masks = keep_masks(40, 12, 0.5, g)  # (40, C=12)
-    maps = []
-    for size in (1, 7, 40):
-        seen: list[int] = []
-        maps.append(occlusion_saliency(log_probs_of, original, masks.split(size), 12, seen.append))
-        assert sum(seen) == 40 and max(seen) <= size
-    assert maps[0].shape == (5, 12)
-    torch.testing.assert_close(maps[0], maps[1])
-    torch.testing.assert_close(maps[0], maps[2])
+    for estimator in ("occluded", "contrast", "ridge"):
+        maps = []
+        for size in (1, 7, 40):
+            seen: list[int] = []
+            batches = ((0, m) for m in masks.split(size))
+            maps.append(occlusion_saliency(log_probs_of, original, batches, [torch.arange(12)], seen.append, estimator))
+            assert sum(seen) == 40 and max(seen) <= size
+        assert maps[0].shape == (5, 12)
+        torch.testing.assert_close(maps[0], maps[1])
+        torch.testing.assert_close(maps[0], maps[2])
+
+
+def test_antithetic_masks_pair_each_mask_with_its_complement() -> None:
+    masks = keep_masks(9, 30, 0.5, torch.Generator().manual_seed(1), antithetic=True)
+    assert masks.shape == (9, 30)
+    assert torch.equal(masks[1::2], ~masks[0:-1:2])  # mask, complement, ...
+    assert torch.equal(masks[:8].sum(dim=0), torch.full((30,), 4))  # each unit occluded in exactly half
+    with pytest.raises(ValueError, match="keep_prob 0.5"):
+        keep_masks(4, 3, 0.3, torch.Generator(), antithetic=True)
+
+
+def additive_scores(weights: torch.Tensor, keep: torch.Tensor, noise: float, g: torch.Generator) -> torch.Tensor:
+    """Planted additive scores: token i gains weights[i, u] for every occluded unit u, plus Gaussian noise."""
+    clean = (~keep).double() @ weights.T.double()  # (N, I)
+    return clean + noise * torch.randn(clean.shape, generator=g, dtype=torch.float64)
+
+
+def test_ridge_recovers_an_additive_model_exactly_with_more_masks_than_units() -> None:
+    """No noise, N > U: least squares, the planted weights to within the smallest penalty's shrinkage."""
+    g = torch.Generator().manual_seed(0)
+    weights = torch.randn(3, 20, generator=g, dtype=torch.float64)  # (I, U)
+    keep = keep_masks(200, 20, 0.5, g)
+    fitted = ridge_fit(~keep, additive_scores(weights, keep, 0.0, g))
+    torch.testing.assert_close(fitted, weights, atol=1e-4, rtol=1e-4)
+
+
+def test_ridge_beats_contrast_on_many_units_and_is_unbiased_in_expectation() -> None:
+    """An additive model over 300 units, 150 masks: ridge's maps are closer to the truth than contrast's, and
+    their mean over 100 seeds matches the truth up to one common scale at least as well as the unbiased contrast
+    estimator's mean does (measured: Pearson 0.994 against 0.989; single maps 0.685 against 0.556)."""
+    g = torch.Generator().manual_seed(3)
+    units, tokens = 300, 4
+    weights = torch.zeros(tokens, units, dtype=torch.float64)
+    for i in range(tokens):  # each token reads a window of 30 units, as a word reads its frames
+        weights[i, 60 * i:60 * i + 30] = 1.0 + torch.rand(30, generator=g, dtype=torch.float64)
+    ridge_maps, contrast_maps = [], []
+    for _ in range(100):
+        keep = keep_masks(150, units, 0.5, g)
+        scores = additive_scores(weights, keep, 0.1, g)
+        ridge_maps.append(ridge_fit(~keep, scores))
+        acc = OcclusionAccumulator(tokens, units)
+        acc.add(keep, scores)
+        contrast_maps.append(acc.saliency("contrast").double())
+
+    def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1])
+
+    ridge_r = sum(pearson(m, weights) for m in ridge_maps) / 100
+    contrast_r = sum(pearson(m, weights) for m in contrast_maps) / 100
+    assert ridge_r > contrast_r + 0.1, (ridge_r, contrast_r)
+    ridge_mean = pearson(torch.stack(ridge_maps).mean(dim=0), weights)
+    contrast_mean = pearson(torch.stack(contrast_maps).mean(dim=0), weights)  # the reference, unbiased
+    assert contrast_mean > 0.98 and ridge_mean > contrast_mean - 0.005, (ridge_mean, contrast_mean)
 
 
 def excess_share(row: torch.Tensor, window: tuple[int, int]) -> float:

@@ -44,7 +44,7 @@ def toy() -> tuple[ToyProbe, Utterance]:
     dict(masks=0), dict(masks=2),  # fewer masks than the 3 default granularities
     dict(keep_prob=0.0), dict(keep_prob=1.0), dict(keep_prob=1.5),
     dict(batch_size=0), dict(granularities=()), dict(granularities=(100, 0)),
-    dict(compactness=0.0), dict(sigma=-1.0),
+    dict(compactness=0.0), dict(sigma=-1.0), dict(estimator="mean"), dict(antithetic=True, keep_prob=0.6),
 ])
 def test_config_rejects(bad: dict) -> None:
     """Out-of-range values raise ValueError at construction."""
@@ -86,15 +86,19 @@ def test_segmentations_cached_by_content() -> None:
     assert segmentations(feats + 1.0, COARSE)[0] is not first[0]
 
 
-def test_planted_signal(toy: tuple[ToyProbe, Utterance]) -> None:
+@pytest.mark.parametrize("estimator, masks, antithetic", [
+    ("occluded", 8000, False), ("contrast", 8000, False), ("contrast", 8000, True), ("ridge", 2000, False)])
+def test_planted_signal(toy: tuple[ToyProbe, Utterance], estimator: str, masks: int, antithetic: bool) -> None:
     """Token i's map, summed over frequency and pooled to encoder frames, sits in READS[i].
 
     At least 80% of the excess over the baseline, and the peak, lie in the read window.
-    8000 masks: the toy's scores are noisy, and the share only passes 0.8 for every token past
-    ~5000 masks (it tends to ~0.95; segments straddling window edges leak the rest).
+    8000 masks: the toy's scores are noisy, and with the one-cell-at-a-time estimators the share
+    only passes 0.8 for every token past ~5000 masks (it tends to ~0.95; segments straddling
+    window edges leak the rest). Ridge uses every mask for every segment: 2000 masks.
     """
     model, utt = toy
-    saliency = spes(model, utt, dataclasses.replace(COARSE, masks=8000))
+    config = dataclasses.replace(COARSE, masks=masks, estimator=estimator, antithetic=antithetic)
+    saliency = spes(model, utt, config)
     assert saliency.shape == (4, 80, 6) and saliency.dtype == torch.float32 and saliency.device.type == "cpu"
     pooled = saliency.sum(dim=-1).view(4, 20, 4).sum(dim=-1)  # (I, T'): input frame t -> encoder frame t // 4
     for row, (a, b) in zip(pooled, READS):
