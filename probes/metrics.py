@@ -34,7 +34,7 @@ from probes.interface import ProbeModel, Utterance
 MapLike = Tensor | np.ndarray
 Window = tuple[int, int]  # half-open range of encoder frames [start, end)
 
-CORRELATIONS = ("pearson", "spearman", "kendall")
+CORRELATIONS = ("pearson", "pearson_token", "spearman", "kendall")  # pearson_token: rows z-scored per token
 CONSTANT_ULPS = 4  # a map whose spread is within this many ulps of its largest value is constant
 SNAP_FRAMES = 1e-6  # word times this close to a frame boundary snap to it (3 * 0.04 / 0.04 != 3.0)
 
@@ -91,9 +91,35 @@ def correlations(a: MapLike, b: MapLike) -> dict[str, float]:
     pearson = float(np.clip(np.mean((ca / sa) * (cb / sb)), -1.0, 1.0))
     return {
         "pearson": pearson,
+        "pearson_token": token_pearson(x, y),
         "spearman": float(stats.spearmanr(x.ravel(), y.ravel()).statistic),
         "kendall": float(stats.kendalltau(x.ravel(), y.ravel()).statistic),
     }
+
+
+def _token_z(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each token's row z-scored over its frames (constant rows become zeros), and the count of other rows."""
+    rows = x.reshape(x.shape[0], -1) if x.ndim > 1 else x[None]
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    scale = np.sqrt(np.mean(centred**2, axis=1, keepdims=True))  # (I, 1)
+    live = scale[:, 0] > CONSTANT_ULPS * np.finfo(np.float64).eps * np.abs(rows).max(axis=1)
+    return np.where(live[:, None], centred / np.where(live[:, None], scale, 1.0), 0.0), int(live.sum())
+
+
+def token_pearson(a: MapLike, b: MapLike) -> float:
+    """Pearson of two maps after z-scoring each token's row on its own, as the released SPES evaluation normalises.
+
+    Every token then weighs the same, whatever its map's offset or spread (max pooling gives each
+    token an offset of its own); with no constant row it is the mean over tokens of their rows'
+    Pearson. Constant rows are left out; nan when either map has no non-constant row.
+    """
+    za, na = _token_z(_as_array(a))
+    zb, nb = _token_z(_as_array(b))
+    if za.shape != zb.shape:
+        raise ValueError(f"maps differ in shape: {za.shape} vs {zb.shape}")
+    if na == 0 or nb == 0:
+        return math.nan
+    return float(np.clip((za * zb).sum() / (za.shape[1] * math.sqrt(na * nb)), -1.0, 1.0))
 
 
 @dataclass(frozen=True)

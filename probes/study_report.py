@@ -131,20 +131,25 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
             head, head_csv = _best_cell(block, "per_head", "head")
             heads, rand = mean_of_heads(x, c), lookup(x, "pearson", "baselines", c.removeprefix("ca_vs_"), "random")
             s, rel = lookup(block, "all"), lookup(x, "reliability", c.removeprefix("ca_vs_"))
+            token = lookup(x, "pearson_token", c, "all")
             rows.append([code_span(m.name), code_span(g), comparison_label(c),
-                         mean_ci(s, CORR) if block else "not computed", layer, head, fmt(heads, CORR), mean_ci(rand, CORR),
+                         mean_ci(s, CORR) if block else "not computed", mean_ci(token, CORR) if token else "n/a",
+                         layer, head, fmt(heads, CORR), mean_ci(rand, CORR),
                          mean_ci(rel, CORR) if rel else "not measured", count(s) if s else "n/a"])
-            csv_rows.append([m.name, g, c, *csv_stat(s), *layer_csv, *head_csv, "" if math.isnan(heads) else heads,
-                             *csv_stat(rand)[:3], *csv_stat(rel)[:3]])
+            csv_rows.append([m.name, g, c, *csv_stat(s), *csv_stat(token)[:3], *layer_csv, *head_csv,
+                             "" if math.isnan(heads) else heads, *csv_stat(rand)[:3], *csv_stat(rel)[:3]])
     if not rows:
         return None
     return Table("agreement_pearson", "Agreement of CA with saliency (Pearson)",
-                 ["model", "group", "comparison", "all layers and heads", "best layer", "best head", "mean of heads",
-                  "random map", "map reliability r", "n"], rows,
-                 ["model", "group", "comparison", *stat_columns("all"), "best_layer", *stat_columns("best_layer"),
+                 ["model", "group", "comparison", "all layers and heads", "per token", "best layer", "best head",
+                  "mean of heads", "random map", "map reliability r", "n"], rows,
+                 ["model", "group", "comparison", *stat_columns("all"), *stat_columns("per_token")[:3], "best_layer",
+                  *stat_columns("best_layer"),
                   "best_head", *stat_columns("best_head"), "mean_of_heads", *stat_columns("random")[:3],
                   *stat_columns("reliability")[:3]], csv_rows,
-                 "All layers and heads: mean [CI] over utterances; best layer and head: the highest mean (chosen "
+                 "All layers and heads: mean [CI] over utterances of the Pearson of the whole token x frame maps; "
+                 "per token: the same maps with each token's row z-scored on its own first (as the released SPES "
+                 "evaluation normalises), so that every token weighs the same; best layer and head: the highest mean (chosen "
                  "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
                  "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
                  "saliency map with its twin from another mask seed (evaluate.py --reliability), its noise level: "

@@ -16,6 +16,7 @@ from probes.metrics import (
     Summary,
     baselines,
     correlations,
+    token_pearson,
     mass_in_span,
     match_words,
     mvn,
@@ -90,7 +91,7 @@ def test_constant_maps_give_zeros_and_nan_correlations_without_warnings() -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = correlations(near_constant, torch.rand(3, 7))
-    assert all(math.isnan(v) for v in got.values()) and set(got) == {"pearson", "spearman", "kendall"}
+    assert all(math.isnan(v) for v in got.values()) and set(got) == {"pearson", "pearson_token", "spearman", "kendall"}
 
 
 def test_correlations_reject_different_shapes() -> None:
@@ -193,8 +194,26 @@ def test_baselines_have_every_metric_with_an_undefined_uniform_correlation() -> 
     spans = [[(0, 10)], [(10, 20)], [], [(20, 30)]]
     rows = baselines(target, torch.Generator().manual_seed(3), spans)
     assert set(rows) == {"uniform", "random"}
-    assert set(rows["uniform"]) == set(rows["random"]) == {"pearson", "spearman", "kendall", "span_mass"}
-    assert all(math.isnan(rows["uniform"][k]) for k in ("pearson", "spearman", "kendall"))
+    assert set(rows["uniform"]) == set(rows["random"]) == {"pearson", "pearson_token", "spearman", "kendall", "span_mass"}
+    assert all(math.isnan(rows["uniform"][k]) for k in ("pearson", "pearson_token", "spearman", "kendall"))
     assert rows["uniform"]["span_mass"] == pytest.approx(1 / 3)
     assert abs(rows["random"]["pearson"]) < 0.3
     assert summarize([rows["uniform"]["pearson"]] * 5).skipped == 5
+
+
+def test_token_pearson_weighs_every_token_the_same() -> None:
+    """A per-token offset makes whole-map Pearson high without any agreement inside the rows; per token it is 0."""
+    g = np.random.default_rng(0)
+    a, b = g.normal(size=(6, 40)), g.normal(size=(6, 40))
+    offsets = np.arange(6)[:, None] * 10.0  # (I, 1): token i's map sits at 10 i
+    got = correlations(a + offsets, b + offsets)
+    assert got["pearson"] > 0.9
+    rows = [stats.pearsonr(a[i], b[i]).statistic for i in range(6)]
+    assert got["pearson_token"] == pytest.approx(np.mean(rows))
+    assert token_pearson(a, 3.0 * a + 1.0) == pytest.approx(1.0)  # each row rescaled: identical per token
+
+
+def test_token_pearson_constant_rows_and_maps() -> None:
+    a = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])
+    assert token_pearson(a, a) == pytest.approx(1.0)  # the constant row is left out
+    assert math.isnan(token_pearson(np.ones((2, 3)), a))
