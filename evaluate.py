@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
                    help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
                         "it (contrast), SPES's plain mean over the occluding masks (occluded), or a ridge regression of "
                         "the scores on all units at once (ridge: every mask informs every cell)")
+    p.add_argument("--target-reliability", type=float, metavar="R",
+                   help="adaptive budget: keep doubling an utterance's masks (from --masks / --encoder-masks) until the "
+                        "map's split-half reliability reaches R, or --max-masks are spent; both are recorded per "
+                        "utterance (metrics.json budget.*)")
+    p.add_argument("--max-masks", type=int, default=SpesConfig.max_masks,
+                   help="cap of the adaptive budget, per map and utterance")
     p.add_argument("--antithetic", action="store_true",
                    help="follow each random mask by its complement (keep probability 0.5 only)")
     p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
@@ -77,7 +83,7 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
     """The ``ExplainConfig`` the options describe."""
     granularities = tuple(int(g) for g in a.granularities.split(","))
     common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator,
-                  antithetic=a.antithetic)
+                  antithetic=a.antithetic, target_reliability=a.target_reliability, max_masks=a.max_masks)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
         spes=SpesConfig(masks=a.masks, granularities=granularities, **common),

@@ -47,6 +47,8 @@ class ExplanationCallback(L.Callback):
         beam_size: int = 1,
         figures: int = 2,
         seed: int = 0,
+        target_reliability: float | None = None,
+        max_masks: int = SpesConfig.max_masks,
     ) -> None:
         """Args:
             every_n_epochs: probe after every N-th validation epoch (never in the sanity check).
@@ -55,13 +57,16 @@ class ExplanationCallback(L.Callback):
             methods: saliency methods (``probes.explain.METHODS``).
             beam_size: search of the explained hypothesis (1 = greedy, cheap).
             figures: utterances drawn as CA/saliency heatmaps.
+            target_reliability: adaptive budget: double an utterance's masks (from ``masks``) until its map's
+                split-half reliability reaches it, or ``max_masks`` are spent (logged as ``probe/budget/...``).
 
         To probe another kind of LightningModule, subclass and override ``adapter``.
         """
         super().__init__()
         if every_n_epochs < 1 or utterances < 1:
             raise ValueError("every_n_epochs and utterances must be >= 1")
-        common = dict(masks=masks, seed=seed, estimator=estimator)
+        common = dict(masks=masks, seed=seed, estimator=estimator, target_reliability=target_reliability,
+                      max_masks=max_masks)
         self.config = ExplainConfig(
             methods=tuple(methods), spes=SpesConfig(granularities=tuple(granularities), **common),
             encoder=EncoderSaliencyConfig(**common), beam_size=beam_size, decode_deletion=False, seed=seed,

@@ -18,12 +18,13 @@ spans than 8 groups per frame at the same budget (``benchmarks/RESULTS.md``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, force_on_encoding
-from probes.perturbation import Progress, check_estimator, keep_masks, occlusion_saliency
+from probes.perturbation import Batch, Estimate, Progress, check_budget, check_estimator, keep_masks, occlusion_saliency
 
 REDUCTIONS = ("mean", "max")
 
@@ -52,10 +53,13 @@ class EncoderSaliencyConfig:
     estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.perturbation)
     reduce: str = "mean"
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
+    target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
+    max_masks: int = 16384  # ... or this many are spent
 
     def __post_init__(self) -> None:
         """Reject bad values with a clear message."""
         check_estimator(self.estimator)
+        check_budget(self.target_reliability, self.max_masks, self.masks)
         if self.masks < 1:
             raise ValueError(f"masks must be >= 1, got {self.masks}")
         if not 0.0 < self.keep_prob < 1.0:
@@ -76,9 +80,9 @@ def dim_group_index(dims: int, groups: int, device: torch.device | str = "cpu") 
 
 
 @torch.no_grad()
-def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyConfig = EncoderSaliencyConfig(),
-                     progress: Progress | None = None) -> Tensor:
-    """Occlusion saliency of every encoder frame for every hypothesis token.
+def encoder_estimate(model: ProbeModel, utt: Utterance, config: EncoderSaliencyConfig = EncoderSaliencyConfig(),
+                     progress: Progress | None = None) -> Estimate:
+    """Occlusion saliency of every encoder frame for every hypothesis token, with its cost and reliability.
 
     Args:
         model: the model to explain, in eval mode, on ``utt.features``' device.
@@ -87,14 +91,15 @@ def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
         progress: called with the number of masks scored after each batch.
 
     Returns:
-        (I, T') float32 on CPU: mean KL (nats) of each token over the masks that zeroed a
-        cell of the frame, reduced over the frame's groups; (0, T') when there are no tokens.
+        the map, (I, T') float32 on CPU: by default (contrast) how much occluding a cell of the
+        frame raises each token's KL (nats), reduced over the frame's groups, (0, T') when there
+        are no tokens; the masks spent; the split-half reliability of the (T', G) cell map.
     """
     lengths = torch.tensor([utt.num_frames], device=utt.features.device)
     enc, enc_lengths = model.encode(utt.features[None], lengths)  # (1, T', D), (1,)
     t_enc, d = enc.shape[1:]
     if not utt.tokens:
-        return torch.zeros(0, t_enc)
+        return Estimate(torch.zeros(0, t_enc), 0, float("nan"))
     groups = min(config.dim_groups, d)
     group_of_dim = dim_group_index(d, groups, enc.device)  # (D,)
     original = force_on_encoding(model, utt, enc, enc_lengths).log_probs[0]  # (I, V)
@@ -105,10 +110,20 @@ def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
         return force_on_encoding(model, utt, masked, enc_lengths.expand(keep.shape[0])).log_probs  # (M, I, V)
 
     generator = torch.Generator().manual_seed(config.seed)
-    masks = keep_masks(config.masks, t_enc * groups, config.keep_prob, generator, config.antithetic)  # (N, T' * G)
-    batches = ((0, batch) for batch in masks.split(config.batch_size))  # one design: the cells are the units
-    cells = occlusion_saliency(log_probs_of, original, batches, [torch.arange(t_enc * groups, device=enc.device)],
-                               progress, config.estimator)
-    cells = cells.view(-1, t_enc, groups)  # (I, T', G)
+
+    def draw() -> Iterator[Batch]:
+        """One round of masks over the (frame, group) cells: one design, the cells are the units."""
+        masks = keep_masks(config.masks, t_enc * groups, config.keep_prob, generator, config.antithetic)  # (N, T' * G)
+        return ((0, batch) for batch in masks.split(config.batch_size))
+
+    found = occlusion_saliency(log_probs_of, original, draw, [torch.arange(t_enc * groups, device=enc.device)],
+                               progress, config.estimator, config.target_reliability, config.max_masks)
+    cells = found.map.view(-1, t_enc, groups)  # (I, T', G)
     reduced = cells.mean(dim=-1) if config.reduce == "mean" else cells.amax(dim=-1)  # (I, T')
-    return reduced.cpu()
+    return Estimate(reduced.cpu(), found.masks, found.reliability)
+
+
+def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyConfig = EncoderSaliencyConfig(),
+                     progress: Progress | None = None) -> Tensor:
+    """The (I, T') map of ``encoder_estimate``, alone."""
+    return encoder_estimate(model, utt, config, progress).map

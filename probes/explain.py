@@ -37,13 +37,13 @@ from torch import Tensor
 
 from probes import deletion, timestamps
 from probes.attention import cross_attention, standard_views, view, view_heads
-from probes.encoder_saliency import EncoderSaliencyConfig, encoder_saliency
+from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
 from probes.gradients import METHODS as GRADIENT_METHODS
 from probes.gradients import gradient_saliency
 from probes.interface import ProbeModel, Utterance
 from probes.metrics import baselines, correlations, random_map, span_mass, token_spans, uniform_map
 from probes.pooling import POOLERS, pool_to_frames
-from probes.spes import SpesConfig, spes
+from probes.spes import SpesConfig, spes, spes_estimate
 
 METHODS = ("spes", "encoder", *GRADIENT_METHODS)
 
@@ -107,14 +107,21 @@ class _Clock:
 
 
 def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, frames: int, clock: _Clock,
-                  progress: Callable[[int], object] | None = None) -> dict[str, Tensor]:
-    """Every configured saliency map: full-resolution (I, T, F) ones and their (I, T') poolings."""
+                  progress: Callable[[int], object] | None = None,
+                  budget: dict[str, Any] | None = None) -> dict[str, Tensor]:
+    """Every configured saliency map: full-resolution (I, T, F) ones and their (I, T') poolings.
+
+    ``budget`` receives, per occlusion map, the masks it spent and its split-half reliability.
+    """
     maps: dict[str, Tensor] = {}
+    spent = budget if budget is not None else {}
     if "spes" in config.methods:
-        maps["input_full"] = clock.run("spes", lambda: spes(model, utt, config.spes, progress))
+        found = clock.run("spes", lambda: spes_estimate(model, utt, config.spes, progress))
+        maps["input_full"], spent["input"] = found.map, {"masks": found.masks, "split_half": found.reliability}
         maps["input"] = pool_to_frames(maps["input_full"], frames, config.pooling)
     if "encoder" in config.methods:
-        maps["encoder"] = clock.run("encoder", lambda: encoder_saliency(model, utt, config.encoder, progress))
+        found = clock.run("encoder", lambda: encoder_estimate(model, utt, config.encoder, progress))
+        maps["encoder"], spent["encoder"] = found.map, {"masks": found.masks, "split_half": found.reliability}
     for method in GRADIENT_METHODS:
         if method in config.methods:
             full = clock.run(method, lambda: gradient_saliency(model, utt, method, config.ig_steps))
@@ -238,7 +245,8 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
         return Explanation(record, {})
     ca = clock.run("ca", lambda: cross_attention(model, utt))  # (L, H, I, T')
     record["encoder_frames"] = frames = ca.shape[-1]
-    maps = {"ca": ca, **saliency_maps(model, utt, config, frames, clock, progress)}
+    record["budget"] = {}
+    maps = {"ca": ca, **saliency_maps(model, utt, config, frames, clock, progress, record["budget"])}
     targets = {name: m for name, m in maps.items() if name not in ("ca", "input_full")}
     generator = torch.Generator().manual_seed(utterance_seed(config.seed, utt.id))
     record["agreement"] = agreement_scores(ca, targets, generator)

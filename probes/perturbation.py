@@ -44,10 +44,12 @@ V vocabulary.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import torch
 from torch import Tensor
+
+from probes.metrics import token_pearson
 
 Progress = Callable[[int], object]  # called with the number of masks just scored (tqdm's ``update``)
 ESTIMATORS = ("occluded", "contrast", "ridge")
@@ -58,6 +60,14 @@ def check_estimator(estimator: str) -> None:
     """Reject an unknown estimator name."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
+
+
+def check_budget(target: float | None, max_masks: int, masks: int) -> None:
+    """Reject an adaptive budget no run can honour."""
+    if target is not None and not 0.0 < target < 1.0:
+        raise ValueError(f"target_reliability must be in (0, 1), got {target}")
+    if target is not None and max_masks < masks:
+        raise ValueError(f"max_masks={max_masks} is below the first round's masks={masks}")
 
 
 def keep_masks(count: int, cells: int, keep_prob: float, generator: torch.Generator,
@@ -216,19 +226,71 @@ def score_masks(log_probs_of: Callable[[Tensor], Tensor], original: Tensor, keep
             [torch.cat(y) if y else empty for y in scored])
 
 
+class Estimate(NamedTuple):
+    """An occlusion map, the masks it cost and how well it reproduces."""
+
+    map: Tensor  # (I, C) float32
+    masks: int  # masks scored
+    reliability: float  # split-half reliability (``split_half_reliability``); nan with fewer than 4 masks
+
+
+def split_half_reliability(designs: Sequence[Tensor], keeps: Sequence[Tensor], scores: Sequence[Tensor],
+                           estimator: str) -> float:
+    """How well the map of all these masks would reproduce with new masks, from the masks alone.
+
+    The masks are split in two halves (alternate pairs, so that an antithetic mask stays with its
+    complement), each half gives a map, and the two maps' per-token Pearson r (``token_pearson``)
+    is stepped up to the full count by Spearman-Brown, 2r / (1 + r): the expected correlation of
+    two maps of the full count from independent masks. nan with fewer than 4 masks in a design.
+    """
+    if min(k.shape[0] for k in keeps if k.shape[0]) < 4:
+        return float("nan")
+    halves = []
+    for half in (0, 1):
+        picks = [torch.arange(k.shape[0], device=k.device) // 2 % 2 == half for k in keeps]
+        halves.append(estimate(designs, [k[p] for k, p in zip(keeps, picks)], [y[p] for y, p in zip(scores, picks)],
+                               estimator))
+    r = token_pearson(*halves)
+    return 2 * r / (1 + r) if r > 0 else r
+
+
 def occlusion_saliency(
     log_probs_of: Callable[[Tensor], Tensor],
     original: Tensor,
-    keep_batches: Iterable[Batch],
+    draw: Callable[[], Iterable[Batch]],
     designs: Sequence[Tensor],
     progress: Progress | None = None,
     estimator: str = "occluded",
-) -> Tensor:
-    """Score batches of keep-masks (``score_masks``) and estimate a saliency map from them (``estimate``).
+    target: float | None = None,
+    max_masks: int = 0,
+) -> Estimate:
+    """Score masks (``score_masks``) and estimate a saliency map from them (``estimate``), with its reliability.
+
+    Args:
+        log_probs_of, original, designs, progress: as for ``score_masks``.
+        draw: draws the next round of masks, as (design, (M, U) keep-masks) batches.
+        estimator: "occluded", "contrast" or "ridge" (module docstring).
+        target: with a target, rounds of masks are added until the split-half reliability reaches
+            it, as many rounds as before each time (the masks double, so the estimates, refitted
+            after each doubling, cost about twice the last one). None: one round.
+        max_masks: with a target, no more masks than this (whole rounds only).
 
     Returns:
-        (I, C) float32 saliency on ``original``'s device.
+        the (I, C) float32 map on ``original``'s device, the masks spent and the reliability reached.
     """
     check_estimator(estimator)
-    keeps, scores = score_masks(log_probs_of, original, keep_batches, designs, progress)
-    return estimate(designs, keeps, scores, estimator)
+    keeps, scores = score_masks(log_probs_of, original, draw(), designs, progress)
+    rounds = 1
+    per_round = spent = sum(k.shape[0] for k in keeps)
+    while True:
+        reliability = split_half_reliability(designs, keeps, scores, estimator)
+        more = 0 if target is None or reliability >= target else min(rounds, (max_masks - spent) // max(per_round, 1))
+        if more < 1:
+            return Estimate(estimate(designs, keeps, scores, estimator), spent, reliability)
+        for _ in range(more):  # as many rounds as before (the masks double), within the cap
+            new_keeps, new_scores = score_masks(log_probs_of, original, draw(), designs, progress)
+            keeps = [torch.cat([a, b]) for a, b in zip(keeps, new_keeps)]
+            scores = [torch.cat([a, b]) for a, b in zip(scores, new_scores)]
+        rounds += more
+        spent = sum(k.shape[0] for k in keeps)
+

@@ -396,6 +396,11 @@ def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
         if layer and head:
             lines.append(f"  - best single layer: layer {layer[0]}, {mean_ci(layer[1], CORR)}; "
                          f"best single head: head {head[0]}, {mean_ci(head[1], CORR)}.")
+    if budget := metrics.get("budget"):
+        spent = ", ".join(f"{display_name(t)} {mean_ci(b['split_half'], CORR)} at {fmt(b['masks']['mean'], '.0f')} masks"
+                          for t, b in budget.items())
+        lines.append(f"- Map reliability (split-half, per token, stepped up to the whole map by Spearman-Brown): "
+                     f"{spent} (mean masks per utterance).")
     if reliability := metrics.get("reliability"):
         twins = ", ".join(f"{display_name(t)} {mean_ci(r, CORR)}" for t, r in reliability.items())
         lines.append(f"- Reliability r of the saliency maps (Pearson of two mask seeds; no agreement with a map "

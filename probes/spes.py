@@ -20,7 +20,7 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.perturbation import Batch, Progress, check_estimator, keep_masks, occlusion_saliency
+from probes.perturbation import Batch, Estimate, Progress, check_budget, check_estimator, keep_masks, occlusion_saliency
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
 CACHE_SIZE = 48  # segmentations kept (3 granularities x 16 utterances); ~0.6 MB each for 10 s
@@ -61,9 +61,12 @@ class SpesConfig:
     compactness: float = 0.1
     sigma: float = 1.0
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
+    target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
+    max_masks: int = 16384  # ... or this many are spent
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""
+        check_budget(self.target_reliability, self.max_masks, self.masks)
         check_estimator(self.estimator)
         object.__setattr__(self, "granularities", tuple(int(g) for g in self.granularities))
         if not self.granularities or min(self.granularities) < 1:
@@ -137,9 +140,9 @@ def segment_keep_batches(labels: list[Tensor], config: SpesConfig, generator: to
 
 
 @torch.no_grad()
-def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
-         progress: Progress | None = None) -> Tensor:
-    """SPES saliency of every input cell for every hypothesis token.
+def spes_estimate(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
+                  progress: Progress | None = None) -> Estimate:
+    """SPES saliency of every input cell for every hypothesis token, with its cost and reliability.
 
     Args:
         model: the model to explain, in eval mode, on ``utt.features``' device.
@@ -148,13 +151,14 @@ def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
         progress: called with the number of masks scored after each batch.
 
     Returns:
-        (I, T, F) float32 on CPU: mean KL (nats) of each token over the masks that zeroed the
-        cell; (0, T, F) when there are no tokens.
+        the map, (I, T, F) float32 on CPU: by default (contrast) how much occluding the cell raises
+        each token's KL (nats), (0, T, F) when there are no tokens; the masks spent; the map's
+        split-half reliability.
     """
     features = utt.features  # (T, F)
     t, f = features.shape
     if not utt.tokens:
-        return torch.zeros(0, t, f)
+        return Estimate(torch.zeros(0, t, f), 0, float("nan"))
     original = forced(model, utt).log_probs[0]  # (I, V)
 
     def log_probs_of(keep: Tensor) -> Tensor:
@@ -163,7 +167,13 @@ def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
 
     generator = torch.Generator().manual_seed(config.seed)
     labels = segmentations(features, config)
-    batches = segment_keep_batches(labels, config, generator)
     designs = [segments.flatten() for segments in labels]  # (T * F,) segment of each cell, per granularity
-    saliency = occlusion_saliency(log_probs_of, original, batches, designs, progress, config.estimator)  # (I, T * F)
-    return saliency.view(-1, t, f).cpu()
+    found = occlusion_saliency(log_probs_of, original, lambda: segment_keep_batches(labels, config, generator), designs,
+                               progress, config.estimator, config.target_reliability, config.max_masks)
+    return Estimate(found.map.view(-1, t, f).cpu(), found.masks, found.reliability)  # map (I, T, F)
+
+
+def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),
+         progress: Progress | None = None) -> Tensor:
+    """The (I, T, F) map of ``spes_estimate``, alone."""
+    return spes_estimate(model, utt, config, progress).map

@@ -139,8 +139,14 @@ def corrected(metrics: Mapping[str, Any], comparison: str) -> float:
     Spearman's correction for attenuation: the agreement CA would have with a noise-free map.
     """
     s = ca_stat(metrics, comparison)
-    r = as_float(lookup(metrics, "reliability", comparison.removeprefix("ca_vs_"), "mean"))
+    r = as_float((map_reliability(metrics, comparison.removeprefix("ca_vs_")) or {}).get("mean"))
     return as_float(s["mean"]) / math.sqrt(r) if s and r > 0 else math.nan
+
+
+def map_reliability(metrics: Mapping[str, Any], target: str) -> Stat | None:
+    """A saliency map's reliability: two mask seeds' Pearson when the run measured it, else its split-half one."""
+    twins = lookup(metrics, "reliability", target)
+    return twins if is_stat(twins) else lookup(metrics, "budget", target, "split_half")
 
 
 def curve_kind(auc: Mapping[str, Any]) -> str:

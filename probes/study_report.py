@@ -26,7 +26,7 @@ from probes import plots
 from probes.findings import Finding, finding_section, findings, findings_table
 from probes.paper import PAPER, PAPER_EXTRA, TARGETS
 from probes.study_models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
-                                 mean_of_heads, missed_targets, run_span, targets)
+                                 map_reliability, mean_of_heads, missed_targets, run_span, targets)
 from probes.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
                            comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table, mean_ci,
                            numbers_traceable, paper_number, stat_columns, write_table)
@@ -130,7 +130,7 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
             layer, layer_csv = _best_cell(block, "per_layer", "layer")
             head, head_csv = _best_cell(block, "per_head", "head")
             heads, rand = mean_of_heads(x, c), lookup(x, "pearson", "baselines", c.removeprefix("ca_vs_"), "random")
-            s, rel = lookup(block, "all"), lookup(x, "reliability", c.removeprefix("ca_vs_"))
+            s, rel = lookup(block, "all"), map_reliability(x, c.removeprefix("ca_vs_"))
             token = lookup(x, "pearson_token", c, "all")
             rows.append([code_span(m.name), code_span(g), comparison_label(c),
                          mean_ci(s, CORR) if block else "not computed", mean_ci(token, CORR) if token else "n/a",
@@ -152,8 +152,8 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
                  "evaluation normalises), so that every token weighs the same; best layer and head: the highest mean (chosen "
                  "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
                  "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
-                 "saliency map with its twin from another mask seed (evaluate.py --reliability), its noise level: "
-                 "no agreement with it can exceed sqrt(r).")
+                 "saliency map with its twin from another mask seed (evaluate.py --reliability), else the map's "
+                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r).")
 
 
 Row = tuple[Sequence[str], Sequence[Stat | None]]  # identifiers (model, group...), then one summary per column

@@ -11,6 +11,7 @@ Layout, for each correlation (pearson, spearman, kendall)::
     ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
+    budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
 """
@@ -167,6 +168,8 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     metrics["timestamps"] = _timestamps(done)
     targets = sorted({t for r in done for t in (r.get("reliability") or {})})
     metrics["reliability"] = {t: _over(done, "reliability", t) for t in targets}
+    spent = sorted({t for r in done for t in (r.get("budget") or {})})
+    metrics["budget"] = {t: {k: _over(done, "budget", t, k) for k in ("masks", "split_half")} for t in spent}
     metrics["baselines"] = _baselines(metrics)
     stages = sorted({s for r in done for s in r.get("seconds", {})})
     metrics["seconds_per_utterance"] = {s: _over(done, "seconds", s)["mean"] for s in stages}
@@ -219,4 +222,7 @@ def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:
         put(f"timestamps/{name}/mae_ms", value["mae_ms"])
     for name, value in metrics.get("reliability", {}).items():
         put(f"reliability/{name}", value)
+    for name, value in metrics.get("budget", {}).items():
+        put(f"budget/{name}/masks", value["masks"])
+        put(f"budget/{name}/split_half", value["split_half"])
     return out

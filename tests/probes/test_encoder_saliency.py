@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from probes.encoder_saliency import EncoderSaliencyConfig, dim_group_index, encoder_saliency
+from probes.encoder_saliency import EncoderSaliencyConfig, dim_group_index, encoder_estimate, encoder_saliency
 from probes.interface import Forced, Utterance
+from probes.metrics import token_pearson
 from tests.probes.test_perturbation import excess_share
 from tests.probes.toys import ToyProbe, toy_utterance
 
@@ -41,7 +42,8 @@ def toy() -> tuple[ToyProbe, Utterance]:
 
 @pytest.mark.parametrize("bad", [
     dict(masks=0), dict(keep_prob=0.0), dict(keep_prob=1.0), dict(keep_prob=-0.1),
-    dict(dim_groups=0), dict(batch_size=0), dict(reduce="sum"),
+    dict(dim_groups=0), dict(batch_size=0), dict(reduce="sum"), dict(target_reliability=1.0),
+    dict(target_reliability=0.9, max_masks=10),
 ])
 def test_config_rejects(bad: dict) -> None:
     """Out-of-range values raise ValueError at construction."""
@@ -123,3 +125,19 @@ def test_no_tokens(toy: tuple[ToyProbe, Utterance]) -> None:
     """An empty hypothesis gives an empty (0, T') map."""
     model, utt = toy
     assert encoder_saliency(model, dataclasses.replace(utt, tokens=[]), SMALL).shape == (0, 20)
+
+
+def test_adaptive_budget_doubles_masks_until_the_target_or_the_cap(toy: tuple[ToyProbe, Utterance]) -> None:
+    """Rounds of 64 masks double until the split-half reliability reaches the target; an unreachable target stops
+    at the cap; without a target one round is spent; and the promised reliability holds for a fresh seed."""
+    model, utt = toy
+    once = encoder_estimate(model, utt, dataclasses.replace(SMALL, masks=64))
+    assert once.masks == 64 and -1 <= once.reliability <= 1
+    config = dataclasses.replace(SMALL, masks=64, target_reliability=0.9, max_masks=8192)
+    reached = encoder_estimate(model, utt, config)
+    assert reached.reliability >= 0.9 and reached.masks in (128, 256, 512, 1024, 2048, 4096, 8192)
+    capped = encoder_estimate(model, utt, dataclasses.replace(config, target_reliability=0.9999, max_masks=256))
+    assert capped.masks == 256 and capped.reliability < 0.9999
+    fresh = encoder_estimate(model, utt, dataclasses.replace(config, seed=5, target_reliability=None,
+                                                             masks=reached.masks))
+    assert token_pearson(reached.map, fresh.map) > 0.8

@@ -113,6 +113,27 @@ def test_options_reach_the_explanation_config() -> None:
     config = evaluate.explain_config(a)
     assert config.spes.keep_prob == config.encoder.keep_prob == 0.8 and (config.spes.masks, config.encoder.masks) == (64, 32)
     assert config.spes.estimator == "occluded" and config.pooling == "avg2d"
+    assert config.spes.target_reliability is None
+    a = evaluate.parser().parse_args(["--ckpt", "c", "--manifest", "m", "--out", "o", "--estimator", "ridge",
+                                      "--antithetic", "--target-reliability", "0.8", "--max-masks", "4096"])
+    config = evaluate.explain_config(a)
+    for c in (config.spes, config.encoder):
+        assert (c.estimator, c.antithetic, c.target_reliability, c.max_masks) == ("ridge", True, 0.8, 4096)
+
+
+def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    """--target-reliability: every record says what its maps spent and reached; metrics.json averages them."""
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--target-reliability", "0.5", "--max-masks", "64",
+               "--no-report") == 0
+    metrics, records = results(tmp_path / "out")
+    for r in records:
+        for target in ("input", "encoder"):
+            spent = r["budget"][target]
+            assert spent["masks"] in (12, 24, 48, 60)  # doubling from --masks 12, whole rounds of 12 within 64
+            assert spent["split_half"] >= 0.5 or spent["masks"] == 60
+    assert metrics["budget"]["input"]["masks"]["n"] == 3
+    assert metrics["budget"]["input"]["masks"]["mean"] == pytest.approx(
+        sum(r["budget"]["input"]["masks"] for r in records) / 3)
 
 
 @pytest.mark.slow

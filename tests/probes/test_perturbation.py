@@ -77,8 +77,10 @@ def test_occlusion_saliency_batched_equals_unbatched() -> None:
         maps = []
         for size in (1, 7, 40):
             seen: list[int] = []
-            batches = ((0, m) for m in masks.split(size))
-            maps.append(occlusion_saliency(log_probs_of, original, batches, [torch.arange(12)], seen.append, estimator))
+            draw = lambda: ((0, m) for m in masks.split(size))  # noqa: E731
+            found = occlusion_saliency(log_probs_of, original, draw, [torch.arange(12)], seen.append, estimator)
+            assert found.masks == 40 and -1 <= found.reliability <= 1
+            maps.append(found.map)
             assert sum(seen) == 40 and max(seen) <= size
         assert maps[0].shape == (5, 12)
         torch.testing.assert_close(maps[0], maps[1])
@@ -152,3 +154,4 @@ def test_excess_share() -> None:
     """The helper the planted-signal tests use: baseline 1 everywhere, excess 3 + 1 in frames 1..2, 1 at 4."""
     row = torch.tensor([1.0, 4.0, 2.0, 1.0, 2.0, 1.0, 1.0])
     assert excess_share(row, (1, 3)) == pytest.approx(4 / 5)
+
