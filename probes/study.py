@@ -196,6 +196,7 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
         "name": spec.name, "experiment": spec.experiment, "preset": hp["preset"],
         "parameters": parameters,
         "d_model": config["d_model"], "layers": [config["encoder_layers"], config["decoder_layers"]],
+        "vocab_size": config["vocab_size"],
         "steps": checkpoint["global_step"],
         # Lightning's Timer when the run had max_time, else the ledger's wall time of the training calls
         "train_minutes": round((elapsed or 3600 * study_cost(folder / LEDGER).get("training", 0.0)) / 60, 1),

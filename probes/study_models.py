@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -28,6 +28,7 @@ class Model:
     name: str
     quality: dict[str, Any]
     groups: dict[str, dict[str, Any]]
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # each explain run's settings.json
 
     @property
     def multilingual(self) -> bool:
@@ -70,7 +71,8 @@ def load_study(study: Path) -> list[Model]:
     for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
         runs = {p.parent.name: _read_json(p) for p in folder.glob("explain/*/metrics.json")}
         models.append(Model(folder.name, _read_json(folder / "quality.json"),
-                            {g: runs[g] for g in sorted(runs, key=_group_key)}))
+                            {g: runs[g] for g in sorted(runs, key=_group_key)},
+                            {g: _read_json(folder / "explain" / g / "settings.json") for g in runs}))
     return sorted(models, key=_model_key)
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes import plots
 from probes.findings import Finding, finding_section, findings, findings_table
-from probes.paper import PAPER, PAPER_EXTRA, TARGETS
+from probes.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.study_models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
                                  map_reliability, mean_of_heads, missed_targets, run_span, targets)
 from probes.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
@@ -49,8 +49,18 @@ def derived(models: Sequence[Model]) -> dict[str, Any]:
 
 def study_values(models: Sequence[Model]) -> dict[str, Any]:
     """Everything report.md may quote: quality and metrics of every model, derived values, reference numbers."""
-    return {"models": {m.name: {"quality": m.quality, "explain": m.groups} for m in models},
-            "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS}}
+    return {"models": {m.name: {"quality": m.quality, "explain": m.groups, "settings": _listed(m.settings)}
+                       for m in models},
+            "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS, **_listed(PAPER_SETTING)}}
+
+
+def _listed(x: Any) -> Any:
+    """Lists and tuples as index-keyed mappings, so that settings such as granularities count as quotable values."""
+    if isinstance(x, Mapping):
+        return {k: _listed(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return {f"[{i}]": _listed(v) for i, v in enumerate(x)}
+    return x
 
 
 def study_numbers_traceable(text: str, study: Path) -> list[str]:
@@ -111,6 +121,43 @@ def quality_table(models: Sequence[Model]) -> Table:
                  f"per language, BLEU ≥ {_raw(TARGETS['bleu_min'])} per direction, beam search. A model is explained only "
                  f"on the groups where it meets its target. The paper (EuroParl-ST): English WER {paper_number(PAPER_EXTRA['wer_en_low'])}–"
                  f"{paper_number(PAPER_EXTRA['wer_en_high'])}.")
+
+
+def _spes_setting(m: Model, group: str) -> tuple[str, str]:
+    """SPES segments per 500 frames and masks per utterance (mean spent) of one explain run, "n/a" when unknown."""
+    spes = lookup(m.settings.get(group), "config", "spes") or {}
+    segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
+    spent = lookup(m.groups[group], "budget", "input", "masks", "mean")
+    masks = fmt(spent, ".0f") if spent is not None else _raw(spes.get("masks"))
+    return segments, masks
+
+
+def differences_table(models: Sequence[Model]) -> Table | None:
+    """Our setting against the paper's, measured per explain run: what could explain a finding that differs."""
+    runs = list(explain_runs(models))
+    if not runs:
+        return None
+    paper = PAPER_SETTING
+    rows: list[list[str]] = [
+        ["parameters", ", ".join(f"{k} {v} million" for k, v in paper["parameters_m"].items()),
+         *(_raw(m.quality.get("parameters")) for m, _, _ in runs)],
+        ["output vocabulary", _raw(paper["vocab_size"]), *(_raw(m.quality.get("vocab_size")) for m, _, _ in runs)],
+        ["hypothesis tokens per word", "not published",
+         *(mean_ci(lookup(x, "hypothesis", "tokens_per_word"), ".2f") for _, _, x in runs)],
+        ["speech", "EuroParl-ST (real)", *("synthetic (espeak-ng)" for _ in runs)],
+        ["SPES segments per 500 frames", "/".join(map(str, paper["spes_granularities"])),
+         *(_spes_setting(m, g)[0] for m, g, _ in runs)],
+        ["SPES masks per utterance", _raw(paper["spes_masks"]), *(_spes_setting(m, g)[1] for m, g, _ in runs)],
+        ["input map reliability", "not published",
+         *(mean_ci(r, CORR) if (r := map_reliability(x, "input")) else "not measured" for _, _, x in runs)],
+    ]
+    header = ["", "paper", *(f"{code_span(m.name)} {code_span(g)}" for m, g, _ in runs)]
+    return Table("differences", "Our setting against the paper's", header, rows,
+                 ["aspect", "paper", *(f"{m.name}/{g}" for m, g, _ in runs)], rows,
+                 "Measured per explain run where it can be: parameters and vocabulary from quality.json, tokens per "
+                 "word of the explained hypotheses (near-character pieces make many tokens per word, the paper's 16k "
+                 "word pieces few), SPES settings from the run's settings.json, masks actually spent and the input "
+                 "map's reliability from its metrics.json.")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
@@ -296,6 +343,7 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
         f"## Verdicts\n\n{_inline(built['findings'])}",
         f"## Models\n\n{_inline(built['models'])}",
         f"## Quality\n\n{_inline(built['quality'])}{_missed(models)}",
+        f"## Our setting against the paper's\n\n{_inline(built['differences'])}",
         f"## Agreement\n\n{_inline(built['agreement_pearson'])}\n"
         f"### Spearman\n\n{_inline(built['agreement_spearman'])}",
         f"## Agreement per layer\n\nCA of each decoder layer (heads averaged) vs input saliency.\n\n{per_layer}\n"
@@ -317,6 +365,7 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
     found = findings(models)
     built: dict[str, Table | None] = {
         "findings": findings_table(found), "models": models_table(models), "quality": quality_table(models),
+        "differences": differences_table(models),
         "agreement_pearson": agreement_table(models), "agreement_spearman": spearman_table(models),
         **{f"per_layer_{m.name}": per_layer_table(m) for m in models},
         "deletion": deletion_table(models), "insertion": deletion_table(models, "insertion"),

@@ -12,6 +12,7 @@ Layout, for each correlation (pearson, spearman, kendall)::
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
+    hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
 """
@@ -153,6 +154,14 @@ def _headline(records: Sequence[Record]) -> dict[str, Any]:
     }
 
 
+def _hypothesis_lengths(records: Sequence[Record]) -> dict[str, Any]:
+    """Summaries of the explained hypotheses' length in tokens and in tokens per word (records lacking them skipped)."""
+    tokens = [len(r["tokens"]) if "tokens" in r else None for r in records]
+    words = [len(r["hypothesis"].split()) if r.get("hypothesis") else None for r in records]
+    return {"tokens": _summary(tokens),
+            "tokens_per_word": _summary(t / w if t is not None and w else None for t, w in zip(tokens, words))}
+
+
 def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     """``metrics.json`` content of a set of per-utterance records (skipped ones counted, not averaged)."""
     done = [r for r in records if not r.get("skipped")]
@@ -168,6 +177,7 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     metrics["timestamps"] = _timestamps(done)
     targets = sorted({t for r in done for t in (r.get("reliability") or {})})
     metrics["reliability"] = {t: _over(done, "reliability", t) for t in targets}
+    metrics["hypothesis"] = _hypothesis_lengths(done)
     spent = sorted({t for r in done for t in (r.get("budget") or {})})
     metrics["budget"] = {t: {k: _over(done, "budget", t, k) for k in ("masks", "split_half")} for t in spent}
     metrics["baselines"] = _baselines(metrics)
