@@ -6,5 +6,8 @@ speech-to-text model; ``probes.adapters.S2TProbe`` adapts this project's checkpo
 """
 
 from probes.interface import Forced, ProbeModel, Utterance, force_on_encoding, forced
+from probes.explain import ExplainConfig, Explanation, explain
+from probes.callback import ExplanationCallback
 
-__all__ = ["Forced", "ProbeModel", "Utterance", "force_on_encoding", "forced"]
+__all__ = ["ExplainConfig", "Explanation", "ExplanationCallback", "Forced", "ProbeModel", "Utterance", "explain",
+           "force_on_encoding", "forced"]

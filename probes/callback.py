@@ -1,12 +1,15 @@
 """``ExplanationCallback``: cross-attention against saliency on a fixed probe subset while a model trains.
 
-Add it to ``trainer.callbacks`` (``configs/callbacks/probes.yaml``). Every ``every_n_epochs``
-validation epochs, rank zero explains the first ``utterances`` rows of the validation
-manifest with a small mask budget and logs to every Lightning logger: the aggregated and
-per-layer agreement scalars (``probe/pearson/ca_vs_input/all``, ...), ground-truth span
-mass, its own cost (``probe/seconds``); to W&B also the layer x head Pearson heatmap, a
-per-head table and CA/saliency heatmaps of a few utterances with their word boundaries.
-PNGs also go to ``<log_dir>/probes/step<N>/`` for loggers without images.
+Add it to ``trainer.callbacks`` (``configs/callbacks/probes.yaml``) of any LightningModule: give it a way to
+see the module as a ``ProbeModel`` (``probe_model``; default: this project's ``S2TModule``) and the utterances
+to probe (``source``: a manifest path or a list of ``Utterance``s; default: the validation manifest of this
+project's data module). Every ``every_n_epochs`` validation epochs, rank zero explains the first
+``utterances`` of them with a small mask budget; the agreement scalars (``probe/pearson/ca_vs_input/all``,
+per layer, ground-truth span mass, map reliability, its own cost ``probe/seconds``) are broadcast to every
+rank and logged with ``pl_module.log``, so ``ModelCheckpoint(monitor="probe/...")`` and ``EarlyStopping`` can
+watch them (probe every validation epoch then). W&B also gets the layer x head Pearson heatmap, a per-head
+table and CA/saliency heatmaps of a few utterances with their word boundaries; PNGs also go to
+``<log_dir>/probes/step<N>/`` for loggers without images.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
@@ -28,7 +31,7 @@ from probes.interface import ProbeModel, Utterance
 from probes.report import per_head_grid
 from probes.spes import SpesConfig
 from probes.summary import PER_HEAD_COLUMNS, per_head_rows, scalars, summarize_records
-from probes.utterances import ground_truth, load_utterance
+from probes.utterances import ground_truth, load_utterance, manifest_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +52,23 @@ class ExplanationCallback(L.Callback):
         seed: int = 0,
         target_reliability: float | None = None,
         max_masks: int = SpesConfig.max_masks,
+        source: str | Path | Sequence[Utterance] | None = None,
+        probe_model: Callable[[L.LightningModule], Any] | None = None,
     ) -> None:
         """Args:
             every_n_epochs: probe after every N-th validation epoch (never in the sanity check).
-            utterances: size of the probe subset, the first rows of the validation manifest.
+            utterances: size of the probe subset, the first utterances of ``source``.
             masks: SPES and encoder-saliency masks per utterance (a training-time budget).
             methods: saliency methods (``probes.explain.METHODS``).
             beam_size: search of the explained hypothesis (1 = greedy, cheap).
             figures: utterances drawn as CA/saliency heatmaps.
             target_reliability: adaptive budget: double an utterance's masks (from ``masks``) until its map's
                 split-half reliability reaches it, or ``max_masks`` are spent (logged as ``probe/budget/...``).
-
-        To probe another kind of LightningModule, subclass and override ``adapter``.
+            source: the utterances to probe: a manifest (TSV, with its ``.align.jsonl`` ground truth when
+                there is one) or ``Utterance``s with their features; None: the validation manifest of the
+                trainer's data module (this project's ``S2TDataModule``).
+            probe_model: the ``ProbeModel`` view of the module being trained (called with the module);
+                None: this project's ``S2TProbe``.
         """
         super().__init__()
         if every_n_epochs < 1 or utterances < 1:
@@ -74,39 +82,54 @@ class ExplanationCallback(L.Callback):
         self.every_n_epochs = every_n_epochs
         self.utterances = utterances
         self.figures = figures
-
-    def adapter(self, pl_module: L.LightningModule) -> ProbeModel:
-        """The ``ProbeModel`` view of the module being trained (here: this project's ``S2TModule``)."""
-        return S2TProbe(pl_module)
+        self.source = source
+        self.probe_model: Callable[[L.LightningModule], ProbeModel] = probe_model or S2TProbe
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Probe, on rank zero, after every ``every_n_epochs``-th validation epoch."""
-        if trainer.sanity_checking or not trainer.is_global_zero or (trainer.current_epoch + 1) % self.every_n_epochs:
+        """Probe on rank zero after every ``every_n_epochs``-th validation epoch; log the scalars on every rank."""
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
             return
+        values = self.probe(trainer, pl_module) if trainer.is_global_zero else None
+        values = trainer.strategy.broadcast(values, src=0)
+        pl_module.log_dict(values, on_epoch=True, sync_dist=False)
+
+    def probe(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
+        """Explain the probe subset; log figures; return the scalars."""
         start = time.perf_counter()
         with torch.inference_mode(False), torch.enable_grad():
             explained = self.explain_subset(trainer, pl_module)
         metrics = summarize_records([e.record for _, e in explained])
         seconds = time.perf_counter() - start
         values = {**scalars(metrics), "probe/seconds": seconds}
-        for logger in trainer.loggers:
-            logger.log_metrics(values, step=trainer.global_step)
         self.log_figures(trainer, metrics, explained)
         log.info("explanation probe: %d utterances in %.1f s, CA vs input Pearson %s", len(explained), seconds,
                  values.get("probe/pearson/ca_vs_input/all", "n/a"))
+        return values
+
+    def subset(self, trainer: L.Trainer, model: ProbeModel) -> list[Utterance]:
+        """The first ``utterances`` of the source, loaded (features, prompt, ground truth) for ``model``."""
+        source = self.source
+        if source is None:  # this project's data module: its validation rows (languages and tasks selected)
+            manifests, rows = (getattr(trainer.datamodule, name, None) for name in ("manifests", "rows"))
+            if not manifests or "valid" not in manifests:
+                raise ValueError("ExplanationCallback: no source given and the trainer's data module has no validation "
+                                 "manifest; pass source=<manifest path or list of Utterances>")
+            source, selected = manifests["valid"], rows["valid"][: self.utterances]
+        elif isinstance(source, (str, Path)):
+            selected = manifest_rows(source, self.utterances)
+        else:
+            return [Utterance(**vars(u)) for u in list(source)[: self.utterances]]  # copies: explain() fills tokens
+        truth = ground_truth(source)
+        return [load_utterance(model, source, row, truth) for row in selected]
 
     def explain_subset(self, trainer: L.Trainer, pl_module: L.LightningModule) -> list[tuple[Utterance, Explanation]]:
         """The probe subset's utterances and explanations (the module in eval mode meanwhile)."""
-        datamodule = trainer.datamodule
-        manifest, rows = datamodule.manifests["valid"], datamodule.rows["valid"][: self.utterances]
-        model = self.adapter(pl_module)
-        truth = ground_truth(manifest)
+        model = self.probe_model(pl_module)
         was_training = pl_module.training
         pl_module.eval()
         try:
             out = []
-            for row in rows:
-                utt = load_utterance(model, manifest, row, truth)
+            for utt in self.subset(trainer, model):
                 utt.features = utt.features.to(pl_module.device)
                 out.append((utt, explain(model, utt, self.config)))
             return out
@@ -123,7 +146,7 @@ class ExplanationCallback(L.Callback):
         grid = per_head_grid(block["per_head"])
         images = {"probe/layer_head": plots.layer_head_heatmap(
             grid, folder / "layer_head.png", "CA vs saliency, Pearson per head", overall=block["all"]["mean"])}
-        model = self.adapter(trainer.lightning_module)
+        model = self.probe_model(trainer.lightning_module)
         for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
             maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
             maps.update({f"saliency: {k}": e.maps[k] for k in ("input", "encoder") if k in e.maps})

@@ -6,11 +6,17 @@ import csv
 import json
 from pathlib import Path
 
+import lightning as L
 import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
 
-from probes.callback import ExplanationCallback
+from probes import ExplanationCallback
 from probes.report import per_head_grid
 from s2t.cli import main
+from tests.probes.toys import ToyProbe, toy_utterance
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
@@ -49,3 +55,48 @@ def test_bad_settings_are_refused() -> None:
         ExplanationCallback(every_n_epochs=0)
     with pytest.raises(ValueError, match="magic"):
         ExplanationCallback(methods=["magic"])
+
+
+class ToyModule(L.LightningModule):
+    """A LightningModule that is not S2TModule: one parameter to train, a hand-built probe model beside it."""
+
+    def __init__(self) -> None:
+        """The toy whose token i reads encoder frames READS[i], and a weight that learns 1."""
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.toy = ToyProbe([(0, 4), (6, 9), (11, 15), (16, 20)])
+
+    def training_step(self, batch: torch.Tensor, index: int) -> torch.Tensor:
+        """Squared distance of the weight from 1."""
+        return (self.weight - 1).pow(2).sum()
+
+    def validation_step(self, batch: torch.Tensor, index: int) -> None:
+        """The same, logged."""
+        self.log("valid/loss", (self.weight - 1).pow(2).sum())
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """Plain SGD."""
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_callback_probes_any_lightning_module_and_checkpoints_can_monitor_it(tmp_path: Path) -> None:
+    module = ToyModule()
+    utterances = [toy_utterance(module.toy, frames=80, seed=s) for s in (1, 2)]
+    probe = ExplanationCallback(utterances=2, masks=32, methods=["spes", "encoder"], granularities=[300],
+                                source=utterances, probe_model=lambda m: m.toy, figures=1)
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="probe/pearson/ca_vs_input/all", mode="max")
+    data = DataLoader(torch.zeros(4, 1), batch_size=2)
+    trainer = L.Trainer(max_epochs=2, callbacks=[probe, best], logger=CSVLogger(tmp_path), enable_progress_bar=False,
+                        num_sanity_val_steps=0, enable_model_summary=False)
+    trainer.fit(module, data, data)
+    assert best.best_model_path and -1 <= float(best.best_model_score) <= 1
+    rows = [r for r in csv.DictReader(open(Path(trainer.log_dir) / "metrics.csv")) if r.get("probe/seconds")]
+    assert len(rows) == 2 and all(-1 <= float(r["probe/pearson/ca_vs_input/all"]) <= 1 for r in rows)
+    assert all(u.tokens == toy_utterance(module.toy, 80, s).tokens for u, s in zip(utterances, (1, 2)))
+
+
+def test_without_a_source_the_data_module_must_have_a_validation_manifest() -> None:
+    probe = ExplanationCallback()
+    trainer = L.Trainer(logger=False)
+    with pytest.raises(ValueError, match="no source given"):
+        probe.subset(trainer, ToyModule().toy)
