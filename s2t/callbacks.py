@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
 
 
 class FinalCheckpoint(L.Callback):
@@ -33,8 +34,11 @@ class ProgressTotal(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
         """Set a missing total from the trainer's batch count."""
-        bar = getattr(trainer.progress_bar_callback, "train_progress_bar", None)
+        callback = trainer.progress_bar_callback
+        if not isinstance(callback, TQDMProgressBar):  # Rich's bar keeps its own task ids
+            return
+        bar = callback.train_progress_bar
         batches = trainer.num_training_batches
-        if bar is not None and bar.total is None and batches != float("inf"):
+        if bar.total is None and batches != float("inf"):
             bar.total = int(batches)
             bar.set_description(f"Epoch {trainer.current_epoch}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lightning import Trainer
+from lightning.pytorch.callbacks import Callback, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
 from s2t.data.datamodule import SpeechDataModule
@@ -44,6 +46,14 @@ class S2TCLI(LightningCLI):
             self.datamodule.tokenizer = Tokenizer.from_bytes(read_checkpoint(ckpt_path)["tokenizer"])
 
     before_validate = before_test = _evaluate_with_checkpoint_tokenizer
+
+    def _instantiate_trainer(self, config: dict, callbacks: list[Callback]) -> Trainer:
+        """Show plain text progress bars unless a config names one: Lightning picks Rich's whenever rich is
+        installed (transformers brings it), and its redrawn lines garble background logs."""
+        given = [*(config.get("callbacks") or []), *callbacks]
+        if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, ProgressBar) for c in given):
+            callbacks = [*callbacks, TQDMProgressBar()]
+        return super()._instantiate_trainer(config, callbacks)
 
     def before_predict(self) -> None:
         """Use the checkpoint's tokenizer, and write the predictions to a TSV file."""
