@@ -36,7 +36,8 @@ class Forced(NamedTuple):
     """Forced-decoding results for a batch."""
 
     log_probs: Tensor  # (B, I, V): distribution from which each explained token was predicted
-    attention: Tensor | None  # (B, L, H, I, T') cross-attention, rows sum to 1, 0 on padded frames
+    attention: Tensor | None  # (B, L, H, I, T') cross-attention, 0 on padded frames; rows sum to 1, or less
+    # when the model also attends to frames it does not expose (Whisper's 30 s padding)
 
 
 @runtime_checkable

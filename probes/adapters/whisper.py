@@ -1,0 +1,213 @@
+"""``ProbeModel`` adapter for Hugging Face ``transformers``' Whisper (``WhisperForConditionalGeneration``).
+
+Needs the optional ``hf`` extra (``pip install crossprobe[hf]``). Whisper's encoder reads exactly
+30 s: ``max_source_positions`` x 2 log-mel frames (3000). How the adapter meets the probes,
+which explain only the real audio:
+
+- ``features`` keeps the log-mel frames whose window reaches the audio, as Whisper's feature
+  extractor computes them on the 30 s padded signal.
+- ``encode`` pads them back to 30 s as the extractor does (frames of digital silence, which
+  Whisper's dynamic-range clamp sets to max(max(features) - 2, -1.5)), runs the encoder on
+  the whole, and returns H restricted to the real frames, with lengths ceil(T / 2): occlusion
+  probes perturb those frames and CA's T' matches them. It keeps the encodings of the padding
+  frames for the ``force_decode`` calls that follow.
+- ``force_decode`` decodes on the full 30 s encoding (``enc``, then the kept padding frames),
+  which is what Whisper does, and returns the cross-attention on the real frames without
+  renormalising it: a row sums to 1 minus the mass Whisper puts on the padding.
+- Cross-attention needs ``output_attentions``, which only eager attention returns: the
+  model runs with its own implementation (SDPA by default) and switches to eager only for
+  a call with ``attention=True``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+from torch import Tensor
+from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from probes.interface import Forced
+
+SPACE = "\u0120"  # byte-level BPE's stand-in for the space byte: a token starting with it starts a word
+TASKS = {"asr": "transcribe", "transcribe": "transcribe", "st": "translate", "translate": "translate"}
+
+
+class WhisperProbe:
+    """A ``WhisperForConditionalGeneration`` seen through the probes' interface (eval mode, any device)."""
+
+    frames_per_second = 100
+    subsampling = 2
+    blank_id = None
+
+    def __init__(self, model: WhisperForConditionalGeneration, feature_extractor: WhisperFeatureExtractor,
+                 tokenizer: PreTrainedTokenizerBase) -> None:
+        """Wrap a built model with its feature extractor and tokenizer."""
+        self.model = model
+        self.feature_extractor = feature_extractor
+        self.tokenizer = tokenizer
+        self.n_mels = model.config.num_mel_bins
+        self.encoder_frames = model.config.max_source_positions  # 1500 encoder frames: 30 s
+        self.input_frames = self.encoder_frames * self.subsampling  # 3000 log-mel frames
+        self._padding: Tensor | None = None  # (B, 1500 - T', D) encodings of the latest encode's padding frames
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, attn_implementation: str = "sdpa") -> WhisperProbe:
+        """Load a checkpoint and its processor from a folder or the Hugging Face cache (a hub name: the network)."""
+        model = WhisperForConditionalGeneration.from_pretrained(str(name_or_path),
+                                                                attn_implementation=attn_implementation)
+        processor = WhisperProcessor.from_pretrained(str(name_or_path))
+        return cls(model.eval(), processor.feature_extractor, processor.tokenizer)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters live."""
+        return next(self.model.parameters()).device
+
+    def features(self, wav: Tensor) -> Tensor:
+        """Whisper's log-mel (T, F) of a 16 kHz waveform: the frames whose Hann window reaches the audio."""
+        extractor = self.feature_extractor
+        samples = wav.shape[-1]
+        if samples > extractor.n_samples:
+            seconds = samples / extractor.sampling_rate
+            raise ValueError(f"Whisper reads at most {extractor.chunk_length} s of audio, got {seconds:.2f} s")
+        mel = extractor(wav.detach().cpu().float().numpy(), sampling_rate=extractor.sampling_rate,
+                        return_tensors="pt").input_features[0]  # (F, 3000)
+        # frame k's window has non-zero weight on samples hop * k - n_fft / 2 + 1 .. hop * k + n_fft / 2 - 1
+        frames = min(mel.shape[1], (samples + extractor.n_fft // 2 - 2) // extractor.hop_length + 1)
+        return mel[:, :frames].T.contiguous()  # (T, F)
+
+    def prefix(self, tgt_lang: str, task: str, src_lang: str | None = None) -> list[int]:
+        """Whisper's prompt <|startoftranscript|><|lang|><|transcribe|> or <|translate|>, then <|notimestamps|>.
+
+        ASR (``asr`` or ``transcribe``) names the language of the audio, ``tgt_lang``. Whisper
+        translates (``st`` or ``translate``) only into English and its prompt names the source
+        language: ``src_lang``. English-only checkpoints (``*.en``) take <|startoftranscript|><|notimestamps|>.
+        """
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; choose one of {sorted(TASKS)}")
+        if TASKS[task] == "translate" and (tgt_lang != "en" or src_lang is None):
+            raise ValueError(f"Whisper translates only into English and its prompt names the source language: "
+                             f"prefix('en', {task!r}, src_lang=...), got tgt_lang={tgt_lang!r}, src_lang={src_lang!r}")
+        lang = src_lang if TASKS[task] == "translate" else tgt_lang
+        if getattr(self.model.generation_config, "is_multilingual", True):
+            names = ["<|startoftranscript|>", f"<|{lang}|>", f"<|{TASKS[task]}|>", "<|notimestamps|>"]
+        elif (lang, TASKS[task]) == ("en", "transcribe"):
+            names = ["<|startoftranscript|>", "<|notimestamps|>"]
+        else:
+            raise ValueError(f"an English-only Whisper only transcribes English, not {lang!r} with {task!r}")
+        ids = self.tokenizer.convert_tokens_to_ids(names)
+        unknown = [name for name, i in zip(names, ids) if i is None or i == self.tokenizer.unk_token_id]
+        if unknown:
+            raise ValueError(f"{unknown} not in this Whisper's vocabulary")
+        return ids
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """Text of output tokens (special tokens dropped, no leading space)."""
+        return self.tokenizer.decode(list(tokens), skip_special_tokens=True).strip()
+
+    def _encode_full(self, features: Tensor, lengths: Tensor) -> Tensor:
+        """(B, T, F), (B,) -> the encoder states (B, 1500, D) of the features padded to 30 s as Whisper pads them."""
+        b, t, _ = features.shape
+        if t > self.input_frames:
+            raise ValueError(f"Whisper reads at most {self.input_frames} frames, got {t}")
+        real = torch.arange(self.input_frames, device=features.device)[None] < lengths[:, None]  # (B, 3000)
+        padded = torch.nn.functional.pad(features, (0, 0, 0, self.input_frames - t))  # (B, 3000, F)
+        ceiling = padded.masked_fill(~real[..., None], float("-inf")).amax(dim=(1, 2))  # (B,)
+        # digital silence after Whisper's clamp to 8 (log10) below the maximum, (x + 4) / 4 scaled: no gradient
+        silence = (ceiling - 2.0).clamp(min=-1.5).detach()  # (B,)
+        mel = torch.where(real[..., None], padded, silence[:, None, None])  # (B, 3000, F)
+        return self.model.get_encoder()(mel.transpose(1, 2).to(self.model.dtype)).last_hidden_state  # (B, 1500, D)
+
+    def encode(self, features: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T, F), (B,) -> H (B, T', D) on the real frames, T' = max ceil(T / 2), and (B,) encoder lengths.
+
+        Keeps the encodings of the padding frames for the next ``force_decode`` calls.
+        """
+        full = self._encode_full(features, lengths)  # (B, 1500, D)
+        enc_lengths = (lengths + 1) // 2  # (B,)
+        width = int(enc_lengths.max())
+        self._padding = full[:, width:]  # (B, 1500 - T', D)
+        return full[:, :width], enc_lengths
+
+    def _padding_of(self, enc: Tensor) -> Tensor:
+        """The kept padding encodings (B, 1500 - T', D) that complete ``enc`` (B, T', D) to 30 s."""
+        padding = self._padding
+        if (padding is None or padding.shape[1] + enc.shape[1] != self.encoder_frames
+                or padding.shape[0] not in (1, enc.shape[0])):
+            raise RuntimeError("force_decode completes an encoding with the padding frames of the latest encode call: "
+                               "encode this batch (or its single unperturbed utterance) first")
+        return padding.expand(enc.shape[0], -1, -1)
+
+    @contextmanager
+    def _eager(self) -> Iterator[None]:
+        """Eager attention (the only implementation that returns weights) for one call, then the model's own again."""
+        previous = self.model.config._attn_implementation
+        self.model.set_attn_implementation("eager")
+        try:
+            yield
+        finally:
+            self.model.set_attn_implementation(previous)
+
+    def force_decode(
+        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, attention: bool = False
+    ) -> Forced:
+        """Log-probabilities (B, I, V) of the I tokens after the prefix, and CA (B, L, H, I, T') on the real frames.
+
+        Decodes on the full 30 s encoding, as Whisper does; CA is not renormalised: each row sums
+        to 1 minus the mass on the padding frames (0 beyond a row's encoder length).
+        """
+        p, width = prefix.shape[1], enc.shape[1]
+        full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
+        inputs = torch.cat((prefix, tokens), dim=1)[:, :-1]  # (B, P + I - 1)
+        with self._eager() if attention else nullcontext():
+            out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=full), decoder_input_ids=inputs,
+                             output_attentions=attention, use_cache=False)
+        log_probs = out.logits[:, p - 1 :].log_softmax(dim=-1)  # (B, I, V): row i predicted token i
+        if not attention:
+            return Forced(log_probs, None)
+        ca = torch.stack(out.cross_attentions, dim=1)[:, :, :, p - 1 :, :width]  # (B, L, H, I, T')
+        real = torch.arange(width, device=enc.device)[None] < enc_lengths[:, None]  # (B, T')
+        return Forced(log_probs, ca * real[:, None, None, None])
+
+    @torch.no_grad()
+    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """Whisper's ``generate`` (beam search, greedy at 1) on each of B inputs (B, T, F), without prefix and eos."""
+        feats = features.to(self.device)  # (B, T, F)
+        b, t = feats.shape[:2]
+        full = self._encode_full(feats, torch.full((b,), t, device=self.device))  # (B, 1500, D)
+        prompts = torch.tensor([list(prefix)], device=self.device).expand(b, -1)  # (B, P)
+        sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
+                                        decoder_input_ids=prompts, num_beams=beam_size)  # (B, N): new tokens only
+        eos = self.model.generation_config.eos_token_id
+        stops = set(eos) if isinstance(eos, list) else {eos}
+        out = []
+        for row in sequences.tolist():
+            end = next((k for k, token in enumerate(row) if token in stops), len(row))
+            out.append(row[:end])
+        return out
+
+    def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
+        """Words of Whisper's byte-level BPE: a token whose text starts with a space opens a word, others continue one.
+
+        A word's text is its tokens decoded together (multi-byte characters split across tokens
+        come out whole; special tokens drop out). Languages written without spaces get one word
+        per run of tokens between spaces.
+        """
+        words: list[list[int]] = []
+        for i, piece in enumerate(self.tokenizer.convert_ids_to_tokens(list(tokens))):
+            if piece.startswith(SPACE) or not words:
+                words.append([i])
+            else:
+                words[-1].append(i)
+        texts = [self.tokenizer.decode([tokens[i] for i in members], skip_special_tokens=True).strip()
+                 for members in words]
+        return [(text, members) for text, members in zip(texts, words) if text or len(members) > 1]
+
+    def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> None:
+        """Whisper has no CTC head."""
+        return None
