@@ -2,6 +2,7 @@
 
     python evaluate.py --ckpt CKPT --manifest DIR/test.tsv --out OUTDIR [--methods spes,encoder]
         [--masks N] [--limit K] [--devices 2 --strategy ddp]
+    python evaluate.py --hf WHISPER_FOLDER --manifest DIR/test.tsv --out OUTDIR   # a Hugging Face Whisper
 
 Writes OUTDIR/metrics.json, utterances.jsonl, maps.h5, report.md, tables/ and figures/, and
 logs the headline numbers and figures to Weights & Biases (offline unless logged in). Killed
@@ -20,6 +21,7 @@ from probes.adapters import S2TProbe
 from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.evaluation import ConfigMismatchError, EvaluationJob, run
 from probes.explain import METHODS, ExplainConfig
+from probes.interface import ProbeModel
 from probes.perturbation import ESTIMATORS
 from probes.pooling import POOLERS
 from probes.publish import log_to_wandb, write_outputs
@@ -32,7 +34,12 @@ def parser() -> argparse.ArgumentParser:
     """Command-line options."""
     p = argparse.ArgumentParser(prog="python evaluate.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--ckpt", type=Path, required=True, help="checkpoint written by train.py")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--ckpt", type=Path, help="checkpoint written by train.py")
+    model.add_argument("--hf", metavar="NAME_OR_FOLDER",
+                       help="a Hugging Face Whisper (WhisperForConditionalGeneration with its processor): a folder "
+                            "saved by save_pretrained, or a hub name such as openai/whisper-tiny, which needs the "
+                            "network or the hub cache; needs the hf extra (pip install -e .[hf])")
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
     p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
     p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
@@ -107,6 +114,29 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
+    """The probed model and its identity (a resumed run must explain the same weights); ValueError if unusable."""
+    if a.ckpt is not None:
+        try:
+            model = S2TProbe.from_checkpoint(a.ckpt)  # refuses a missing or foreign file before hashing it
+        except (CheckpointMismatchError, FileNotFoundError) as err:
+            raise ValueError(str(err)) from err
+        return model, {"ckpt": str(a.ckpt.resolve()), "ckpt_sha256": file_digest(a.ckpt)}
+    try:
+        from probes.adapters.whisper import WhisperProbe
+    except ImportError as err:
+        raise ValueError(f"--hf needs transformers ({err}); install the hf extra: pip install -e .[hf]") from err
+    try:
+        model = WhisperProbe.from_pretrained(a.hf)
+    except Exception as err:  # transformers and safetensors raise many kinds for a missing or broken checkpoint
+        raise ValueError(f"cannot load a Whisper from {a.hf!r}: {type(err).__name__}: {err}".splitlines()[0]) from err
+    folder = Path(a.hf)
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    identity = {"hf": str(folder.resolve()) if folder.is_dir() else a.hf,
+                "hf_sha256": ",".join(file_digest(w) for w in weights) or str(model.model.config._commit_hash)}
+    return model, identity
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     a = parser().parse_args(argv)
@@ -116,14 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        model = S2TProbe.from_checkpoint(a.ckpt)  # refuses a missing or foreign file before hashing it
-    except (CheckpointMismatchError, FileNotFoundError) as err:
+        model, identity = load_model(a)
+    except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     tasks = tuple(a.tasks.split(",")) if a.tasks else None
     languages = tuple(a.languages.split(",")) if a.languages else None
     pairs = tuple(a.pairs.split(",")) if a.pairs else None
-    identity = {"ckpt": str(a.ckpt.resolve()), "ckpt_sha256": file_digest(a.ckpt)}
     job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, pairs, identity)
     devices = int(a.devices) if a.devices.isdigit() else a.devices
     try:

@@ -10,7 +10,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
     class WhisperProbe:
         n_mels = 80; frames_per_second = 100; subsampling = 2; blank_id = None
         def features(self, wav): ...                     # log-mel of 16 kHz audio, (T, F)
-        def prefix(self, tgt_lang, task): ...            # <|startoftranscript|><|en|><|transcribe|>...
+        def prefix(self, tgt_lang, task, src_lang=None): ...  # <|startoftranscript|><|en|><|transcribe|>...
         def detokenize(self, tokens): ...
         def encode(self, features, lengths): ...        # model.encoder(...) -> (H, lengths)
         def force_decode(self, enc, enc_lengths, prefix, tokens, attention=False): ...
@@ -53,8 +53,8 @@ class ProbeModel(Protocol):
         """Model input (T, F) of a 16 kHz mono waveform (num_samples,)."""
         ...
 
-    def prefix(self, tgt_lang: str, task: str) -> list[int]:
-        """Decoder prompt for a target language and task."""
+    def prefix(self, tgt_lang: str, task: str, src_lang: str | None = None) -> list[int]:
+        """Decoder prompt for a target language and task (and the audio's language, for models whose prompt names it)."""
         ...
 
     def detokenize(self, tokens: Sequence[int]) -> str:

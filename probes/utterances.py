@@ -44,7 +44,7 @@ def load_utterance(model: ProbeModel, manifest: Path | str, row: ManifestRow,
     """
     wav = torch.from_numpy(load_audio(resolve_audio(manifest, row)))
     words, tgt_words, alignment = truth.get(row.id, (None, None, None))
-    return Utterance(id=row.id, features=model.features(wav), prefix=model.prefix(row.tgt_lang, row.task),
+    return Utterance(id=row.id, features=model.features(wav), prefix=model.prefix(row.tgt_lang, row.task, row.src_lang),
                      reference=row.tgt_text, task=row.task, src_lang=row.src_lang, tgt_lang=row.tgt_lang,
                      words=words, tgt_words=tgt_words, alignment=alignment)
 

@@ -45,8 +45,8 @@ class S2TProbe:
         """(T, F) model input of a 16 kHz waveform."""
         return fbank(wav)
 
-    def prefix(self, tgt_lang: str, task: str) -> list[int]:
-        """Decoder prompt for a target language and task."""
+    def prefix(self, tgt_lang: str, task: str, src_lang: str | None = None) -> list[int]:
+        """Decoder prompt for a target language and task (our prompt does not name the source language)."""
         return self.tokenizer.prefix(tgt_lang, task)
 
     def detokenize(self, tokens: Sequence[int]) -> str:

@@ -8,6 +8,7 @@ frames, 1500 encoder frames).
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Iterator
@@ -19,11 +20,13 @@ from torch import Tensor
 from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor,
                           WhisperTokenizer)
 
+import evaluate
 from probes.adapters.whisper import WhisperProbe
 from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.explain import ExplainConfig, explain
 from probes.interface import ProbeModel, Utterance
 from probes.spes import SpesConfig
+from s2t.data.manifest import read_manifest
 
 WORDS = ("the", "cat", "dog", "sat", "on", "mat")
 SPECIALS = ("<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|it|>", "<|translate|>", "<|transcribe|>",
@@ -305,3 +308,31 @@ def test_from_pretrained_loads_a_saved_checkpoint(probe: WhisperProbe, wav: Tens
         a = probe.encode(features, torch.tensor([features.shape[1]]))[0]
         b = loaded.encode(features, torch.tensor([features.shape[1]]))[0]
     assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_evaluate_explains_a_saved_whisper(probe: WhisperProbe, tiny_corpus: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    """``evaluate.py --hf FOLDER`` writes the same outputs as for our checkpoints; rows Whisper cannot do are skipped."""
+    probe.model.save_pretrained(tmp_path / "whisper")
+    WhisperProcessor(feature_extractor=probe.feature_extractor, tokenizer=probe.tokenizer).save_pretrained(
+        tmp_path / "whisper")
+    argv = ["--hf", str(tmp_path / "whisper"), "--manifest", str(tiny_corpus / "test.tsv"), "--out", str(tmp_path / "run"),
+            "--pairs", "en-en,en-it", "--limit", "6", "--masks", "8", "--encoder-masks", "8", "--granularities", "20",
+            "--beam", "1", "--deletion-steps", "2", "--no-wandb"]
+    assert evaluate.main(argv) == 0
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    rows = [r for r in read_manifest(tiny_corpus / "test.tsv") if (r.src_lang, r.tgt_lang) in {("en", "en"), ("en", "it")}]
+    translations = sum(r.task == "st" for r in rows[:6])
+    assert metrics["utterances"] == 6 - translations > 0  # Whisper translates only into English
+    assert len(metrics["skipped"]) == translations and all("English" in why for why in metrics["skipped"].values())
+    assert math.isfinite(metrics["groups"]["asr en-en"]["pearson"]["ca_vs_input"]["mean"])
+    assert (tmp_path / "run/report.md").is_file()
+    assert evaluate.main(argv) == 0  # resumed: the same weights, nothing to redo
+    with torch.no_grad():
+        probe.model.proj_out.weight[0, 0] += 1.0
+        probe.model.save_pretrained(tmp_path / "whisper")
+        probe.model.proj_out.weight[0, 0] -= 1.0  # the fixture serves other tests
+    assert evaluate.main(argv) == 2  # other weights at the same path: refused, the run is not mixed
+    (tmp_path / "whisper/model.safetensors").write_bytes(b"not weights")
+    assert evaluate.main(argv) == 2
+    assert "cannot load a Whisper from" in capsys.readouterr().err
