@@ -5,9 +5,11 @@
 
 The study file (YAML) lists models, each an experiment config with overrides and the groups
 of test rows to explain (``asr_en``: English ASR rows; ``st_en-it``: English-to-Italian
-ST rows). Every step runs ``train.py`` or ``evaluate.py`` in a subprocess and leaves a
-marker when it completes, so an interrupted study, started again, resumes where it stopped:
-training from its last checkpoint, explanation from its last finished utterance. Layout::
+ST rows). Every step runs ``python -m s2t.train`` (``train.py``) or ``python -m probes.evaluate``
+(``evaluate.py``) in a subprocess, from the project root in a checkout and from the current
+folder once installed (``crossprobe-study``), and leaves a marker when it completes, so an
+interrupted study, started again, resumes where it stopped: training from its last checkpoint,
+explanation from its last finished utterance. Layout::
 
     OUT/models/<name>/train/            Lightning run (checkpoints/last.ckpt), train.done when finished
     OUT/models/<name>/quality.json      test WER per language, BLEU per direction, size, steps
@@ -38,9 +40,11 @@ from probes.study_models import group_quality, meets_target, targets
 from probes.summary import write_json
 from s2t.models import ModelConfig, S2TModel
 from s2t.module import read_checkpoint
+from s2t.resources import checkout_root, find_config
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = checkout_root()  # where the steps run: the checkout's root, or (installed) the current folder
+TRAIN, EVALUATE = "s2t.train", "probes.evaluate"  # the steps' modules
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
 
 
@@ -90,16 +94,16 @@ def group_filter(group: str) -> list[str]:
     return ["--tasks", task, "--pairs", pair]
 
 
-def call(args: Sequence[str], what: str, ledger: Path) -> None:
-    """Run a command from the project root, streaming its output, and add its wall time to ``ledger``.
+def call(module: str, args: Sequence[str], what: str, ledger: Path) -> None:
+    """Run ``python -m module args`` from ``ROOT``, streaming its output, and add its wall time to ``ledger``.
 
     A failure stops the study. The time is recorded however the command ends (an interrupted training
     counts too), so the ledger adds up what the study has cost (``study_cost``).
     """
-    print(f"[study] {what}: {' '.join(args)}", flush=True)
+    print(f"[study] {what}: python -m {module} {' '.join(args)}", flush=True)
     start, code = time.time(), None
     try:
-        code = subprocess.run([sys.executable, *args], cwd=ROOT).returncode
+        code = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT).returncode
     finally:
         ledger.parent.mkdir(parents=True, exist_ok=True)
         with ledger.open("a") as f:
@@ -157,10 +161,10 @@ def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
         set_aside(folder.parent / "explain")
     if not marker.is_file():
         resume = last_checkpoint(folder)
-        args = ["train.py", "fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
+        args = ["fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
                 "--trainer.default_root_dir", str(folder), *logger_override(folder, spec.name),
                 *study.train, *spec.train, *(["--ckpt_path", str(resume)] if resume else [])]
-        call(args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""), folder.parent / LEDGER)
+        call(TRAIN, args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""), folder.parent / LEDGER)
         if not (folder / "final.ckpt").is_file():
             raise RuntimeError(f"{spec.name}: training ended without {folder / 'final.ckpt'} (FinalCheckpoint callback missing?)")
         marker.write_text(json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M:%S"), "recipe": recipe}) + "\n")
@@ -182,7 +186,7 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
     if path.is_file():
         return json.loads(path.read_text())
     test_dir = folder / "test"
-    call(["train.py", "test", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
+    call(TRAIN, ["test", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
           *study.train, *spec.train, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(test_dir),
           "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(test_dir)],
          f"{spec.name}: testing", folder / LEDGER)
@@ -221,7 +225,7 @@ def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dic
             continue
         if (out / "report.md").is_file():
             continue
-        call(["evaluate.py", "--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
+        call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
               "--limit", str(study.limit), *group_filter(group), *study.explain], f"{spec.name}: explaining {group}",
              folder / LEDGER)
 
@@ -288,12 +292,13 @@ def export(out: Path, dest: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m probes.study``."""
+    """Entry point of ``crossprobe-study`` and ``python -m probes.study``."""
     p = argparse.ArgumentParser(
         prog="python -m probes.study", description=__doc__.split("\n\n")[0],
         epilog="Run again to resume after any stop. --redo-explain explains the trained models anew (e.g. after "
                "saliency defaults changed) without retraining or retesting; the old runs stay as explain.<time>/.")
-    p.add_argument("--config", type=Path, required=True, help="study YAML (configs/study/*.yaml)")
+    p.add_argument("--config", type=Path, required=True,
+                   help="study YAML; configs/study/NAME.yaml is found in the installed package too")
     p.add_argument("--only", nargs="*", default=(), help="run only these models (the report covers all finished ones)")
     p.add_argument("--out", type=Path, help="the study's folder (default: the study file's out)")
     p.add_argument("--redo-explain", action="store_true",
@@ -304,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `make study-stop`: unwind, so ledgers record the time
     try:
-        study = Study.load(a.config)
+        study = Study.load(find_config(a.config))
     except (ValueError, TypeError, KeyError) as err:
         print(f"error: {a.config}: {err}", file=sys.stderr)
         return 2
