@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 from probes.paper import PAPER, PAPER_EXTRA
 from probes.study_models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
                                  mean_of_heads, run_span)
-from probes.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, display_name, fmt, lookup,
-                           mean_ci, paper_number)
+from probes.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, count, display_name, fmt,
+                           lookup, mean_ci, paper_number)
 
 REPLICATES, PARTLY, NOT, UNTESTABLE = "replicates", "partly", "does not replicate", "not testable here"
 FULL, SOME, NONE = "full", "some", "none"  # one item's outcome: claim holds with separated intervals / by means / not
@@ -66,6 +66,16 @@ def _finding(key: str, title: str, claim: str, ours: list[str], items: list[str]
     return Finding(key, title, claim, ours, verdict, reason)
 
 
+def _at_paper_resolution(m: Model) -> str:
+    """"; at the paper's resolution ..." for a model whose English ASR group was also explained with the paper's segments."""
+    fine = m.paper.get(ENGLISH_ASR)
+    if not (s := ca_stat(fine, "ca_vs_input")):
+        return ""
+    noise_free = corrected(fine, "ca_vs_input")
+    return (f"; at the paper's resolution ({count(s)} utterances): {mean_ci(s, CORR)}"
+            + (f", {fmt(noise_free, CORR)} corrected" if math.isfinite(noise_free) else ""))
+
+
 def finding_half(models: Sequence[Model]) -> Finding:
     """a. CA vs input saliency Pearson in the paper's range, per model (English ASR group)."""
     low, high = PAPER["pearson_ca_vs_input"]["range"]
@@ -79,7 +89,8 @@ def finding_half(models: Sequence[Model]) -> Finding:
             noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input")
             ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
                 if math.isfinite(noise_free) else ""
-            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range")
+            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range"
+                        + _at_paper_resolution(m))
     models_ = ", ".join(f"{k} {paper_number(v)}" for k, v in PAPER["pearson_ca_vs_input"].items() if k != "range")
     return _finding("a", "CA explains about half of the input relevance",
                     f"CA (all layers and heads) vs SPES input saliency, Pearson about "

@@ -14,6 +14,7 @@ explanation from its last finished utterance. Layout::
     OUT/models/<name>/train/            Lightning run (checkpoints/last.ckpt), train.done when finished
     OUT/models/<name>/quality.json      test WER per language, BLEU per direction, size, steps
     OUT/models/<name>/explain/<group>/  an evaluate.py OUTDIR
+    OUT/models/<name>/paper_resolution/<group>/  the same at the paper's SPES resolution, on a few utterances
     OUT/report.md, tables/, figures/    probes.study_report
 """
 
@@ -45,6 +46,7 @@ from s2t.resources import checkout_root, find_config
 log = logging.getLogger(__name__)
 ROOT = checkout_root()  # where the steps run: the checkout's root, or (installed) the current folder
 TRAIN, EVALUATE = "s2t.train", "probes.evaluate"  # the steps' modules
+EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
 
 
@@ -59,6 +61,18 @@ class ModelSpec:
 
 
 @dataclass
+class PaperResolution:
+    """A few utterances of each model's first group explained at the paper's SPES resolution (thousands of segments).
+
+    The study's default maps are coarse because fine ones do not converge on a CPU budget; these runs measure what
+    that costs: agreement and map reliability at the paper's resolution on the same model and rows.
+    """
+
+    limit: int = 6  # utterances per model
+    explain: list[str] = field(default_factory=list)  # evaluate.py options (granularities, masks, methods, ...)
+
+
+@dataclass
 class Study:
     """A study file: where, on which data, which models, and how to explain them."""
 
@@ -69,6 +83,7 @@ class Study:
     explain: list[str] = field(default_factory=list)  # evaluate.py options for every group
     limit: int = 40  # utterances explained per group
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
+    paper_resolution: PaperResolution | None = None  # optional fine-resolution runs (see PaperResolution)
 
     @classmethod
     def load(cls, path: Path) -> Study:
@@ -81,6 +96,8 @@ class Study:
         for m in models:
             for g in m.groups:
                 group_filter(g)
+        if "paper_resolution" in raw:
+            raw["paper_resolution"] = PaperResolution(**raw["paper_resolution"])
         return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models,
                    **{k: v for k, v in raw.items()})
 
@@ -158,7 +175,8 @@ def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
         marker.unlink()
         (folder / "final.ckpt").unlink(missing_ok=True)
         (folder.parent / "quality.json").unlink(missing_ok=True)
-        set_aside(folder.parent / "explain")
+        for runs in EXPLANATIONS:
+            set_aside(folder.parent / runs)
     if not marker.is_file():
         resume = last_checkpoint(folder)
         args = ["fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
@@ -214,20 +232,32 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
 
 
 def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any]) -> None:
-    """Explain every group on which the model meets its quality target (evaluate.py resumes unfinished groups)."""
+    """Explain every group on which the model meets its quality target (evaluate.py resumes unfinished groups),
+    then its first such group at the paper's resolution when the study asks for it."""
+    explained = []
     for group in spec.groups:
-        out = folder / "explain" / group
         if not meets_target(scores, group):
             measure, value = group_quality(scores, group)
             goal = targets(scores)
             print(f"[study] {spec.name}: not explaining {group}: test {measure} {value:g} misses the target "
                   f"(WER <= {goal['wer_max']:g}, BLEU >= {goal['bleu_min']:g})", flush=True)
             continue
-        if (out / "report.md").is_file():
-            continue
-        call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
-              "--limit", str(study.limit), *group_filter(group), *study.explain], f"{spec.name}: explaining {group}",
-             folder / LEDGER)
+        explained.append(group)
+        _evaluate(study, spec, ckpt, folder, folder / "explain" / group, group, study.limit, study.explain)
+    if study.paper_resolution and explained:
+        fine, group = study.paper_resolution, explained[0]
+        _evaluate(study, spec, ckpt, folder, folder / "paper_resolution" / group, group, fine.limit, fine.explain,
+                  " at the paper's resolution")
+
+
+def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path, group: str, limit: int,
+              options: Sequence[str], what: str = "") -> None:
+    """One evaluate.py run of a group into ``out``, unless its report exists (an unfinished run resumes)."""
+    if (out / "report.md").is_file():
+        return
+    call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
+          "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
+         folder / LEDGER)
 
 
 def run(study: Study, only: Sequence[str] = ()) -> Path:
@@ -253,21 +283,22 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
 
 
 def set_aside(folder: Path) -> Path | None:
-    """Rename an explain folder to ``explain.<time>`` (kept, but no longer read), so that it is made anew."""
+    """Rename an explain folder to ``<name>.<time>`` (kept, but no longer read), so that it is made anew."""
     if not folder.is_dir():
         return None
     return folder.rename(folder.with_name(f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
 
 
 def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
-    """Set aside the explain runs of every (selected) model, so that they are run anew."""
+    """Set aside the explain runs of every (selected) model, so that they are run anew (paper-resolution runs, whose
+    settings the study file spells out, are kept: remove their folder to redo them)."""
     moved = [set_aside(study.out / "models" / spec.name / "explain") for spec in study.models
              if not only or spec.name in only]
     return [m for m in moved if m]
 
 
 HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints
-LIGHT_DIRS = ("explain",)  # besides the model folder's own files, the only folder exported (not train/, test/)
+LIGHT_DIRS = EXPLANATIONS  # besides the model folder's own files, the only folders exported (not train/, test/)
 
 
 def export(out: Path, dest: Path) -> Path:
@@ -296,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m probes.study", description=__doc__.split("\n\n")[0],
         epilog="Run again to resume after any stop. --redo-explain explains the trained models anew (e.g. after "
-               "saliency defaults changed) without retraining or retesting; the old runs stay as explain.<time>/.")
+               "saliency defaults changed) without retraining or retesting; the old runs stay as explain.<time>/ (the "
+               "paper_resolution/ runs are kept).")
     p.add_argument("--config", type=Path, required=True,
                    help="study YAML; configs/study/NAME.yaml is found in the installed package too")
     p.add_argument("--only", nargs="*", default=(), help="run only these models (the report covers all finished ones)")
@@ -323,7 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[study] set aside {moved}; explaining anew")
     if a.dry_run:
         for spec in study.models:
-            print(f"{spec.name}: {spec.experiment} {' '.join([*study.train, *spec.train])}; explain {', '.join(spec.groups)}")
+            fine = study.paper_resolution
+            also = f"; {spec.groups[0]} again at the paper's resolution ({fine.limit} utterances)" if fine and spec.groups else ""
+            print(f"{spec.name}: {spec.experiment} {' '.join([*study.train, *spec.train])}; explain "
+                  f"{', '.join(spec.groups)}{also}")
         return 0
     try:
         run(study, a.only)

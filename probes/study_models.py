@@ -29,6 +29,8 @@ class Model:
     quality: dict[str, Any]
     groups: dict[str, dict[str, Any]]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # each explain run's settings.json
+    paper: dict[str, dict[str, Any]] = field(default_factory=dict)  # paper_resolution/<group>/metrics.json
+    paper_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # and their settings.json
 
     @property
     def multilingual(self) -> bool:
@@ -69,11 +71,17 @@ def load_study(study: Path) -> list[Model]:
     """Every model folder of ``study/models`` with its quality and explain runs, in report order."""
     models = []
     for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
-        runs = {p.parent.name: _read_json(p) for p in folder.glob("explain/*/metrics.json")}
-        models.append(Model(folder.name, _read_json(folder / "quality.json"),
-                            {g: runs[g] for g in sorted(runs, key=_group_key)},
-                            {g: _read_json(folder / "explain" / g / "settings.json") for g in runs}))
+        runs, settings = _runs(folder / "explain")
+        paper, paper_settings = _runs(folder / "paper_resolution")
+        models.append(Model(folder.name, _read_json(folder / "quality.json"), runs, settings, paper, paper_settings))
     return sorted(models, key=_model_key)
+
+
+def _runs(folder: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Each ``folder/<group>/``'s metrics.json and settings.json, by group in report order."""
+    groups = sorted((p.parent.name for p in folder.glob("*/metrics.json")), key=_group_key)
+    return ({g: _read_json(folder / g / "metrics.json") for g in groups},
+            {g: _read_json(folder / g / "settings.json") for g in groups})
 
 
 def group_quality(quality: Mapping[str, Any], group: str) -> tuple[str, float]:
@@ -103,6 +111,12 @@ def explain_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str
     mean anything: such runs are listed by ``missed_targets`` and draw no finding.
     """
     return ((m, group, metrics) for m in models for group, metrics in m.groups.items()
+            if meets_target(m.quality, group))
+
+
+def paper_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str, Any]]]:
+    """(model, group, metrics) of every paper-resolution run whose model meets its quality target on the group."""
+    return ((m, group, metrics) for m in models for group, metrics in m.paper.items()
             if meets_target(m.quality, group))
 
 

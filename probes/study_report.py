@@ -26,7 +26,7 @@ from probes import plots
 from probes.findings import Finding, finding_section, findings, findings_table
 from probes.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.study_models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
-                                 map_reliability, mean_of_heads, missed_targets, run_span, targets)
+                                 map_reliability, mean_of_heads, missed_targets, paper_runs, run_span, targets)
 from probes.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
                            comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table, mean_ci,
                            numbers_traceable, paper_number, stat_columns, write_table)
@@ -42,14 +42,17 @@ HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 def derived(models: Sequence[Model]) -> dict[str, Any]:
     """The only numbers computed here, by ``model/group``: mean of single heads, encoder minus input gain,
     agreement corrected for the saliency map's reliability."""
-    return {f"{m.name}/{g}": {"mean_of_heads": {c: mean_of_heads(x, c) for c in COMPARISONS},
+    runs = {f"{m.name}/{g}": {"mean_of_heads": {c: mean_of_heads(x, c) for c in COMPARISONS},
                               "encoder_minus_input": encoder_gain(x),
                               "corrected": {c: corrected(x, c) for c in COMPARISONS}} for m, g, x in explain_runs(models)}
+    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input")} for m, g, x in paper_runs(models)}
+    return {**runs, **fine}
 
 
 def study_values(models: Sequence[Model]) -> dict[str, Any]:
     """Everything report.md may quote: quality and metrics of every model, derived values, reference numbers."""
-    return {"models": {m.name: {"quality": m.quality, "explain": m.groups, "settings": _listed(m.settings)}
+    return {"models": {m.name: {"quality": m.quality, "explain": m.groups, "settings": _listed(m.settings),
+                                "paper_resolution": m.paper, "paper_settings": _listed(m.paper_settings)}
                        for m in models},
             "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS, **_listed(PAPER_SETTING)}}
 
@@ -123,11 +126,13 @@ def quality_table(models: Sequence[Model]) -> Table:
                  f"{paper_number(PAPER_EXTRA['wer_en_high'])}.")
 
 
-def _spes_setting(m: Model, group: str) -> tuple[str, str]:
-    """SPES segments per 500 frames and masks per utterance (mean spent) of one explain run, "n/a" when unknown."""
-    spes = lookup(m.settings.get(group), "config", "spes") or {}
+def _spes_setting(m: Model, group: str, paper: bool = False) -> tuple[str, str]:
+    """SPES segments per 500 frames and masks per utterance (mean spent) of one explain run (or its paper-resolution
+    twin), "n/a" when unknown."""
+    settings, metrics = (m.paper_settings, m.paper) if paper else (m.settings, m.groups)
+    spes = lookup(settings.get(group), "config", "spes") or {}
     segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
-    spent = lookup(m.groups[group], "budget", "input", "masks", "mean")
+    spent = lookup(metrics[group], "budget", "input", "masks", "mean")
     masks = fmt(spent, ".0f") if spent is not None else _raw(spes.get("masks"))
     return segments, masks
 
@@ -158,6 +163,35 @@ def differences_table(models: Sequence[Model]) -> Table | None:
                  "word of the explained hypotheses (near-character pieces make many tokens per word, the paper's 16k "
                  "word pieces few), SPES settings from the run's settings.json, masks actually spent and the input "
                  "map's reliability from its metrics.json.")
+
+
+def resolution_table(models: Sequence[Model]) -> Table | None:
+    """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps, raw and
+    corrected for each map's reliability."""
+    rows, csv_rows = [], []
+    for m, g, fine in paper_runs(models):
+        coarse = m.groups.get(g) or {}
+        for label, x, paper in (("paper's", fine, True), ("study's", coarse, False)):
+            s, rel = ca_stat(x, "ca_vs_input"), map_reliability(x, "input")
+            segments, masks = _spes_setting(m, g, paper) if x else ("n/a", "n/a")
+            truth = lookup(x, "ground_truth", "input")
+            rows.append([code_span(m.name), code_span(g), label, segments, masks, mean_ci(s, CORR) if s else "n/a",
+                         mean_ci(rel, CORR) if rel else "not measured", fmt(corrected(x, "ca_vs_input"), CORR),
+                         mean_ci(truth, SHARE) if truth else "n/a", count(s) if s else "n/a"])
+            csv_rows.append([m.name, g, label, segments, masks, *csv_stat(s), *csv_stat(rel)[:3],
+                             corrected(x, "ca_vs_input"), *csv_stat(truth)[:3]])
+    if not rows:
+        return None
+    return Table("paper_resolution", "CA vs input saliency at the paper's resolution",
+                 ["model", "group", "resolution", "segments per 500 frames", "masks", "CA vs input",
+                  "map reliability r", "corrected", "input map in true spans", "n"], rows,
+                 ["model", "group", "resolution", "segments", "masks", *stat_columns("ca_vs_input"),
+                  *stat_columns("reliability")[:3], "corrected", *stat_columns("truth_share")[:3]], csv_rows,
+                 "The first utterances of each model's first group explained again with the paper's SPES segments and "
+                 "thousands of masks (the study file's paper_resolution), beside the study's coarse maps of all "
+                 "the group's utterances. Corrected: the Pearson mean divided by sqrt(r), the agreement CA would have "
+                 "with a noise-free map of that resolution (Spearman's correction for attenuation). Input map in "
+                 "true spans: share of the SPES map's relevance inside each token's true word span.")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
@@ -345,7 +379,8 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
         f"## Quality\n\n{_inline(built['quality'])}{_missed(models)}",
         f"## Our setting against the paper's\n\n{_inline(built['differences'])}",
         f"## Agreement\n\n{_inline(built['agreement_pearson'])}\n"
-        f"### Spearman\n\n{_inline(built['agreement_spearman'])}",
+        f"### Spearman\n\n{_inline(built['agreement_spearman'])}"
+        + (f"\n### At the paper's resolution\n\n{_inline(built['paper_resolution'])}" if built["paper_resolution"] else ""),
         f"## Agreement per layer\n\nCA of each decoder layer (heads averaged) vs input saliency.\n\n{per_layer}\n"
         "### Layer x head heatmaps and an example\n\n" + "\n\n".join(_run_figures(study, models) or ["No explain runs."])
         + "\n" + figure_link,
@@ -365,7 +400,7 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
     found = findings(models)
     built: dict[str, Table | None] = {
         "findings": findings_table(found), "models": models_table(models), "quality": quality_table(models),
-        "differences": differences_table(models),
+        "differences": differences_table(models), "paper_resolution": resolution_table(models),
         "agreement_pearson": agreement_table(models), "agreement_spearman": spearman_table(models),
         **{f"per_layer_{m.name}": per_layer_table(m) for m in models},
         "deletion": deletion_table(models), "insertion": deletion_table(models, "insertion"),

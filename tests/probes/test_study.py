@@ -24,6 +24,9 @@ def study_file(tmp_path: Path, corpus: Path) -> Path:
         "train": ["--data.num_workers", "0", "--model.model", TINY_MODEL, "--trainer.max_steps", "2",
                   "--trainer.enable_progress_bar", "false", "--model.max_len_a", "0", "--model.max_len_b", "6",
                   "--model.test_beam_size", "1", "--trainer.num_sanity_val_steps", "0"],
+        "paper_resolution": {"limit": 1, "explain": ["--masks", "8", "--granularities", "600", "--methods", "spes",
+                                                     "--reliability", "--beam", "1", "--deletion-steps", "4",
+                                                     "--batch-size", "8", "--no-wandb"]},
         "models": [
             {"name": "tiny_en", "experiment": "configs/experiment/demo_en_asr.yaml",
              "train": ["--data.vocab_size", "48"], "groups": ["asr_en"]},
@@ -67,15 +70,18 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
         for group in groups:
             metrics = json.loads((folder / "explain" / group / "metrics.json").read_text())
             assert metrics["utterances"] + len(metrics["skipped"]) == 2
+        fine = folder / "paper_resolution" / groups[0]
+        assert json.loads((fine / "settings.json").read_text())["config"]["spes"]["granularities"] == [600]
+        assert json.loads((fine / "metrics.json").read_text())["utterances"] == 1
     multi = json.loads((study.out / "models/tiny_multi/quality.json").read_text())
     assert "en-it" in multi["bleu"]
     assert not (study.out / "models/tiny_multi/explain/st_en-it").exists()  # its target missed: not explained
     report = (study.out / "report.md").read_text()
-    for heading in ("tiny_en", "tiny_multi", "Findings"):
+    for heading in ("tiny_en", "tiny_multi", "Findings", "At the paper's resolution"):
         assert heading in report
     assert study_numbers_traceable(report, study.out) == []
     ledger = [json.loads(line) for line in (study.out / "models/tiny_en/ledger.jsonl").read_text().splitlines()]
-    assert [e["step"].split(": ")[1].split(" ")[0] for e in ledger] == ["training", "testing", "explaining"]
+    assert [e["step"].split(": ")[1].split(" ")[0] for e in ledger] == ["training", "testing", "explaining", "explaining"]
     assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["wall_minutes"]["training"] > 0
     # run again: every step is found finished, nothing is retrained
     stamp = (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns
@@ -86,6 +92,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert main(["--config", str(config), "--export", str(results)]) == 0
     exported = [p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()]
     assert "models/tiny_en/explain/asr_en/metrics.json" in exported and "models/tiny_en/quality.json" in exported
+    assert "models/tiny_en/paper_resolution/asr_en/metrics.json" in exported
     assert not [p for p in exported if p.endswith((".h5", ".ckpt")) or "/train/" in p or "/work/" in p]
     text = (results / "report.md").read_bytes()
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
@@ -96,6 +103,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
     assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 1
     assert (study.out / "models/tiny_en/explain/asr_en/metrics.json").is_file()
+    assert not list((study.out / "models/tiny_en").glob("paper_resolution.*"))  # kept by --redo-explain
     # a longer budget trains on from the last checkpoint, then tests and explains anew
     spec = yaml.safe_load(config.read_text())
     spec["models"] = [{**spec["models"][0], "train": [*spec["models"][0]["train"], "--trainer.max_steps", "3"]}]
@@ -103,3 +111,4 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert main(["--config", str(config)]) == 0
     assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["steps"] == 3
     assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 2
+    assert len(list((study.out / "models/tiny_en").glob("paper_resolution.*"))) == 1  # the model changed
