@@ -29,12 +29,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from probes.explain import ExplainConfig, explain
+from probes.explain import GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, utterance_seed
 from probes.interface import ProbeModel
 from probes.summary import json_ready, summarize_records, write_json
 from probes.utterances import ground_truth, load_utterance, manifest_rows
 
 log = logging.getLogger(__name__)
+TARGETS = ("input", "encoder", *GRADIENT_METHODS)  # saliency maps CA is compared with, in the order explain() makes them
 
 
 class ConfigMismatchError(RuntimeError):
@@ -67,11 +68,16 @@ class EvaluationJob:
 
     def record_path(self, index: int) -> Path:
         """Work file of the record of manifest row ``index``."""
-        return self.work / f"{index:07d}.json"
+        return record_file(self.out, index)
 
     def maps_path(self, index: int) -> Path:
         """Work file of the maps of manifest row ``index``."""
         return self.work / f"{index:07d}.npz"
+
+
+def record_file(out: Path, index: int) -> Path:
+    """Work file of the record of (selected) manifest row ``index`` of the run in ``out``."""
+    return out / "work" / f"{index:07d}.json"
 
 
 def prepare(job: EvaluationJob) -> None:
@@ -118,7 +124,12 @@ def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequenc
         if maps:
             maps["features"] = utt.features.cpu().numpy()
     _atomic_write(job.maps_path(index), lambda tmp: np.savez(tmp.open("wb"), **maps))
-    _atomic_write(job.record_path(index), lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
+    _write_record(job.record_path(index), record)
+
+
+def _write_record(path: Path, record: dict[str, Any]) -> None:
+    """A work record, atomically, as one JSON line."""
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
 
 
 def root_modules(obj: object) -> list[nn.Module]:
@@ -175,6 +186,33 @@ def write_maps(path: Path, job: EvaluationJob, records: Sequence[dict[str, Any]]
             group.create_dataset("tokens", data=np.asarray(record["tokens"], dtype=np.int64))
             group.attrs["hypothesis"] = record["hypothesis"]
             group.attrs["reference"] = record.get("reference", "")
+
+
+def rescore(out: Path) -> dict[str, Any]:
+    """Recompute every record's agreement scores from a finished run's ``maps.h5`` (no model pass) and rewrite its
+    ``utterances.jsonl``, ``metrics.json`` and work records; returns the metrics.
+
+    The random baselines draw from the same per-utterance seed as the explanation did, so the scores are those a new
+    explanation would give: this brings a run up to date when the agreement metrics change (e.g. a new correlation).
+    """
+    seed = json.loads((out / "settings.json").read_text())["config"]["seed"]
+    records = [json.loads(line) for line in (out / "utterances.jsonl").read_text().splitlines() if line.strip()]
+    with h5py.File(out / "maps.h5", "r") as f:
+        for record in records:
+            if record.get("skipped"):
+                continue
+            group = f[record["id"]]
+            targets = {name: torch.from_numpy(group[name][()]) for name in TARGETS if name in group}  # (I, T') each
+            generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
+            record["agreement"] = json_ready(agreement_scores(torch.from_numpy(group["ca"][()]), targets, generator))
+    metrics = summarize_records(records)
+    _atomic_write(out / "metrics.json", lambda tmp: write_json(tmp, metrics))
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    _atomic_write(out / "utterances.jsonl", lambda tmp: tmp.write_text(lines))
+    for index, record in enumerate(records):  # work records too, so that a later merge gives the same files
+        if (work := record_file(out, index)).is_file():
+            _write_record(work, record)
+    return metrics
 
 
 def run(model: ProbeModel, job: EvaluationJob, accelerator: str = "cpu", devices: int | str = 1,

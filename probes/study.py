@@ -36,8 +36,10 @@ from typing import Any, Sequence
 import torch
 import yaml
 
+from probes.evaluation import rescore
 from probes.paper import TARGETS
 from probes.study_models import group_quality, meets_target, targets
+from probes.study_report import write_study_report
 from probes.summary import write_json
 from s2t.models import ModelConfig, S2TModel
 from s2t.module import read_checkpoint
@@ -262,8 +264,6 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
 
 def run(study: Study, only: Sequence[str] = ()) -> Path:
     """Train, test and explain every (selected) model, then write the study report."""
-    from probes.study_report import write_study_report
-
     for spec in study.models:
         if only and spec.name not in only:
             continue
@@ -297,6 +297,16 @@ def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
     return [m for m in moved if m]
 
 
+def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
+    """Recompute the agreement scores of every finished explain run of the (selected) models from its maps.h5, without
+    a model pass (``probes.evaluation.rescore``); returns the runs. Their own report.md is left as it was."""
+    folders = [h5.parent for spec in study.models if not only or spec.name in only for runs in EXPLANATIONS
+               for h5 in sorted((study.out / "models" / spec.name / runs).glob("*/maps.h5"))]
+    for folder in folders:
+        rescore(folder)
+    return folders
+
+
 HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints
 LIGHT_DIRS = EXPLANATIONS  # besides the model folder's own files, the only folders exported (not train/, test/)
 
@@ -304,8 +314,6 @@ LIGHT_DIRS = EXPLANATIONS  # besides the model folder's own files, the only fold
 def export(out: Path, dest: Path) -> Path:
     """Copy a study's light results (quality, ledgers, explain metrics, records, reports, figures, tables) into ``dest``
     and rebuild its report there from those files alone; returns the report's path."""
-    from probes.study_report import write_study_report
-
     for folder in sorted((out / "models").glob("*")):
         if not (folder / "quality.json").is_file():
             continue  # not trained and tested yet
@@ -337,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="set aside the (selected) models' explain runs and explain them again, without retraining")
     p.add_argument("--export", type=Path, metavar="DIR",
                    help="copy the light results (no checkpoints, no maps.h5) into DIR, rebuild DIR/report.md, and stop")
+    p.add_argument("--rescore", action="store_true",
+                   help="recompute the agreement scores of the (selected) models' finished explain runs from their saved "
+                        "maps (seconds, no model pass; e.g. after a new correlation was added), rewrite the study "
+                        "report, and stop")
     p.add_argument("--dry-run", action="store_true", help="check the study file and list the models")
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `make study-stop`: unwind, so ledgers record the time
@@ -349,6 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         study.out = a.out
     if a.export:
         print(f"[study] report: {export(study.out, a.export)}")
+        return 0
+    if a.rescore:
+        for folder in rescore_explanations(study, a.only):
+            print(f"[study] rescored {folder}")
+        print(f"[study] report: {write_study_report(study.out)}")
         return 0
     if a.redo_explain:
         for moved in redo_explanations(study, a.only):

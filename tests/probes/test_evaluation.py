@@ -147,3 +147,17 @@ def test_two_processes_give_the_same_metrics_as_one(tiny_checkpoint: Path, tiny_
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-3000:]
     assert results(tmp_path / "two") == results(tmp_path / "one")
+
+
+def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path, tiny_corpus: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(tiny_checkpoint, tiny_corpus, out, "--methods", "spes,encoder,saliency", "--no-report") == 0
+    before = {name: (out / name).read_bytes() for name in ("metrics.json", "utterances.jsonl", "work/0000001.json")}
+    records = [json.loads(line) for line in (out / "utterances.jsonl").read_text().splitlines()]
+    for r in records:  # a run made before some agreement scores existed
+        r["agreement"]["ca_vs_input"]["all"].pop("pearson_token")
+        del r["agreement"]["ca_vs_saliency"]
+    (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    probes.evaluation.rescore(out)
+    assert {name: (out / name).read_bytes() for name in before} == before  # random baselines drawn alike too

@@ -98,6 +98,9 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
     from probes.study_report import write_study_report
     assert write_study_report(results).read_bytes() == text
+    # rescoring from the saved maps gives the same scores, so the same report
+    assert main(["--config", str(config), "--rescore"]) == 0
+    assert (study.out / "report.md").read_bytes() == text
     # redo the explanations alone: set aside, explained again, nothing retrained
     assert main(["--config", str(config), "--only", "tiny_en", "--redo-explain"]) == 0
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
