@@ -89,7 +89,9 @@ def finding_half(models: Sequence[Model]) -> Finding:
             noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input")
             ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
                 if math.isfinite(noise_free) else ""
-            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range"
+            token = ca_stat(m.groups[ENGLISH_ASR], "ca_vs_input", "pearson_token")
+            per_token = f"; each token's row z-scored first: {mean_ci(token, CORR)}" if token else ""
+            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range{per_token}"
                         + _at_paper_resolution(m))
     models_ = ", ".join(f"{k} {paper_number(v)}" for k, v in PAPER["pearson_ca_vs_input"].items() if k != "range")
     return _finding("a", "CA explains about half of the input relevance",
