@@ -10,9 +10,10 @@ agreements corrected for our maps' reliability are quoted beside them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from probes.differences import differences
 from probes.paper import PAPER, PAPER_EXTRA
 from probes.study_models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
                                  mean_of_heads, run_span)
@@ -33,6 +34,7 @@ class Finding:
     ours: list[str]
     verdict: str
     reason: str
+    differs: list[str] = field(default_factory=list)  # what differs from the paper's setting, measured
 
 
 def _conclude(items: Sequence[str], most: bool = False) -> str:
@@ -89,9 +91,7 @@ def finding_half(models: Sequence[Model]) -> Finding:
             noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input")
             ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
                 if math.isfinite(noise_free) else ""
-            token = ca_stat(m.groups[ENGLISH_ASR], "ca_vs_input", "pearson_token")
-            per_token = f"; each token's row z-scored first: {mean_ci(token, CORR)}" if token else ""
-            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range{per_token}"
+            ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range"
                         + _at_paper_resolution(m))
     models_ = ", ".join(f"{k} {paper_number(v)}" for k, v in PAPER["pearson_ca_vs_input"].items() if k != "range")
     return _finding("a", "CA explains about half of the input relevance",
@@ -279,7 +279,11 @@ def findings(models: Sequence[Model]) -> list[Finding]:
     """Every paper finding checked on the study, then our extra results."""
     checks = (finding_half, finding_encoder, finding_aggregation, finding_last_layers, finding_scale,
               finding_multilingual, finding_english, finding_deletion, finding_ground_truth, finding_timestamps)
-    return [check(models) for check in checks]
+    found = [check(models) for check in checks]
+    for f in found:
+        if f.verdict in (PARTLY, NOT):
+            f.differs = differences(models, f.key)
+    return found
 
 
 def findings_table(found: Sequence[Finding]) -> Table:
@@ -293,4 +297,6 @@ def finding_section(f: Finding) -> str:
     """One finding: claim, our numbers, verdict with its reason."""
     ours = "\n".join(f"- {line}" for line in f.ours) or "- no numbers for this check."
     end = f"**Verdict: {f.verdict}**: {f.reason}." if f.verdict else f"**Result**: {f.reason}."
-    return f"### {f.key}. {f.title}\n\n**Paper.** {f.claim}\n\n**Here.**\n\n{ours}\n\n{end}\n"
+    differs = "\n".join(line if line.startswith("  - ") else f"- {line}" for line in f.differs)
+    differs = f"\n**What differs from the paper's setting (measured).**\n\n{differs}\n" if differs else ""
+    return f"### {f.key}. {f.title}\n\n**Paper.** {f.claim}\n\n**Here.**\n\n{ours}\n\n{end}\n{differs}"

@@ -199,3 +199,38 @@ def test_committed_study_report_rebuilds_identically_and_every_number_traces(tmp
     rebuilt = sr.write_study_report(copy).read_text()
     assert rebuilt == (COMMITTED / "report.md").read_text()
     assert sr.study_numbers_traceable(rebuilt, COMMITTED) == []
+
+
+def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "study"
+    add_model(root, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.58, 0.72)})
+    fine = root / "models" / "en_asr_xs" / "paper_resolution" / "asr_en"
+    fine.mkdir(parents=True)
+    records = [record(f"fine{u}", "asr_en", 0.32, None, seed=7 + u) for u in range(UTTERANCES)]
+    write_json(fine / "metrics.json", summarize_records(records))
+    write_json(fine / "settings.json", {"config": {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192}}})
+    text = sr.write_study_report(root).read_text()
+    mean = load_study(root)[0].paper["asr_en"]["pearson"]["ca_vs_input"]["all"]["mean"]
+    assert "### At the paper's resolution" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | paper's |"))
+    assert "| 2000/2500/3000 | 8192 |" in row and f"| {mean / 0.8:.3f} |" in row
+    assert f"at the paper's resolution ({UTTERANCES} utterances): {mean:.3f}" in text
+    assert sr.study_numbers_traceable(text, root) == []
+    shutil.rmtree(fine)  # without the run, no table and no quote
+    text = sr.write_study_report(root).read_text()
+    assert "At the paper's resolution" not in text and "at the paper's resolution" not in text
+
+
+def test_findings_that_do_not_replicate_say_what_differs_measured() -> None:
+    models = load_study(COMMITTED)
+    found = {f.key: f for f in fd.findings(models)}
+    for f in found.values():
+        assert bool(f.differs) == (f.verdict in (fd.PARTLY, fd.NOT) and f.key in "aefgh"), f.key
+    english = [m for m in models if "asr_en" in m.groups]
+    text = "\n".join(found["a"].differs)
+    for m in english:  # each English ASR run's tokens per word, from its metrics
+        tokens = m.groups["asr_en"]["hypothesis"]["tokens_per_word"]["mean"]
+        assert f"`{m.name}/asr_en` {m.quality['vocab_size']} pieces, {tokens:.2f}" in text
+    assert "z-scored first" in text and "corrected" in text
