@@ -15,7 +15,9 @@ import soundfile as sf
 import torch
 
 from s2t.data.audio import BadRowError, load_audio
-from s2t.data.datamodule import BucketBatchSampler, SpeechDataModule, SpeechDataset, collate
+from s2t.data.datamodule import SpeechDataModule
+from s2t.data.dataset import SpeechDataset, collate
+from s2t.data.sampler import BucketBatchSampler
 from s2t.data.manifest import SAMPLE_RATE, ManifestError, ManifestRow, num_frames, read_manifest, resolve_audio, write_manifest
 from s2t.features import N_MELS, fbank
 from s2t.tokenizer import Tokenizer
@@ -177,7 +179,7 @@ def test_nan_audio_is_skipped_when_loaded(corpus: Path, caplog) -> None:
     add_row(corpus, nan_wav(corpus))
     dm = datamodule(corpus, on_bad_row="skip")
     assert dm.skipped["train"] == 0  # the header looks fine; decoding finds the NaN
-    with caplog.at_level(logging.WARNING, logger="s2t.data.datamodule"):
+    with caplog.at_level(logging.WARNING, logger="s2t.data.dataset"):
         batches = epoch_batches(dm.train_dataloader())
     assert sum(b["n_skipped"] for b in batches) == 1
     assert "bad_nan" not in ids_of(batches) and len(ids_of(batches)) == 13
