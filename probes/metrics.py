@@ -65,20 +65,8 @@ def _centred(x: MapLike) -> tuple[np.ndarray, np.ndarray, float]:
     return a, centred, 0.0 if constant else scale
 
 
-def mvn(x: MapLike) -> MapLike:
-    """Mean-variance normalise a whole map (zero mean, unit population std); a constant map becomes zeros.
-
-    Returns the input's kind: a tensor (same device, floating dtype) for a tensor, else float64 numpy.
-    """
-    _, centred, scale = _centred(x)
-    out = centred / scale if scale > 0 else np.zeros_like(centred)
-    if isinstance(x, Tensor):
-        return torch.from_numpy(out).to(device=x.device, dtype=x.dtype if x.is_floating_point() else torch.float64)
-    return out
-
-
 def correlations(a: MapLike, b: MapLike) -> dict[str, float]:
-    """Pearson (of the mvn maps), Spearman and Kendall tau-b of two same-shape maps, flattened token x frame.
+    """Pearson (of the mean-variance normalised maps), Spearman and Kendall tau-b of two same-shape maps, flattened token x frame.
 
     All three are nan when either map is constant or has fewer than two cells (see module docstring).
     """

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -468,12 +467,6 @@ def headline(metrics: Mapping[str, Any]) -> str:
     lines = [*_headline_correlations(metrics), *_headline_deletion(metrics), *_headline_ground_truth(metrics),
              *_headline_timestamps(metrics), *_headline_cost(metrics)]
     return "## Headline\n\n" + ("\n".join(lines) if lines else "No metrics computed.") + "\n"
-
-
-def headline_section(report_text: str) -> str:
-    """The headline section of a report (from its heading to the next section)."""
-    match = re.search(r"^## Headline\n(.*?)(?=^## |\Z)", report_text, flags=re.M | re.S)
-    return match.group(0) if match else ""
 
 
 def _intro(metrics: Mapping[str, Any]) -> str:

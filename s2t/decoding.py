@@ -156,32 +156,3 @@ def beam_search(model: S2TModel, encoded: Encoded, prefix: Tensor, options: Deco
         history = torch.cat((history[rows], inputs), dim=1)  # (B K, step + 1)
         cache.reorder(rows)
     return [max(hyps, key=lambda h: h[0])[1] for hyps in finished]
-
-
-@torch.no_grad()
-def sequence_scores(
-    model: S2TModel, encoded: Encoded, prefix: Tensor, hypotheses: list[list[int]], options: DecodingOptions
-) -> Tensor:
-    """Length-normalised score (as in ``beam_search``) of each hypothesis followed by eos.
-
-    Args:
-        model: the model, in eval mode.
-        encoded: ``model.encode`` output for B utterances.
-        prefix: (B, P) forced decoder start.
-        hypotheses: B token lists without prefix and eos.
-        options: eos/pad ids and ``length_penalty``.
-
-    Returns:
-        (B,) scores.
-    """
-    targets = [hyp + [options.eos_id] for hyp in hypotheses]
-    S = max(map(len, targets))
-    labels = torch.full((len(targets), S), options.pad_id, dtype=torch.long, device=prefix.device)
-    for b, target in enumerate(targets):
-        labels[b, : len(target)] = torch.tensor(target)
-    tokens = torch.cat((prefix, labels[:, :-1]), dim=1)  # (B, P + S - 1)
-    logits, _ = model.decode(tokens, encoded.out, encoded.lengths)
-    logp = logits[:, prefix.shape[1] - 1 :].log_softmax(dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32))
-    token_logp = logp.gather(2, labels[:, :, None]).squeeze(2).masked_fill(labels == options.pad_id, 0.0)  # (B, S)
-    lengths = torch.tensor([len(t) for t in targets], device=prefix.device, dtype=token_logp.dtype)
-    return token_logp.sum(dim=1) / lengths**options.length_penalty

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -126,9 +127,15 @@ def test_layer_head_csv_has_a_row_per_layer_with_the_metrics_values(full: tuple[
     assert md.count("n/a") == LAYERS  # the undefined last head of each layer
 
 
+def headline_section(report_text: str) -> str:
+    """The headline section of a report (from its heading to the next section)."""
+    match = re.search(r"^## Headline\n(.*?)(?=^## |\Z)", report_text, flags=re.M | re.S)
+    return match.group(0) if match else ""
+
+
 def test_headline_shows_metrics_next_to_the_paper(full: tuple[Path, dict, str]) -> None:
     _, metrics, text = full
-    head = report.headline_section(text)
+    head = headline_section(text)
     for comparison in ("ca_vs_input", "ca_vs_encoder"):
         s = metrics["pearson"][comparison]["all"]
         assert f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" in head
@@ -142,8 +149,8 @@ def test_headline_shows_metrics_next_to_the_paper(full: tuple[Path, dict, str]) 
 
 def test_every_report_number_is_traceable_to_metrics(full: tuple[Path, dict, str]) -> None:
     _, metrics, text = full
-    assert report.headline_section(text).startswith("## Headline")
-    assert numbers_traceable(report.headline_section(text), metrics) == []
+    assert headline_section(text).startswith("## Headline")
+    assert numbers_traceable(headline_section(text), metrics) == []
     assert numbers_traceable(text, metrics) == []
 
 
