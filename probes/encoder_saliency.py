@@ -24,7 +24,8 @@ import torch
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, force_on_encoding
-from probes.perturbation import Batch, Estimate, Progress, check_budget, check_estimator, keep_masks, occlusion_saliency
+from probes.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
+                                 occlusion_saliency, passes_in)
 
 REDUCTIONS = ("mean", "max")
 
@@ -55,11 +56,13 @@ class EncoderSaliencyConfig:
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
     target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
+    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.perturbation)
 
     def __post_init__(self) -> None:
         """Reject bad values with a clear message."""
         check_estimator(self.estimator)
         check_budget(self.target_reliability, self.max_masks, self.masks)
+        check_precision(self.precision)
         if self.masks < 1:
             raise ValueError(f"masks must be >= 1, got {self.masks}")
         if not 0.0 < self.keep_prob < 1.0:
@@ -102,12 +105,14 @@ def encoder_estimate(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
         return Estimate(torch.zeros(0, t_enc), 0, float("nan"))
     groups = min(config.dim_groups, d)
     group_of_dim = dim_group_index(d, groups, enc.device)  # (D,)
-    original = force_on_encoding(model, utt, enc, enc_lengths).log_probs[0]  # (I, V)
+    with passes_in(config.precision, enc.device):
+        original = force_on_encoding(model, utt, enc, enc_lengths).log_probs[0].float()  # (I, V)
 
     def log_probs_of(keep: Tensor) -> Tensor:
         keep_dims = keep.view(-1, t_enc, groups)[:, :, group_of_dim]  # (M, T', D)
         masked = torch.where(keep_dims, enc, 0.0)  # (M, T', D)
-        return force_on_encoding(model, utt, masked, enc_lengths.expand(keep.shape[0])).log_probs  # (M, I, V)
+        with passes_in(config.precision, enc.device):
+            return force_on_encoding(model, utt, masked, enc_lengths.expand(keep.shape[0])).log_probs.float()  # (M, I, V)
 
     generator = torch.Generator().manual_seed(config.seed)
 

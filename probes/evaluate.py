@@ -23,7 +23,7 @@ from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.evaluation import ConfigMismatchError, EvaluationJob, run
 from probes.explain import METHODS, ExplainConfig
 from probes.interface import ProbeModel
-from probes.perturbation import ESTIMATORS
+from probes.perturbation import ESTIMATORS, PRECISIONS
 from probes.pooling import POOLERS
 from probes.publish import log_to_wandb, write_outputs
 from probes.spes import SpesConfig
@@ -62,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
                    help="cap of the adaptive budget, per map and utterance")
     p.add_argument("--antithetic", action="store_true",
                    help="follow each random mask by its complement (keep probability 0.5 only)")
+    p.add_argument("--precision", choices=PRECISIONS, default=SpesConfig.precision,
+                   help="of the perturbed passes: bf16 runs them under bfloat16 autocast, faster only where the "
+                        "hardware has bfloat16 units (14x slower on a CPU without them) and safe only on a trained "
+                        "model; measure both with benchmarks/precision.py")
     p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
                    help="probability that a segment or cell is kept by a mask")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
@@ -91,7 +95,8 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
     """The ``ExplainConfig`` the options describe."""
     granularities = tuple(int(g) for g in a.granularities.split(","))
     common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator,
-                  antithetic=a.antithetic, target_reliability=a.target_reliability, max_masks=a.max_masks)
+                  antithetic=a.antithetic, target_reliability=a.target_reliability, max_masks=a.max_masks,
+                  precision=a.precision)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
         spes=SpesConfig(masks=a.masks, granularities=granularities, **common),

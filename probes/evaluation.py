@@ -86,7 +86,8 @@ def prepare(job: EvaluationJob) -> None:
     settings_file = job.out / "settings.json"
     settings = job.settings()
     if settings_file.is_file():
-        previous = json.loads(settings_file.read_text())
+        previous = _with_defaults(json.loads(settings_file.read_text()),
+                                  json_ready({"config": dataclasses.asdict(ExplainConfig())}))
         if previous != settings:
             changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
             raise ConfigMismatchError(
@@ -95,6 +96,18 @@ def prepare(job: EvaluationJob) -> None:
             )
     else:
         _atomic_write(settings_file, lambda tmp: write_json(tmp, settings))
+
+
+def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``saved`` settings with the keys they lack taken from ``defaults``, recursively: a run made before an option
+    existed was made with that option's default, and resumes under it."""
+    out = dict(saved)
+    for key, value in defaults.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = _with_defaults(out[key], value)
+    return out
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -44,6 +44,7 @@ V vocabulary.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import torch
@@ -53,6 +54,7 @@ from probes.metrics import token_pearson
 
 Progress = Callable[[int], object]  # called with the number of masks just scored (tqdm's ``update``)
 ESTIMATORS = ("occluded", "contrast", "ridge")
+PRECISIONS = ("fp32", "bf16")  # of the model passes on perturbed inputs (scores and maps stay float32 or wider)
 Batch = tuple[int, Tensor]  # (design index, (M, U) bool keep-masks over that design's units)
 
 
@@ -60,6 +62,20 @@ def check_estimator(estimator: str) -> None:
     """Reject an unknown estimator name."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
+
+
+def check_precision(precision: str) -> None:
+    """Reject an unknown precision name."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+
+
+def passes_in(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager:
+    """Where the model's passes run: bfloat16 autocast for ``bf16`` (matrix products in bfloat16), else as they are."""
+    check_precision(precision)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
 
 def check_budget(target: float | None, max_masks: int, masks: int) -> None:

@@ -20,7 +20,8 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.perturbation import Batch, Estimate, Progress, check_budget, check_estimator, keep_masks, occlusion_saliency
+from probes.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
+                                 occlusion_saliency, passes_in)
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
 CACHE_SIZE = 48  # segmentations kept (3 granularities x 16 utterances); ~0.6 MB each for 10 s
@@ -63,10 +64,12 @@ class SpesConfig:
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
     target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
+    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.perturbation)
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""
         check_budget(self.target_reliability, self.max_masks, self.masks)
+        check_precision(self.precision)
         check_estimator(self.estimator)
         object.__setattr__(self, "granularities", tuple(int(g) for g in self.granularities))
         if not self.granularities or min(self.granularities) < 1:
@@ -159,11 +162,13 @@ def spes_estimate(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesCo
     t, f = features.shape
     if not utt.tokens:
         return Estimate(torch.zeros(0, t, f), 0, float("nan"))
-    original = forced(model, utt).log_probs[0]  # (I, V)
+    with passes_in(config.precision, features.device):
+        original = forced(model, utt).log_probs[0].float()  # (I, V)
 
     def log_probs_of(keep: Tensor) -> Tensor:
         masked = torch.where(keep.view(-1, t, f), features, 0.0)  # (M, T, F)
-        return forced(model, utt, masked).log_probs  # (M, I, V)
+        with passes_in(config.precision, features.device):
+            return forced(model, utt, masked).log_probs.float()  # (M, I, V)
 
     generator = torch.Generator().manual_seed(config.seed)
     labels = segmentations(features, config)

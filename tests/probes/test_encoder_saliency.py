@@ -43,7 +43,7 @@ def toy() -> tuple[ToyProbe, Utterance]:
 @pytest.mark.parametrize("bad", [
     dict(masks=0), dict(keep_prob=0.0), dict(keep_prob=1.0), dict(keep_prob=-0.1),
     dict(dim_groups=0), dict(batch_size=0), dict(reduce="sum"), dict(target_reliability=1.0),
-    dict(target_reliability=0.9, max_masks=10),
+    dict(target_reliability=0.9, max_masks=10), dict(precision="half"),
 ])
 def test_config_rejects(bad: dict) -> None:
     """Out-of-range values raise ValueError at construction."""

@@ -85,6 +85,11 @@ def test_other_settings_in_the_same_folder_are_refused(tiny_checkpoint: Path, ti
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1") == 0
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1", "--masks", "20") == 2
     assert "config" in capsys.readouterr().err
+    settings = json.loads((tmp_path / "out" / "settings.json").read_text())
+    del settings["config"]["spes"]["precision"]  # a run made before the option existed: made with its default
+    (tmp_path / "out" / "settings.json").write_text(json.dumps(settings))
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1") == 0
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1", "--precision", "bf16") == 2
 
 
 def test_rows_the_model_cannot_explain_are_skipped_and_counted(tiny_checkpoint: Path, tiny_corpus: Path,
@@ -113,12 +118,14 @@ def test_options_reach_the_explanation_config() -> None:
     config = evaluate.explain_config(a)
     assert config.spes.keep_prob == config.encoder.keep_prob == 0.8 and (config.spes.masks, config.encoder.masks) == (64, 32)
     assert config.spes.estimator == "occluded" and config.pooling == "avg2d"
-    assert config.spes.target_reliability is None
+    assert config.spes.target_reliability is None and config.spes.precision == config.encoder.precision == "fp32"
     a = evaluate.parser().parse_args(["--ckpt", "c", "--manifest", "m", "--out", "o", "--estimator", "ridge",
-                                      "--antithetic", "--target-reliability", "0.8", "--max-masks", "4096"])
+                                      "--antithetic", "--target-reliability", "0.8", "--max-masks", "4096",
+                                      "--precision", "bf16"])
     config = evaluate.explain_config(a)
     for c in (config.spes, config.encoder):
         assert (c.estimator, c.antithetic, c.target_reliability, c.max_masks) == ("ridge", True, 0.8, 4096)
+        assert c.precision == "bf16"
 
 
 def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ def toy() -> tuple[ToyProbe, Utterance]:
     dict(keep_prob=0.0), dict(keep_prob=1.0), dict(keep_prob=1.5),
     dict(batch_size=0), dict(granularities=()), dict(granularities=(100, 0)),
     dict(compactness=0.0), dict(sigma=-1.0), dict(estimator="mean"), dict(antithetic=True, keep_prob=0.6),
+    dict(precision="fp16"),
 ])
 def test_config_rejects(bad: dict) -> None:
     """Out-of-range values raise ValueError at construction."""
@@ -151,3 +152,21 @@ def test_no_tokens(toy: tuple[ToyProbe, Utterance]) -> None:
     """An empty hypothesis gives an empty (0, T, F) map without calling the model."""
     _, utt = toy
     assert spes(None, dataclasses.replace(utt, tokens=[]), COARSE).shape == (0, 80, 6)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["spes", "encoder"])
+def test_bf16_passes_change_the_map_far_less_than_another_mask_seed(toy: tuple[ToyProbe, Utterance],
+                                                                     method: str) -> None:
+    from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate
+    from probes.metrics import correlations
+    from probes.spes import spes_estimate
+
+    model, utt = toy
+    estimate, config = ((spes_estimate, SpesConfig(masks=96, granularities=(20,))) if method == "spes"
+                        else (encoder_estimate, EncoderSaliencyConfig(masks=96)))
+    fp32 = estimate(model, utt, config).map
+    bf16 = estimate(model, utt, dataclasses.replace(config, precision="bf16")).map
+    other_seed = estimate(model, utt, dataclasses.replace(config, seed=1)).map
+    assert bf16.dtype == torch.float32 and not torch.equal(bf16, fp32)  # the passes did run in bfloat16
+    same, seeds = correlations(fp32, bf16)["pearson"], correlations(fp32, other_seed)["pearson"]
+    assert same > 0.99 and 1 - same < (1 - seeds) / 10, (same, seeds)
