@@ -20,9 +20,9 @@ records and in ``metrics.json``:
 - ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
   the next mask seed, the map's own noise level r: any map's Pearson with a map of
   reliability r is at most sqrt(r), and divided by sqrt(r) it estimates the agreement with a
-  noise-free map (Spearman's correction for attenuation). The input maps are compared
-  avg2d-pooled: max2d pooling adds a per-token offset (the largest of many noisy cells) that
-  repeats across seeds.
+  noise-free map (Spearman's correction for attenuation). The input maps are compared as they
+  are compared with CA, pooled to its grid the configured way (``pooling``), since the
+  correction needs the reliability of the very map that was correlated.
 """
 
 from __future__ import annotations
@@ -131,12 +131,11 @@ def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, fram
 
 def reliability_scores(model: ProbeModel, utt: Utterance, config: ExplainConfig, maps: dict[str, Tensor],
                        frames: int) -> dict[str, float]:
-    """Pearson between each occlusion map and its twin from the next mask seed (input maps avg2d-pooled)."""
+    """Pearson between each occlusion map and its twin from the next mask seed (input maps pooled as compared)."""
     out: dict[str, float] = {}
     if "input_full" in maps:
         twin = spes(model, utt, replace(config.spes, seed=config.spes.seed + 1))  # (I, T, F)
-        out["input"] = correlations(pool_to_frames(maps["input_full"], frames, "avg2d"),
-                                    pool_to_frames(twin, frames, "avg2d"))["pearson"]
+        out["input"] = correlations(maps["input"], pool_to_frames(twin, frames, config.pooling))["pearson"]
     if "encoder" in maps:
         twin = encoder_saliency(model, utt, replace(config.encoder, seed=config.encoder.seed + 1))  # (I, T')
         out["encoder"] = correlations(maps["encoder"], twin)["pearson"]
