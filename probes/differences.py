@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from probes.paper import PAPER_SETTING
-from probes.study_models import ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, run_span
+from probes.study_models import (ENGLISH_ASR, Model, as_compared, ca_stat, corrected, explain_runs, map_reliability,
+                                 run_span)
 from probes.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
 
 Line = str  # one Markdown bullet's text; a sub-bullet starts with "  - "
@@ -45,17 +46,23 @@ def resolution(models: Sequence[Model]) -> list[Line]:
              "(r: two mask seeds' Pearson; corrected: the agreement divided by sqrt(r)), both normalisations "
              "reported. CA vs input saliency, English ASR:"]
     for m, g, x in _english(models):
-        rel = map_reliability(x, "input")
-        line = (f"{code_span(m.name)}: {_spes(m, g)}, r {mean_ci(rel, CORR) if rel else 'not measured'}, "
-                f"{fmt(corrected(x, 'ca_vs_input'), CORR)} corrected{_per_token(x)}")
+        line = f"{code_span(m.name)}: {_spes(m, g)}, {_noise(x)}{_per_token(x)}"
         fine = m.paper.get(g)
         if s := ca_stat(fine, "ca_vs_input"):
-            r = map_reliability(fine, "input")
-            line += (f"; at {_spes(m, g, paper=True)} ({s['n']} utterances): {mean_ci(s, CORR)}, "
-                     f"r {mean_ci(r, CORR) if r else 'not measured'}, {fmt(corrected(fine, 'ca_vs_input'), CORR)} "
-                     f"corrected{_per_token(fine)}")
+            line += (f"; at {_spes(m, g, paper=True)} ({s['n']} utterances): {mean_ci(s, CORR)}, {_noise(fine)}"
+                     f"{_per_token(fine)}")
         lines.append(f"  - {line}")
     return lines
+
+
+def _noise(x: dict[str, Any]) -> str:
+    """The input map's reliability and the agreement corrected for it, or why it is not corrected."""
+    rel = map_reliability(x, "input")
+    if not rel:
+        return "r not measured"
+    if not as_compared(x, "input"):
+        return f"r {mean_ci(rel, CORR)} of the avg2d-pooled map (the compared map's not measured: not corrected)"
+    return f"r {mean_ci(rel, CORR)}, {fmt(corrected(x, 'ca_vs_input'), CORR)} corrected"
 
 
 def _vocabulary(runs: Sequence[Run]) -> list[Line]:

@@ -131,14 +131,18 @@ def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, fram
 
 def reliability_scores(model: ProbeModel, utt: Utterance, config: ExplainConfig, maps: dict[str, Tensor],
                        frames: int) -> dict[str, float]:
-    """Pearson between each occlusion map and its twin from the next mask seed (input maps pooled as compared)."""
-    out: dict[str, float] = {}
+    """Pearson between each occlusion map and its twin from the next mask seed, whole-map (``input``) and per token
+    (``input_token``), input maps pooled as they are compared with CA."""
+    twins: dict[str, Tensor] = {}
     if "input_full" in maps:
         twin = spes(model, utt, replace(config.spes, seed=config.spes.seed + 1))  # (I, T, F)
-        out["input"] = correlations(maps["input"], pool_to_frames(twin, frames, config.pooling))["pearson"]
+        twins["input"] = pool_to_frames(twin, frames, config.pooling)  # (I, T')
     if "encoder" in maps:
-        twin = encoder_saliency(model, utt, replace(config.encoder, seed=config.encoder.seed + 1))  # (I, T')
-        out["encoder"] = correlations(maps["encoder"], twin)["pearson"]
+        twins["encoder"] = encoder_saliency(model, utt, replace(config.encoder, seed=config.encoder.seed + 1))  # (I, T')
+    out: dict[str, float] = {}
+    for name, twin in twins.items():
+        both = correlations(maps[name], twin)
+        out[name], out[f"{name}_token"] = both["pearson"], both["pearson_token"]
     return out
 
 

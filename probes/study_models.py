@@ -149,14 +149,27 @@ def encoder_gain(metrics: Mapping[str, Any]) -> float:
     return as_float(enc["mean"]) - as_float(inp["mean"]) if enc and inp else math.nan
 
 
-def corrected(metrics: Mapping[str, Any], comparison: str) -> float:
-    """Pearson mean divided by sqrt of the saliency map's reliability (nan without both): a derived value.
+def corrected(metrics: Mapping[str, Any], comparison: str, corr: str = "pearson") -> float:
+    """Pearson (``pearson`` or ``pearson_token``) mean divided by sqrt of the compared map's reliability under the same
+    normalisation (nan without both): a derived value.
 
-    Spearman's correction for attenuation: the agreement CA would have with a noise-free map.
+    Spearman's correction for attenuation: the agreement CA would have with a noise-free map. It needs the reliability
+    of the very map correlated, measured by two mask seeds (evaluate.py --reliability): runs that measured the input
+    map's avg2d-pooled twin (before ``input_token`` was recorded) or only its split-half reliability get none.
     """
-    s = ca_stat(metrics, comparison)
-    r = as_float((map_reliability(metrics, comparison.removeprefix("ca_vs_")) or {}).get("mean"))
+    s = ca_stat(metrics, comparison, corr)
+    target = comparison.removeprefix("ca_vs_")
+    twins, key = metrics.get("reliability") or {}, target if corr == "pearson" else f"{target}_token"
+    if key not in twins or not as_compared(metrics, target):
+        return math.nan
+    r = as_float(twins[key].get("mean"))
     return as_float(s["mean"]) / math.sqrt(r) if s and r > 0 else math.nan
+
+
+def as_compared(metrics: Mapping[str, Any], target: str) -> bool:
+    """Whether a run's two-seed reliability of ``target`` is that of the map compared with CA: always for maps that are
+    not pooled, for the input map only in runs that pooled its twin as compared (they record ``input_token`` too)."""
+    return target != "input" or "input_token" in (metrics.get("reliability") or {})
 
 
 def map_reliability(metrics: Mapping[str, Any], target: str) -> Stat | None:

@@ -234,7 +234,9 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
                  "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
                  "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
                  "saliency map with its twin from another mask seed (evaluate.py --reliability), else the map's "
-                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r).")
+                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r). Older runs (those "
+                 "without a per-token twin reliability) measured the input map's twin avg2d-pooled, not pooled as "
+                 "compared with CA (max2d), so their r is not the compared map's and corrects nothing.")
 
 
 Row = tuple[Sequence[str], Sequence[Stat | None]]  # identifiers (model, group...), then one summary per column

@@ -56,7 +56,7 @@ def record(uid: str, group: str, r_in: float, r_enc: float | None, seed: int) ->
                      for s, a in (("ca", 40.0), ("saliency_pooled", 50.0), ("saliency_full", 90.0), ("random", 20.0))},
         "timestamps": {"ca": {"mae_ms": 80.0 + noise[3], "within": 0.5}, "input": {"mae_ms": 60.0, "within": 0.6},
                        "encoder": {"mae_ms": 70.0, "within": 0.6}, "ctc": {"mae_ms": 40.0 + noise[1], "within": 0.9}},
-        "reliability": {t: RELIABILITY for t in targets},
+        "reliability": {k: RELIABILITY for t in targets for k in (t, f"{t}_token")},
     }
 
 
