@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from probes.paper import PAPER_SETTING
-from probes.study_models import (ENGLISH_ASR, Model, as_compared, ca_stat, corrected, explain_runs, map_reliability,
+from probes.study_models import (ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling,
                                  run_span)
 from probes.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
 
@@ -46,23 +46,24 @@ def resolution(models: Sequence[Model]) -> list[Line]:
              "(r: two mask seeds' Pearson; corrected: the agreement divided by sqrt(r)), both normalisations "
              "reported. CA vs input saliency, English ASR:"]
     for m, g, x in _english(models):
-        line = f"{code_span(m.name)}: {_spes(m, g)}, {_noise(x)}{_per_token(x)}"
+        line = f"{code_span(m.name)}: {_spes(m, g)}, {_noise(x, m.settings.get(g))}{_per_token(x)}"
         fine = m.paper.get(g)
         if s := ca_stat(fine, "ca_vs_input"):
-            line += (f"; at {_spes(m, g, paper=True)} ({s['n']} utterances): {mean_ci(s, CORR)}, {_noise(fine)}"
-                     f"{_per_token(fine)}")
+            line += (f"; at {_spes(m, g, paper=True)} ({s['n']} utterances): {mean_ci(s, CORR)}, "
+                     f"{_noise(fine, m.paper_settings.get(g))}{_per_token(fine)}")
         lines.append(f"  - {line}")
     return lines
 
 
-def _noise(x: dict[str, Any]) -> str:
-    """The input map's reliability and the agreement corrected for it, or why it is not corrected."""
+def _noise(x: dict[str, Any], settings: dict[str, Any] | None) -> str:
+    """The input map's two-seed reliability and the agreement corrected for it, or why it is not corrected."""
     rel = map_reliability(x, "input")
     if not rel:
         return "r not measured"
-    if not as_compared(x, "input"):
-        return f"r {mean_ci(rel, CORR)} of the avg2d-pooled map (the compared map's not measured: not corrected)"
-    return f"r {mean_ci(rel, CORR)}, {fmt(corrected(x, 'ca_vs_input'), CORR)} corrected"
+    if pooling(settings) != "avg2d":
+        return f"r {mean_ci(rel, CORR)} (avg2d-pooled twins; CA is compared with the {pooling(settings)}-pooled map, " \
+               "whose agreement this r cannot correct)"
+    return f"r {mean_ci(rel, CORR)}, {fmt(corrected(x, 'ca_vs_input', settings), CORR)} corrected"
 
 
 def _vocabulary(runs: Sequence[Run]) -> list[Line]:
@@ -88,9 +89,8 @@ def size(models: Sequence[Model]) -> list[Line]:
 
 def scale(models: Sequence[Model]) -> list[Line]:
     """Size, and each English ASR run's agreement corrected for noise and per token (the scale pairs' measures)."""
-    runs = "; ".join(f"{code_span(m.name)} {fmt(corrected(x, 'ca_vs_input'), CORR)} corrected{_per_token(x)}"
-                     for m, g, x in _english(models) if not m.multilingual)
-    return [*size(models), f"CA vs input saliency corrected for the maps' noise, and per token: {runs}."] if runs else size(models)
+    runs = "; ".join(f"{code_span(m.name)}{_per_token(x)}" for m, g, x in _english(models) if not m.multilingual)
+    return [*size(models), f"CA vs input saliency per token: {runs}."] if runs else size(models)
 
 
 def multilingual(models: Sequence[Model]) -> list[Line]:

@@ -73,7 +73,7 @@ def _at_paper_resolution(m: Model) -> str:
     fine = m.paper.get(ENGLISH_ASR)
     if not (s := ca_stat(fine, "ca_vs_input")):
         return ""
-    noise_free = corrected(fine, "ca_vs_input")
+    noise_free = corrected(fine, "ca_vs_input", m.paper_settings.get(ENGLISH_ASR))
     return (f"; at the paper's resolution ({count(s)} utterances): {mean_ci(s, CORR)}"
             + (f", {fmt(noise_free, CORR)} corrected" if math.isfinite(noise_free) else ""))
 
@@ -88,7 +88,7 @@ def finding_half(models: Sequence[Model]) -> Finding:
             lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (as_float(s["mean"]),) * 2
             where = "above" if lo > high else "below" if hi < low else "overlaps"
             items.append(FULL if where == "overlaps" else NONE)
-            noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input")
+            noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input", m.settings.get(ENGLISH_ASR))
             ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
                 if math.isfinite(noise_free) else ""
             ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range"
@@ -108,7 +108,7 @@ def finding_encoder(models: Sequence[Model]) -> Finding:
         enc, inp = ca_stat(x, "ca_vs_encoder"), ca_stat(x, "ca_vs_input")
         if enc and inp:
             items.append(_above(enc, inp))
-            noise_free = [corrected(x, c) for c in ("ca_vs_encoder", "ca_vs_input")]
+            noise_free = [corrected(x, c, m.settings.get(g)) for c in ("ca_vs_encoder", "ca_vs_input")]
             ceiling = f" (corrected for the maps' reliability: encoder {fmt(noise_free[0], CORR)} vs input " \
                 f"{fmt(noise_free[1], CORR)})" if all(map(math.isfinite, noise_free)) else ""
             ours.append(f"{run_span(m, g)}: encoder {mean_ci(enc, CORR)} vs input {mean_ci(inp, CORR)}, difference "

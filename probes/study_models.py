@@ -149,27 +149,25 @@ def encoder_gain(metrics: Mapping[str, Any]) -> float:
     return as_float(enc["mean"]) - as_float(inp["mean"]) if enc and inp else math.nan
 
 
-def corrected(metrics: Mapping[str, Any], comparison: str, corr: str = "pearson") -> float:
-    """Pearson (``pearson`` or ``pearson_token``) mean divided by sqrt of the compared map's reliability under the same
-    normalisation (nan without both): a derived value.
+def pooling(settings: Mapping[str, Any] | None) -> str:
+    """How a run pooled its input maps to CA's grid (evaluate.py --pooling; max2d when unrecorded)."""
+    return str(lookup(settings, "config", "pooling") or "max2d")
 
-    Spearman's correction for attenuation: the agreement CA would have with a noise-free map. It needs the reliability
-    of the very map correlated, measured by two mask seeds (evaluate.py --reliability): runs that measured the input
-    map's avg2d-pooled twin (before ``input_token`` was recorded) or only its split-half reliability get none.
+
+def corrected(metrics: Mapping[str, Any], comparison: str, settings: Mapping[str, Any] | None) -> float:
+    """Pearson mean divided by sqrt of the saliency map's two-seed reliability (nan without both): a derived value.
+
+    Spearman's correction for attenuation: the agreement CA would have with a noise-free map. It holds for maps whose
+    noise is independent across mask seeds: encoder-output maps, and input maps averaged to CA's grid (avg2d, the
+    pooling the reliability is measured with). Max pooling's bias repeats across seeds, so an agreement with a
+    max2d-pooled input map (the default) is not corrected (nan).
     """
-    s = ca_stat(metrics, comparison, corr)
+    s = ca_stat(metrics, comparison)
     target = comparison.removeprefix("ca_vs_")
-    twins, key = metrics.get("reliability") or {}, target if corr == "pearson" else f"{target}_token"
-    if key not in twins or not as_compared(metrics, target):
+    if target == "input" and pooling(settings) != "avg2d":
         return math.nan
-    r = as_float(twins[key].get("mean"))
+    r = as_float((lookup(metrics, "reliability", target) or {}).get("mean"))
     return as_float(s["mean"]) / math.sqrt(r) if s and r > 0 else math.nan
-
-
-def as_compared(metrics: Mapping[str, Any], target: str) -> bool:
-    """Whether a run's two-seed reliability of ``target`` is that of the map compared with CA: always for maps that are
-    not pooled, for the input map only in runs that pooled its twin as compared (they record ``input_token`` too)."""
-    return target != "input" or "input_token" in (metrics.get("reliability") or {})
 
 
 def map_reliability(metrics: Mapping[str, Any], target: str) -> Stat | None:

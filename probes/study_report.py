@@ -44,8 +44,10 @@ def derived(models: Sequence[Model]) -> dict[str, Any]:
     agreement corrected for the saliency map's reliability."""
     runs = {f"{m.name}/{g}": {"mean_of_heads": {c: mean_of_heads(x, c) for c in COMPARISONS},
                               "encoder_minus_input": encoder_gain(x),
-                              "corrected": {c: corrected(x, c) for c in COMPARISONS}} for m, g, x in explain_runs(models)}
-    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input")} for m, g, x in paper_runs(models)}
+                              "corrected": {c: corrected(x, c, m.settings.get(g)) for c in COMPARISONS}}
+            for m, g, x in explain_runs(models)}
+    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input", m.paper_settings.get(g))}
+            for m, g, x in paper_runs(models)}
     return {**runs, **fine}
 
 
@@ -166,32 +168,34 @@ def differences_table(models: Sequence[Model]) -> Table | None:
 
 
 def resolution_table(models: Sequence[Model]) -> Table | None:
-    """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps, raw and
-    corrected for each map's reliability."""
+    """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps: whole-map and
+    per-token Pearson, the maps' noise and their share in the true word spans."""
     rows, csv_rows = [], []
     for m, g, fine in paper_runs(models):
         coarse = m.groups.get(g) or {}
         for label, x, paper in (("paper's", fine, True), ("study's", coarse, False)):
-            s, rel = ca_stat(x, "ca_vs_input"), map_reliability(x, "input")
+            s, token = ca_stat(x, "ca_vs_input"), ca_stat(x, "ca_vs_input", "pearson_token")
+            rel, truth = map_reliability(x, "input"), lookup(x, "ground_truth", "input")
             segments, masks = _spes_setting(m, g, paper) if x else ("n/a", "n/a")
-            truth = lookup(x, "ground_truth", "input")
-            rows.append([code_span(m.name), code_span(g), label, segments, masks, mean_ci(s, CORR) if s else "n/a",
-                         mean_ci(rel, CORR) if rel else "not measured", fmt(corrected(x, "ca_vs_input"), CORR),
-                         mean_ci(truth, SHARE) if truth else "n/a", count(s) if s else "n/a"])
-            csv_rows.append([m.name, g, label, segments, masks, *csv_stat(s), *csv_stat(rel)[:3],
-                             corrected(x, "ca_vs_input"), *csv_stat(truth)[:3]])
+            rows.append([code_span(m.name), code_span(g), label, segments, masks,
+                         *(mean_ci(v, CORR) if v else "n/a" for v in (s, token)),
+                         mean_ci(rel, CORR) if rel else "not measured", mean_ci(truth, SHARE) if truth else "n/a",
+                         count(s) if s else "n/a"])
+            csv_rows.append([m.name, g, label, segments, masks, *csv_stat(s), *csv_stat(token)[:3],
+                             *csv_stat(rel)[:3], *csv_stat(truth)[:3]])
     if not rows:
         return None
     return Table("paper_resolution", "CA vs input saliency at the paper's resolution",
-                 ["model", "group", "resolution", "segments per 500 frames", "masks", "CA vs input",
-                  "map reliability r", "corrected", "input map in true spans", "n"], rows,
+                 ["model", "group", "resolution", "segments per 500 frames", "masks", "CA vs input", "per token",
+                  "map reliability r", "input map in true spans", "n"], rows,
                  ["model", "group", "resolution", "segments", "masks", *stat_columns("ca_vs_input"),
-                  *stat_columns("reliability")[:3], "corrected", *stat_columns("truth_share")[:3]], csv_rows,
+                  *stat_columns("per_token")[:3], *stat_columns("reliability")[:3], *stat_columns("truth_share")[:3]],
+                 csv_rows,
                  "The first utterances of each model's first group explained again with the paper's SPES segments and "
                  "thousands of masks (the study file's paper_resolution), beside the study's coarse maps of all "
-                 "the group's utterances. Corrected: the Pearson mean divided by sqrt(r), the agreement CA would have "
-                 "with a noise-free map of that resolution (Spearman's correction for attenuation). Input map in "
-                 "true spans: share of the SPES map's relevance inside each token's true word span.")
+                 "the group's utterances. Per token: each token's row z-scored first. Map reliability r: two mask "
+                 "seeds' Pearson of the avg2d-pooled maps. Input map in true spans: share of the SPES map's relevance "
+                 "inside each token's true word span.")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
@@ -234,9 +238,9 @@ def agreement_table(models: Sequence[Model]) -> Table | None:
                  "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
                  "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
                  "saliency map with its twin from another mask seed (evaluate.py --reliability), else the map's "
-                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r). Older runs (those "
-                 "without a per-token twin reliability) measured the input map's twin avg2d-pooled, not pooled as "
-                 "compared with CA (max2d), so their r is not the compared map's and corrects nothing.")
+                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r). Input maps' r is "
+                 "that of avg2d-pooled twins: max pooling's bias repeats across seeds, so it would look reliable even "
+                 "when noisy, and an agreement with a max2d-pooled map is not corrected.")
 
 
 Row = tuple[Sequence[str], Sequence[Stat | None]]  # identifiers (model, group...), then one summary per column

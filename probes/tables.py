@@ -32,7 +32,6 @@ LABELS = {  # display names of targets, deletion sources and timestamp estimator
     "random": "random map", "uniform": "uniform map", "ctc": "CTC",
     "saliency": "gradient saliency", "input_x_gradient": "input x gradient",
     "integrated_gradients": "integrated gradients",
-    "input_token": "SPES input saliency (per token)", "encoder_token": "encoder-output saliency (per token)",
 }
 DIRECTIONS = {"deletion": "most relevant input removed first (higher = more faithful)",
               "insertion": "most relevant input restored first into silence (lower = more faithful)"}
