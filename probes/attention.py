@@ -24,9 +24,9 @@ Head = tuple[int, int]  # (layer, head), 0-based
 def cross_attention(model: ProbeModel, utt: Utterance) -> Tensor:
     """CA (L, H, I, T') of every decoder layer and head while force-decoding ``utt.tokens``, float32 on the CPU."""
     with torch.no_grad():
-        ca = forced(model, utt, attention=True).attention  # (1, L, H, I, T')
+        ca = forced(model, utt, need_weights=True).attention  # (1, L, H, I, T')
     if ca is None:
-        raise ValueError(f"{type(model).__name__}.force_decode returned no cross-attention for attention=True")
+        raise ValueError(f"{type(model).__name__}.force_decode returned no cross-attention for need_weights=True")
     return ca[0].float().cpu()
 
 

@@ -13,7 +13,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def prefix(self, tgt_lang, task, src_lang=None): ...  # <|startoftranscript|><|en|><|transcribe|>...
         def detokenize(self, tokens): ...
         def encode(self, features, lengths): ...        # model.encoder(...) -> (H, lengths)
-        def force_decode(self, enc, enc_lengths, prefix, tokens, attention=False): ...
+        def force_decode(self, enc, enc_lengths, prefix, tokens, need_weights=False): ...
         def hypotheses(self, features, prefix, beam_size=5): ...  # batched generate, one list per row
         def word_groups(self, tokens): ...
         def ctc_log_probs(self, features, lengths): return None
@@ -66,7 +66,7 @@ class ProbeModel(Protocol):
         ...
 
     def force_decode(
-        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, attention: bool = False
+        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, need_weights: bool = False
     ) -> Forced:
         """Teacher-force ``prefix`` (B, P) then ``tokens`` (B, I) on H; scores and CA for the I tokens.
 
@@ -115,7 +115,7 @@ class Utterance:
         return int(self.features.shape[0])
 
 
-def forced(model: ProbeModel, utt: Utterance, features: Tensor | None = None, attention: bool = False) -> Forced:
+def forced(model: ProbeModel, utt: Utterance, features: Tensor | None = None, need_weights: bool = False) -> Forced:
     """Force-decode ``utt``'s hypothesis on a batch of (possibly perturbed) copies of its features.
 
     ``features`` (M, T, F) defaults to the utterance itself (M = 1).
@@ -124,14 +124,14 @@ def forced(model: ProbeModel, utt: Utterance, features: Tensor | None = None, at
     m = feats.shape[0]
     lengths = torch.full((m,), feats.shape[1], dtype=torch.long, device=feats.device)
     enc, enc_lengths = model.encode(feats, lengths)
-    return force_on_encoding(model, utt, enc, enc_lengths, attention)
+    return force_on_encoding(model, utt, enc, enc_lengths, need_weights)
 
 
 def force_on_encoding(
-    model: ProbeModel, utt: Utterance, enc: Tensor, enc_lengths: Tensor, attention: bool = False
+    model: ProbeModel, utt: Utterance, enc: Tensor, enc_lengths: Tensor, need_weights: bool = False
 ) -> Forced:
     """Force-decode ``utt``'s hypothesis on a batch (M, T', D) of (possibly perturbed) encoder states."""
     m = enc.shape[0]
     prefix = torch.tensor(utt.prefix, device=enc.device).expand(m, -1)  # (M, P)
     tokens = torch.tensor(utt.tokens, device=enc.device, dtype=torch.long).expand(m, -1)  # (M, I)
-    return model.force_decode(enc, enc_lengths, prefix, tokens, attention)
+    return model.force_decode(enc, enc_lengths, prefix, tokens, need_weights)

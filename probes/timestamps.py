@@ -150,7 +150,7 @@ def pick_heads(ca: Tensor, heads: Sequence[Head] | None = None) -> Tensor:
 def ca_word_times(model: ProbeModel, utt: Utterance, heads: Sequence[Head] | None = None, filter_width: int = 7,
                   silence: float | None = None) -> list[WordTime]:
     """Word times of ``utt``'s hypothesis from the CA of ``heads`` (1-based (layer, head); None: all)."""
-    ca = forced(model, utt, attention=True).attention
+    ca = forced(model, utt, need_weights=True).attention
     if ca is None:
         raise ValueError("the model returned no cross-attention")
     return word_times(model, utt.tokens, pick_heads(ca[0], heads), filter_width, silence)  # ca[0]: (L, H, I, T')
@@ -255,7 +255,7 @@ def rank_heads(model: ProbeModel, utterances: Sequence[Utterance], cas: Sequence
     for k, utt in enumerate(utterances):
         if utt.words is None or not utt.tokens:
             continue
-        ca = cas[k] if cas is not None else forced(model, utt, attention=True).attention[0]  # (L, H, I, T')
+        ca = cas[k] if cas is not None else forced(model, utt, need_weights=True).attention[0]  # (L, H, I, T')
         z = normalise(ca, filter_width)  # (L, H, I, T')
         head_spans = spans(dtw(-z, silence), len(utt.tokens))  # (L, H, I, 2)
         errors = [[boundary_errors(to_words(model, utt.tokens, s), utt.words) for s in layer] for layer in head_spans]

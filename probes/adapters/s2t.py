@@ -59,12 +59,12 @@ class S2TProbe:
         return encoded.out, encoded.lengths
 
     def force_decode(
-        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, attention: bool = False
+        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, need_weights: bool = False
     ) -> Forced:
         """Log-probabilities (B, I, V) of the I tokens after the prefix, and CA (B, L, H, I, T')."""
         p = prefix.shape[1]
         inputs = torch.cat((prefix, tokens[:, :-1]), dim=1) if tokens.shape[1] else prefix[:, :0]  # (B, P + I - 1)
-        logits, weights = self.model.decode(inputs, enc, enc_lengths, return_attention=attention)
+        logits, weights = self.model.decode(inputs, enc, enc_lengths, need_weights=need_weights)
         log_probs = logits[:, p - 1 :].log_softmax(dim=-1)  # (B, I, V): row i predicted token i
         return Forced(log_probs, None if weights is None else weights[:, :, :, p - 1 :])
 

@@ -16,7 +16,7 @@ which explain only the real audio:
   renormalising it: a row sums to 1 minus the mass Whisper puts on the padding.
 - Cross-attention needs ``output_attentions``, which only eager attention returns: the
   model runs with its own implementation (SDPA by default) and switches to eager only for
-  a call with ``attention=True``.
+  a call with ``need_weights=True``.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class WhisperProbe:
             self.model.set_attn_implementation(previous)
 
     def force_decode(
-        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, attention: bool = False
+        self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor, need_weights: bool = False
     ) -> Forced:
         """Log-probabilities (B, I, V) of the I tokens after the prefix, and CA (B, L, H, I, T') on the real frames.
 
@@ -164,11 +164,11 @@ class WhisperProbe:
         p, width = prefix.shape[1], enc.shape[1]
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         inputs = torch.cat((prefix, tokens), dim=1)[:, :-1]  # (B, P + I - 1)
-        with self._eager() if attention else nullcontext():
+        with self._eager() if need_weights else nullcontext():
             out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=full), decoder_input_ids=inputs,
-                             output_attentions=attention, use_cache=False)
+                             output_attentions=need_weights, use_cache=False)
         log_probs = out.logits[:, p - 1 :].log_softmax(dim=-1)  # (B, I, V): row i predicted token i
-        if not attention:
+        if not need_weights:
             return Forced(log_probs, None)
         ca = torch.stack(out.cross_attentions, dim=1)[:, :, :, p - 1 :, :width]  # (B, L, H, I, T')
         real = torch.arange(width, device=enc.device)[None] < enc_lengths[:, None]  # (B, T')

@@ -60,7 +60,7 @@ class S2TModel(nn.Module):
         tokens: Tensor,
         enc_out: Tensor,
         enc_lengths: Tensor,
-        return_attention: bool = False,
+        need_weights: bool = False,
         cache: DecoderCache | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Decoder logits under teacher forcing, optionally with every cross-attention map.
@@ -70,7 +70,7 @@ class S2TModel(nn.Module):
                 with ``cache``, only the tokens after those already cached.
             enc_out: (B, T', D) encoder output.
             enc_lengths: (B,) valid encoder frames.
-            return_attention: also return the cross-attention weights (explicit softmax
+            need_weights: also return the cross-attention weights (explicit softmax
                 path for this call; the logits equal the fused path's to float tolerance).
             cache: ``DecoderCache(config.decoder_layers)`` for incremental decoding, filled in place.
 
@@ -78,7 +78,7 @@ class S2TModel(nn.Module):
             logits (B, S, V), and cross-attention (B, L, H, S, T') of every decoder layer and
             head, each row summing to 1 over valid frames and exactly 0 on padded ones, or None.
         """
-        logits, weights = self.decoder(tokens, enc_out, enc_lengths, cache=cache, need_weights=return_attention)
+        logits, weights = self.decoder(tokens, enc_out, enc_lengths, cache=cache, need_weights=need_weights)
         return logits, None if weights is None else torch.stack(weights, dim=1)
 
     def forward(self, features: Tensor, lengths: Tensor, tokens: Tensor) -> dict[str, Tensor | None]:

@@ -24,7 +24,7 @@ def test_capture_gives_the_fused_logits_and_exact_attention(
     model = make_model(**overrides)
     encoded = model.encode(batch["features"], batch["lengths"])
     fused, none = model.decode(batch["tokens"], encoded.out, encoded.lengths)
-    captured, attention = model.decode(batch["tokens"], encoded.out, encoded.lengths, return_attention=True)
+    captured, attention = model.decode(batch["tokens"], encoded.out, encoded.lengths, need_weights=True)
     assert none is None
     torch.testing.assert_close(captured, fused)
     assert attention.shape == (3, 2, 4, 7, 14)  # (B, L, H, S, T')
@@ -41,7 +41,7 @@ def test_capture_is_scoped_to_the_call(make_model: Callable[..., S2TModel], batc
     original = attention.scaled_dot_product
     attention.scaled_dot_product = lambda *args: calls.append(args[-1]) or original(*args)  # records need_weights
     encoded = model.encode(batch["features"], batch["lengths"])
-    model.decode(batch["tokens"], encoded.out, encoded.lengths, return_attention=True)
+    model.decode(batch["tokens"], encoded.out, encoded.lengths, need_weights=True)
     model.decode(batch["tokens"], encoded.out, encoded.lengths)
     assert calls == [True, False]
 
@@ -49,11 +49,11 @@ def test_capture_is_scoped_to_the_call(make_model: Callable[..., S2TModel], batc
 def test_decoder_batch_equals_one_at_a_time(make_model: Callable[..., S2TModel], batch: dict) -> None:
     model = make_model()
     encoded = model.encode(batch["features"], batch["lengths"])
-    logits, attention = model.decode(batch["tokens"], encoded.out, encoded.lengths, return_attention=True)
+    logits, attention = model.decode(batch["tokens"], encoded.out, encoded.lengths, need_weights=True)
     for b, (frames, tokens) in enumerate(zip(encoded.lengths.tolist(), batch["token_lengths"].tolist())):
         alone, alone_attention = model.decode(
             batch["tokens"][b : b + 1, :tokens], encoded.out[b : b + 1, :frames], encoded.lengths[b : b + 1],
-            return_attention=True,
+            need_weights=True,
         )
         torch.testing.assert_close(logits[b, :tokens], alone[0])
         torch.testing.assert_close(attention[b, :, :, :tokens, :frames], alone_attention[0])
@@ -74,7 +74,7 @@ def test_incremental_decoding_equals_teacher_forcing(make_model: Callable[..., S
     model = make_model()
     encoded = model.encode(batch["features"], batch["lengths"])
     tokens = batch["tokens"]
-    full, full_attention = model.decode(tokens, encoded.out, encoded.lengths, return_attention=True)
+    full, full_attention = model.decode(tokens, encoded.out, encoded.lengths, need_weights=True)
     cache = DecoderCache(model.config.decoder_layers)
     prefix, prefix_attention = model.decode(tokens[:, :3], encoded.out, encoded.lengths, True, cache)
     steps = [model.decode(tokens[:, i : i + 1], encoded.out, encoded.lengths, True, cache) for i in range(3, 7)]

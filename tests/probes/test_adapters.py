@@ -79,7 +79,7 @@ def test_force_decode_scores_the_tokens(probe: S2TProbe, batch: tuple[Tensor, Te
     with torch.no_grad():
         forced = probe.force_decode(enc, enc_lengths, prefix, tokens)
         logits, _ = probe.model.decode(torch.cat((prefix, tokens), dim=1), enc, enc_lengths)  # (B, P + I, V)
-        explicit = probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True)
+        explicit = probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True)
     p, i = prefix.shape[1], tokens.shape[1]
     assert forced.attention is None
     assert torch.allclose(forced.log_probs, logits[:, p - 1 : p + i - 1].log_softmax(-1), atol=1e-5)
@@ -93,9 +93,9 @@ def test_cross_attention_shape_rows_and_padding(probe: S2TProbe, batch: tuple[Te
     tokens = torch.tensor([pieces(probe, "\u2581the", "\u2581c", "at")] * 2)
     enc, enc_lengths = probe.encode(features, lengths)
     with torch.no_grad():
-        ca = probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True).attention
+        ca = probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True).attention
         short = probe.encode(features[1:, : LENGTHS[1]], lengths[1:])
-        alone = probe.force_decode(*short, prefix[1:], tokens[1:], attention=True).attention
+        alone = probe.force_decode(*short, prefix[1:], tokens[1:], need_weights=True).attention
     valid = int(enc_lengths[1])
     assert ca.shape == (2, 2, 2, 3, enc.shape[1])
     assert torch.allclose(ca.sum(-1), torch.ones(2, 2, 2, 3), atol=1e-5)

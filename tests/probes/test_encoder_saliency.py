@@ -27,10 +27,10 @@ class RecordingToy(ToyProbe):
         self.states: list[Tensor] = []
 
     def force_decode(self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor,
-                     attention: bool = False) -> Forced:
+                     need_weights: bool = False) -> Forced:
         """Record (B, T', D), then decode."""
         self.states.append(enc.clone())
-        return super().force_decode(enc, enc_lengths, prefix, tokens, attention)
+        return super().force_decode(enc, enc_lengths, prefix, tokens, need_weights)
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_force_decode_scores_the_tokens(probe: WhisperProbe, wav: Tensor) -> Non
     with torch.no_grad():
         enc, enc_lengths = probe.encode(features[None], torch.tensor([features.shape[0]]))
         forced = probe.force_decode(enc, enc_lengths, prefix, tokens)
-        explicit = probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True)
+        explicit = probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True)
         logits = probe.model(input_features=whisper_input(probe, wav),
                              decoder_input_ids=torch.cat((prefix, tokens), dim=1)).logits  # (1, P + I, V)
     assert forced.attention is None and forced.log_probs.shape == (1, i, len(probe.tokenizer))
@@ -162,7 +162,7 @@ def test_cross_attention_is_whispers_own_on_the_real_frames(probe: WhisperProbe,
     lengths = torch.tensor([201, 150])
     with torch.no_grad():
         enc, enc_lengths = probe.encode(features[None].expand(2, -1, -1), lengths)
-        ca = probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True).attention
+        ca = probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True).attention
         probe.model.set_attn_implementation("eager")
         try:
             out = probe.model(input_features=whisper_input(probe, wav),
@@ -189,11 +189,11 @@ def test_attention_switches_to_eager_only_when_asked(probe: WhisperProbe, wav: T
             enc, enc_lengths = probe.encode(features, torch.tensor([features.shape[1]]))
             probe.force_decode(enc, enc_lengths, prefix, tokens)
             assert seen == ["sdpa"] and attention_implementations(probe.model) == {"sdpa"}
-            probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True)
+            probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True)
             assert seen == ["sdpa", "eager"] and attention_implementations(probe.model) == {"sdpa"}
             failing = layer.register_forward_hook(lambda module, args, out: 1 / 0)
             with pytest.raises(ZeroDivisionError):
-                probe.force_decode(enc, enc_lengths, prefix, tokens, attention=True)
+                probe.force_decode(enc, enc_lengths, prefix, tokens, need_weights=True)
             failing.remove()
     finally:
         handle.remove()

@@ -44,12 +44,12 @@ class ToyProbe:
         return enc, lengths // self.subsampling
 
     def force_decode(self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor,
-                     attention: bool = False) -> Forced:
+                     need_weights: bool = False) -> Forced:
         """Log-probabilities depend on reads[i] only; tokens and prefix are ignored (no LM)."""
         n = tokens.shape[1]
         read = torch.stack([enc[:, a:b].mean(dim=1) for a, b in self.reads[:n]], dim=1)  # (B, I, F)
         log_probs = (read @ self.proj.T).log_softmax(dim=-1)  # (B, I, V)
-        if not attention:
+        if not need_weights:
             return Forced(log_probs, None)
         t = enc.shape[1]
         ca = torch.zeros(enc.shape[0], self.layers, self.heads, n, t)  # (B, L, H, I, T')
@@ -96,13 +96,13 @@ class EnergyToy(ToyProbe):
     gain = 4.0
 
     def force_decode(self, enc: Tensor, enc_lengths: Tensor, prefix: Tensor, tokens: Tensor,
-                     attention: bool = False) -> Forced:
+                     need_weights: bool = False) -> Forced:
         """Logit of token i's id grows with the energy of reads[i]; CA as in ``ToyProbe``."""
         b, n = enc.shape[0], tokens.shape[1]
         energy = torch.stack([enc[:, a:e].mean(dim=(1, 2)) for a, e in self.reads[:n]], dim=1)  # (B, I)
         logits = torch.zeros(b, n, self.vocab)  # (B, I, V)
         logits[:, torch.arange(n), torch.arange(n) % (self.vocab - 1) + 1] = self.gain * energy
-        ca = super().force_decode(enc, enc_lengths, prefix, tokens, attention).attention
+        ca = super().force_decode(enc, enc_lengths, prefix, tokens, need_weights).attention
         return Forced(logits.log_softmax(dim=-1), ca)
 
 
