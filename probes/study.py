@@ -86,6 +86,7 @@ class Study:
     limit: int = 40  # utterances explained per group
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
     paper_resolution: PaperResolution | None = None  # optional fine-resolution runs (see PaperResolution)
+    results: Path | None = None  # committed light results (--export): a model finished there is not made again
 
     @classmethod
     def load(cls, path: Path) -> Study:
@@ -100,6 +101,8 @@ class Study:
                 group_filter(g)
         if "paper_resolution" in raw:
             raw["paper_resolution"] = PaperResolution(**raw["paper_resolution"])
+        if raw.get("results"):
+            raw["results"] = Path(raw["results"])
         return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models,
                    **{k: v for k, v in raw.items()})
 
@@ -217,7 +220,7 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
         parameters = S2TModel(ModelConfig(**config)).num_parameters()
     elapsed = (checkpoint.get("callbacks") or {}).get("Timer", {}).get("time_elapsed", {}).get("train")
     result = {
-        "name": spec.name, "experiment": spec.experiment, "preset": hp["preset"],
+        "name": spec.name, "experiment": spec.experiment, "recipe": [*study.train, *spec.train], "preset": hp["preset"],
         "parameters": parameters,
         "d_model": config["d_model"], "layers": [config["encoder_layers"], config["decoder_layers"]],
         "vocab_size": config["vocab_size"],
@@ -257,6 +260,9 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
     """One evaluate.py run of a group into ``out``, unless its report exists (an unfinished run resumes)."""
     if (out / "report.md").is_file():
         return
+    if not ckpt.is_file():
+        raise RuntimeError(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on this "
+                           f"machine (its results came from {study.results}); remove {folder} to train it again")
     call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
           "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
          folder / LEDGER)
@@ -269,6 +275,9 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
             continue
         folder = study.out / "models" / spec.name
         folder.mkdir(parents=True, exist_ok=True)
+        if seed_from_results(study, spec, folder):
+            print(f"[study] {spec.name}: finished in {study.results}; its light results copied, not made again",
+                  flush=True)
         ckpt = train(study, spec, folder / "train")
         scores = quality(study, spec, ckpt, folder)
         if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
@@ -280,6 +289,25 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
     report = write_study_report(study.out)
     print(f"[study] report: {report}", flush=True)
     return report
+
+
+def seed_from_results(study: Study, spec: ModelSpec, folder: Path) -> bool:
+    """On a machine without this model's training, take it from the committed results when they hold it under the
+    same recipe: quality, ledger and explain runs are copied and training is marked done (without its checkpoint).
+
+    A group that still needs explaining then needs the checkpoint: ``_evaluate`` says so.
+    """
+    committed = study.results / "models" / spec.name if study.results else None
+    recipe = [*study.train, *spec.train]
+    if (committed is None or not (committed / "quality.json").is_file() or (folder / "train" / "train.done").is_file()
+            or last_checkpoint(folder / "train")):
+        return False
+    if json.loads((committed / "quality.json").read_text()).get("recipe") != recipe:
+        return False
+    shutil.copytree(committed, folder, dirs_exist_ok=True)
+    (folder / "train").mkdir(parents=True, exist_ok=True)
+    (folder / "train" / "train.done").write_text(json.dumps({"recipe": recipe, "from": str(committed)}) + "\n")
+    return True
 
 
 def set_aside(folder: Path) -> Path | None:

@@ -101,6 +101,15 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     # rescoring from the saved maps gives the same scores, so the same report
     assert main(["--config", str(config), "--rescore"]) == 0
     assert (study.out / "report.md").read_bytes() == text
+    # a new machine: the committed results stand in for the lost outputs, and nothing is made again
+    elsewhere = yaml.safe_load(config.read_text()) | {"out": str(tmp_path / "elsewhere"), "results": str(results)}
+    (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(elsewhere))
+    assert main(["--config", str(tmp_path / "elsewhere.yaml")]) == 0
+    assert (tmp_path / "elsewhere" / "report.md").read_bytes() == text
+    ledger = tmp_path / "elsewhere" / "models" / "tiny_en" / "ledger.jsonl"
+    assert ledger.read_text() == (results / "models" / "tiny_en" / "ledger.jsonl").read_text()  # no step ran
+    assert json.loads((results / "models" / "tiny_en" / "quality.json").read_text())["recipe"] == [
+        *elsewhere["train"], *elsewhere["models"][0]["train"]]
     # redo the explanations alone: set aside, explained again, nothing retrained
     assert main(["--config", str(config), "--only", "tiny_en", "--redo-explain"]) == 0
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
