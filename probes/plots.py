@@ -30,7 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from scipy import stats
+
+from probes.metrics import summarize
 
 DPI = 120
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")  # Okabe-Ito
@@ -93,17 +94,6 @@ def _row_means(values: np.ndarray) -> np.ndarray:
     finite = np.isfinite(values)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(finite, values, 0.0).sum(axis=1) / finite.sum(axis=1)
-
-
-def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean and Student-t 95% confidence interval of finite values (NaN bounds below 2 values)."""
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, math.nan, math.nan
-    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
-    return mean, mean - half, mean + half
 
 
 def _edges(cells: int, summary: bool) -> np.ndarray:
@@ -297,7 +287,8 @@ def utterance_figure(
 
 def _summary(name: str, finite: np.ndarray, dropped: int) -> str:
     """Legend text: name, mean with 95% CI, count and NaNs dropped."""
-    mean, low, high = _mean_ci(finite)
+    s = summarize(finite)
+    mean, low, high = s.mean, s.ci_low, s.ci_high
     if finite.size == 0:
         text = f"{name}: no finite values"
     elif math.isnan(low):
@@ -334,7 +325,8 @@ def distributions_figure(
             body = ax.violinplot(x, positions=[y], orientation="horizontal", widths=0.8, showextrema=False)
             body["bodies"][0].set(facecolor=colour, edgecolor=colour, alpha=0.3)
         ax.scatter(x, y + jitter.uniform(-0.12, 0.12, x.size), s=7, color=colour, alpha=0.6, lw=0)
-        mean, low, high = _mean_ci(x)
+        s = summarize(x)
+        mean, low, high = s.mean, s.ci_low, s.ci_high
         if x.size:
             ax.errorbar(mean, y, xerr=[[mean - low], [high - mean]], fmt="D", ms=5, color="black", capsize=4, zorder=3)
         handles.append(Patch(facecolor=colour, alpha=0.6, label=_summary(name, x, raw.size - x.size)))

@@ -118,9 +118,10 @@ def test_correlation_distributions_count_dropped_nans(tmp_path: Path) -> None:
     _width_ok(_png(plots.correlation_distributions(samples, tmp_path / "dist.png")))
 
 
-def test_mean_ci_is_the_student_t_interval() -> None:
-    mean, low, high = plots._mean_ci(np.array([1.0, 2.0, 3.0]))
-    assert mean == 2.0 and high - mean == pytest.approx(4.302653 / math.sqrt(3))  # t(0.975, 2) * sd 1 / sqrt(3)
+def test_legend_shows_the_student_t_interval() -> None:
+    half = 4.302653 / math.sqrt(3)  # t(0.975, 2) * sd 1 / sqrt(3)
+    assert plots._summary("CA", np.array([1.0, 2.0, 3.0]), 1) == (
+        f"CA: mean 2.000 [{2 - half:.3f}, {2 + half:.3f}], n=3, 1 NaN dropped")
 
 
 def test_deletion_legend_prefers_given_aucs(tmp_path: Path) -> None:
