@@ -22,8 +22,6 @@ Shapes: L decoder layers, H heads, I tokens, T' encoder frames, V vocabulary.
 from __future__ import annotations
 
 import logging
-import re
-from difflib import SequenceMatcher
 from typing import Sequence
 
 import numpy as np
@@ -33,6 +31,7 @@ from scipy.ndimage import median_filter
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
+from probes.metrics import match_words
 
 log = logging.getLogger(__name__)
 
@@ -197,23 +196,16 @@ def _unalignable(tokens: Sequence[int], frames: int, blank: int) -> str:
 # --- scoring against ground truth ------------------------------------------------------------
 
 
-def _key(word: str) -> str:
-    """A word as compared with reference words: case-folded, letters and digits only."""
-    return re.sub(r"\W", "", word.casefold())
-
-
 def boundary_errors(predicted: Sequence[WordTime], reference: Sequence[WordTime]) -> np.ndarray:
     """Absolute start and end errors in seconds (M, 2) of the M predicted words matched to reference words.
 
-    Equal counts pair words in order; otherwise words are matched by their text
-    (``difflib.SequenceMatcher`` on case-folded words without punctuation).
+    Equal counts pair words in order; otherwise words are matched by their text (``probes.metrics.match_words``).
     """
     if len(predicted) == len(reference):
         pairs = list(zip(predicted, reference))
     else:
-        matcher = SequenceMatcher(None, [_key(w[0]) for w in predicted], [_key(w[0]) for w in reference],
-                                  autojunk=False)
-        pairs = [(predicted[b.a + k], reference[b.b + k]) for b in matcher.get_matching_blocks() for k in range(b.size)]
+        matched = match_words([w[0] for w in predicted], [w[0] for w in reference])
+        pairs = [(predicted[h], reference[r]) for h, r in sorted(matched.items())]
     errors = [(abs(p[1] - r[1]), abs(p[2] - r[2])) for p, r in pairs]
     return np.array(errors, dtype=float).reshape(-1, 2)
 
