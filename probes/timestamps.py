@@ -22,6 +22,7 @@ Shapes: L decoder layers, H heads, I tokens, T' encoder frames, V vocabulary.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Sequence
 
 import numpy as np
@@ -63,39 +64,20 @@ def dtw(cost: np.ndarray, silence: float | None = None) -> np.ndarray:
     Time advances one frame per step; the token stays or moves to the next, so each token
     owns a non-empty run of frames, token 0 the first and token I-1 the last. With
     ``silence`` (a score, costing -silence per frame) frames may also belong to silence,
-    marked -1, before, between and after tokens. Ties keep the current token.
+    marked -1, before, between and after tokens. This is CTC's forced alignment with token i
+    as class i + 1 and silence as the blank, so torchaudio's ``forced_align`` finds the path
+    (tests/probes/test_timestamps.py checks it against every path of small maps).
     """
     *lead, n_tokens, t = cost.shape
     if n_tokens == 0 or n_tokens > t:
         raise ValueError(f"need 1 <= tokens <= frames for a monotonic path, got {n_tokens} tokens, {t} frames")
-    c = cost.reshape(-1, n_tokens, t)  # (N, I, T')
-    if silence is not None:
-        states = np.full((c.shape[0], 2 * n_tokens + 1, t), -float(silence))  # (N, S, T'): silence at even S
-        states[:, 1::2] = c
-        c = states
-    n, s, _ = c.shape
-    moves = 3 if silence is not None else 2  # stay, next state, and with silence: skip a silence state
-    no_skip = np.arange(s) % 2 == 0  # a skip may only land on a token
-    acc = np.full((n, s), np.inf)  # (N, S) cheapest cost of a path ending in each state
-    acc[:, : moves - 1] = c[:, : moves - 1, 0]  # start in state 0, or with silence state 1 (token 0)
-    back = np.zeros((t, n, s), dtype=np.int8)  # how many states the best path moved into each cell
-    for f in range(1, t):
-        cand = np.full((moves, n, s), np.inf)  # (moves, N, S)
-        for m in range(moves):
-            cand[m, :, m:] = acc[:, : s - m]
-        if moves == 3:
-            cand[2, :, no_skip] = np.inf
-        back[f] = cand.argmin(axis=0)
-        acc = cand.min(axis=0) + c[:, :, f]
-    state = s - 1 - np.argmin(acc[:, ::-1][:, : moves - 1], axis=1)  # end in the last state, or the last token
-    rows = np.arange(n)
-    path = np.empty((n, t), dtype=np.int64)  # (N, T') state per frame
-    for f in range(t - 1, -1, -1):
-        path[:, f] = state
-        state = state - back[f, rows, state]
-    if silence is not None:
-        path = np.where(path % 2 == 1, path // 2, -1)
-    return path.reshape(*lead, t)
+    c = torch.from_numpy(np.ascontiguousarray(cost, dtype=np.float64)).reshape(-1, n_tokens, t)  # (N, I, T')
+    scores = torch.empty(c.shape[0], t, n_tokens + 1, dtype=torch.float64)  # (N, T', 1 + I) per-frame log-scores
+    scores[..., 0] = -math.inf if silence is None else float(silence)
+    scores[..., 1:] = -c.transpose(1, 2)
+    targets = torch.arange(1, n_tokens + 1)[None]  # (1, I): every token once, in order
+    path = torch.stack([AF.forced_align(s[None], targets, blank=0)[0][0] for s in scores]) - 1  # (N, T'), silence -1
+    return path.numpy().reshape(*lead, t)
 
 
 def spans(path: np.ndarray, n_tokens: int) -> np.ndarray:

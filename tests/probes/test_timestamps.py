@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Sequence
 
@@ -101,6 +102,32 @@ def test_dtw_with_silence_recovers_gaps_and_batches() -> None:
     assert paths.shape == (3, 45)
     for path in paths:
         np.testing.assert_array_equal(path, path_of(windows, 45))
+
+
+def every_path(n_tokens: int, frames: int, silence: bool) -> list[np.ndarray]:
+    """All paths ``dtw`` may take, by brute force: state per frame, silence states at even indices."""
+    states = 2 * n_tokens + 1 if silence else n_tokens
+    ends = ({0, 1}, {states - 1, states - 2}) if silence else ({0}, {states - 1})
+    paths = []
+    for seq in itertools.combinations_with_replacement(range(states), frames):
+        steps = np.diff(seq)
+        ok = seq[0] in ends[0] and seq[-1] in ends[1] and np.all(steps <= (2 if silence else 1))
+        ok = ok and all(b % 2 == 1 for a, b in zip(seq, seq[1:]) if b - a == 2)  # a skip lands on a token
+        ok = ok and (not silence or set(range(1, states, 2)) <= set(seq))  # every token visited
+        if ok:
+            paths.append(np.where(np.array(seq) % 2 == 1, np.array(seq) // 2, -1) if silence else np.array(seq))
+    return paths
+
+
+@pytest.mark.parametrize("silence", [None, 0.3])
+def test_dtw_finds_the_cheapest_of_all_paths(silence: float | None) -> None:
+    rng = np.random.default_rng(3)
+    for n_tokens, frames in [(1, 4), (2, 5), (3, 7), (4, 8)]:
+        candidates = every_path(n_tokens, frames, silence is not None)
+        for _ in range(10):
+            cost = rng.normal(size=(n_tokens, frames))
+            totals = [sum(-silence if i < 0 else cost[i, f] for f, i in enumerate(p)) for p in candidates]
+            np.testing.assert_array_equal(dtw(cost, silence), candidates[int(np.argmin(totals))])
 
 
 def test_dtw_rejects_more_tokens_than_frames() -> None:
