@@ -20,7 +20,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics.text import BLEUScore, CharErrorRate, WordErrorRate
+from torchmetrics.text import CharErrorRate, SacreBLEUScore, WordErrorRate
 
 from s2t.decoding import DecodingOptions, beam_search, greedy_decode
 from s2t.models import Encoded, S2TModel
@@ -72,7 +72,7 @@ def metric_names(task: str) -> tuple[str, ...]:
     return ("wer", "cer") if task == "asr" else ("bleu",)
 
 
-METRICS = {"wer": WordErrorRate, "cer": CharErrorRate, "bleu": BLEUScore}  # torchmetrics class of each name
+METRICS = {"wer": WordErrorRate, "cer": CharErrorRate, "bleu": SacreBLEUScore}  # torchmetrics class of each name (BLEU: 13a tokens)
 
 
 class S2TModule(L.LightningModule):

@@ -8,8 +8,9 @@ test`` logs, and a percentile bootstrap interval over utterances, so that two sp
 checkpoints can be compared with their sampling noise in view.
 
 Each utterance's sufficient statistics (edit errors and reference length; clipped n-gram
-matches, n-gram counts and lengths) are computed once with torchmetrics' own update functions,
-so a resample only sums them: a thousand resamples take about half a second per metric.
+matches, n-gram counts and lengths) are the state of the very torchmetrics metric that
+training logs (``s2t.module.METRICS``; BLEU is sacreBLEU's, 13a tokens) after that one
+utterance, so a resample only sums them and lets the metric compute from the sum.
 """
 
 from __future__ import annotations
@@ -23,15 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import bootstrap
-from torchmetrics.functional.text.bleu import _bleu_score_compute, _bleu_score_update
-from torchmetrics.functional.text.cer import _cer_update
-from torchmetrics.functional.text.wer import _wer_update
 
 from s2t.data.manifest import TASKS
-from s2t.module import metric_key, metric_names
+from s2t.module import METRICS, metric_key, metric_names
 from s2t.predictions import COLUMNS, Prediction
-
-N_GRAM = 4
 
 
 class ScoreError(ValueError):
@@ -71,24 +67,20 @@ def read_predictions(paths: list[Path]) -> list[Prediction]:
 
 
 def statistics(metric: str, hypothesis: str, reference: str) -> np.ndarray:
-    """One utterance's sufficient statistics: (errors, reference length) or BLEU's 2 * N_GRAM + 2 counts."""
-    if metric in ("wer", "cer"):
-        update = _wer_update if metric == "wer" else _cer_update
-        return np.array([float(x) for x in update([hypothesis], [reference])])
-    matches, counts = torch.zeros(N_GRAM), torch.zeros(N_GRAM)
-    hyp_len, ref_len = _bleu_score_update([hypothesis], [[reference]], matches, counts, torch.tensor(0.0), torch.tensor(0.0), N_GRAM)
-    return np.concatenate([matches.numpy(), counts.numpy(), [float(hyp_len), float(ref_len)]])
+    """One utterance's sufficient statistics: the metric's state after this pair alone, flattened."""
+    m = METRICS[metric]()
+    m.update([hypothesis], [[reference]] if metric == "bleu" else [reference])
+    return np.concatenate([state.double().numpy().ravel() for state in m.metric_state.values()])
 
 
 def corpus_value(metric: str, total: np.ndarray) -> float:
-    """The metric in percent from summed statistics (as torchmetrics computes it on the whole corpus)."""
-    if metric in ("wer", "cer"):
-        return 100 * total[0] / total[1] if total[1] > 0 else float("nan")
-    matches, counts, (hyp_len, ref_len) = (torch.from_numpy(total[:N_GRAM]), torch.from_numpy(total[N_GRAM:2 * N_GRAM]),
-                                           torch.from_numpy(total[2 * N_GRAM:]))
-    if hyp_len == 0:
-        return 0.0
-    return 100 * float(_bleu_score_compute(hyp_len, ref_len, matches, counts, N_GRAM, [1 / N_GRAM] * N_GRAM, False))
+    """The metric in percent from summed statistics, computed by the metric itself as on a whole corpus."""
+    m = METRICS[metric]()
+    offset = 0
+    for name, state in m.metric_state.items():
+        setattr(m, name, torch.from_numpy(total[offset:offset + state.numel()]).reshape(state.shape).to(state.dtype))
+        offset += state.numel()
+    return 100 * float(type(m).compute(m))  # the class's compute: no "compute before update" warning, no cache
 
 
 def score_group(key: str, metric: str, rows: list[Prediction], resamples: int, confidence: float, seed: int) -> Score:
