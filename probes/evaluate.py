@@ -111,7 +111,7 @@ def publish(job: EvaluationJob, metrics: dict[str, Any], model: Any, report: boo
     """Write the report and log to W&B (rank zero, after the merge)."""
     figures = write_outputs(job, metrics, model) if report else {}
     if wandb:
-        log_to_wandb(job, metrics, figures)
+        log_to_wandb(job, metrics, figures, model)
 
 
 def file_digest(path: Path) -> str:

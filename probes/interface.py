@@ -17,6 +17,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def hypotheses(self, features, prefix, beam_size=5): ...  # batched generate, one list per row
         def word_groups(self, tokens): ...
         def ctc_log_probs(self, features, lengths): return None
+        def describe(self): ...  # optional: {"config": ..., "parameters": ...} for the logs
 
 Shapes: B batch, T input frames (10 ms), F filterbank channels, T' encoder frames,
 D model width, P prefix tokens, I explained tokens, V vocabulary, L decoder layers,
@@ -26,7 +27,7 @@ H heads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -113,6 +114,11 @@ class Utterance:
     def num_frames(self) -> int:
         """T, input frames."""
         return int(self.features.shape[0])
+
+
+def describe(model: ProbeModel) -> dict[str, Any]:
+    """What the logs say about a model: its optional ``describe()`` (config, parameters, training run), or nothing."""
+    return model.describe() if callable(getattr(model, "describe", None)) else {}
 
 
 def forced(model: ProbeModel, utt: Utterance, features: Tensor | None = None, need_weights: bool = False) -> Forced:

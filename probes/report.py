@@ -487,8 +487,7 @@ def _figure_section(report_dir: Path, heading: str, caption: str, figures: Seque
 
 def _example_section(report_dir: Path, examples: Sequence[Path], records: Sequence[Mapping[str, Any]]) -> str:
     """Example figures, each captioned with its utterance id, hypothesis and reference."""
-    items = "\n\n".join(f"Utterance {code_span(r['id'])}: hypothesis {code_span(r.get('hypothesis', ''))}, reference "
-                        f"{code_span(r.get('reference', ''))}.\n\n![example utterance]({p.relative_to(report_dir).as_posix()})"
+    items = "\n\n".join(f"{example_caption(r)}\n\n![example utterance]({p.relative_to(report_dir).as_posix()})"
                         for p, r in zip(examples, records))
     return ("### Example utterances\n\nSpectrogram, CA averaged over all layers and heads, pooled input saliency "
             f"and encoder-output saliency, one token per row; reference word times when known.\n\n{items}\n")
@@ -521,9 +520,23 @@ def _tables_section(built: Sequence[Table], folder: Path) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class Written:
+    """What ``write_report`` wrote: report.md, and every figure with its caption (for loggers)."""
+
+    path: Path
+    figures: dict[Path, str]
+
+
+def example_caption(record: Mapping[str, Any]) -> str:
+    """An example figure's caption: the utterance id, hypothesis and reference."""
+    return (f"Utterance {code_span(record['id'])}: hypothesis {code_span(record.get('hypothesis', ''))}, reference "
+            f"{code_span(record.get('reference', ''))}.")
+
+
 def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | None, title: str,
-                 word_times: dict | None = None, token_text: Callable | None = None) -> Path:
-    """Write tables/, figures/ and report.md into ``out``; returns report.md's path."""
+                 word_times: dict | None = None, token_text: Callable | None = None) -> Written:
+    """Write tables/, figures/ and report.md into ``out``; returns what it wrote."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     built = tables(metrics)
@@ -539,22 +552,24 @@ def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | 
     if groups or examples:
         sections.append("## Figures\n")
     sections += [_figure_section(out, *group) for group in groups]
+    by_id = {r["id"]: r for r in done}
     if examples:
-        by_id = {r["id"]: r for r in done}
         sections.append(_example_section(out, examples, [by_id[i] for i in shown]))
     path = out / "report.md"
     path.write_text("\n".join(sections))
-    return path
+    figures = {p: f"{heading}. {caption}" for heading, caption, paths in groups for p in paths}
+    figures.update({p: example_caption(by_id[i]) for p, i in zip(examples, shown)})
+    return Written(path, figures)
 
 
 # ---------------------------------------------------------------- command line
 
 
 def report_from_run(run: Path, title: str, out: Path | None = None) -> Path:
-    """``write_report`` from a run folder's metrics.json, utterances.jsonl and maps.h5 (if any)."""
+    """``write_report`` from a run folder's metrics.json, utterances.jsonl and maps.h5 (if any); report.md's path."""
     metrics = json.loads((run / "metrics.json").read_text())
     records = [json.loads(line) for line in (run / "utterances.jsonl").read_text().splitlines() if line.strip()]
-    return write_report(out or run, metrics, records, run / "maps.h5", title)
+    return write_report(out or run, metrics, records, run / "maps.h5", title).path
 
 
 def main(argv: Sequence[str] | None = None) -> None:

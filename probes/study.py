@@ -145,10 +145,11 @@ def study_cost(ledger: Path) -> dict[str, float]:
     return hours
 
 
-def logger_override(folder: Path, name: str) -> list[str]:
-    """CSV and W&B loggers writing under ``folder``."""
+def logger_override(folder: Path, name: str, group: str | None = None) -> list[str]:
+    """CSV and W&B loggers writing under ``folder``; the W&B run in ``group`` (default: the checkpoint's, or the name)."""
+    wandb_args = {"save_dir": str(folder), "name": name, **({"group": group} if group else {})}
     loggers = [{"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(folder), "name": "csv"}},
-               {"class_path": "s2t.loggers.SafeWandbLogger", "init_args": {"save_dir": str(folder), "name": name}}]
+               {"class_path": "s2t.loggers.SafeWandbLogger", "init_args": wandb_args}]
     return ["--trainer.logger", json.dumps(loggers)]
 
 
@@ -185,7 +186,8 @@ def train(study: Study, spec: ModelSpec, folder: Path) -> Path:
     if not marker.is_file():
         resume = last_checkpoint(folder)
         args = ["fit", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
-                "--trainer.default_root_dir", str(folder), *logger_override(folder, spec.name),
+                "--trainer.default_root_dir", str(folder),
+                *logger_override(folder, spec.name, group=f"{study.out.name}-{spec.name}"),
                 *study.train, *spec.train, *(["--ckpt_path", str(resume)] if resume else [])]
         call(TRAIN, args, f"{spec.name}: training" + (f" (resuming {resume.name})" if resume else ""), folder.parent / LEDGER)
         if not (folder / "final.ckpt").is_file():
@@ -211,9 +213,9 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
     test_dir = folder / "test"
     call(TRAIN, ["test", "--config", spec.experiment, "--data.data_dir", str(study.data_dir),
           *study.train, *spec.train, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(test_dir),
-          "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(test_dir)],
+          *logger_override(test_dir, f"{spec.name}-test")],
          f"{spec.name}: testing", folder / LEDGER)
-    values = test_metrics(sorted(test_dir.rglob("metrics.csv"))[-1])
+    values = test_metrics(max(test_dir.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime))  # the newest test
     checkpoint = read_checkpoint(ckpt)
     hp, config = checkpoint["hyper_parameters"], checkpoint["model_config"]
     with torch.device("meta"):  # parameters only (no BatchNorm statistics), no memory

@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import Callback, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
 from s2t.data.datamodule import SpeechDataModule
+from s2t.loggers import SafeWandbLogger
 from s2t.module import S2TModule, read_checkpoint
 from s2t.predictions import PredictionWriter
 from s2t.tokenizer import Tokenizer
@@ -40,10 +41,15 @@ class S2TCLI(LightningCLI):
             self.config[subcommand]["model"][key] = value
 
     def _evaluate_with_checkpoint_tokenizer(self) -> None:
-        """Give the data module the checkpoint's tokenizer when evaluating a checkpoint file."""
+        """Give the data module the checkpoint's tokenizer when evaluating a checkpoint file, and put the
+        W&B run in the group of the run that trained it."""
         ckpt_path = self.config[self.subcommand].get("ckpt_path")
         if ckpt_path and Path(ckpt_path).is_file():
-            self.datamodule.tokenizer = Tokenizer.from_bytes(read_checkpoint(ckpt_path)["tokenizer"])
+            checkpoint = read_checkpoint(ckpt_path)
+            self.datamodule.tokenizer = Tokenizer.from_bytes(checkpoint["tokenizer"])
+            for logger in self.trainer.loggers:
+                if isinstance(logger, SafeWandbLogger):
+                    logger.join(checkpoint.get("wandb_run"))
 
     before_validate = before_test = _evaluate_with_checkpoint_tokenizer
 

@@ -114,6 +114,7 @@ class S2TModule(L.LightningModule):
         self.tokenizer: Tokenizer | None = None
         self.model: S2TModel | None = None
         self.resolved_decay_steps = 0  # ctc_decay_epochs in steps, once a training loader has been seen
+        self.training_run: dict[str, Any] | None = None  # a loaded checkpoint's W&B training run (s2t.loggers)
         self.metrics = nn.ModuleDict()
 
     @classmethod
@@ -160,8 +161,11 @@ class S2TModule(L.LightningModule):
                 self.metrics[full] = METRICS[name]()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Embed the tokenizer, the resolved model config and the CTC decay in steps."""
+        """Embed the tokenizer, the resolved model config, the CTC decay in steps and the W&B run that trained it."""
         checkpoint["tokenizer"] = self.tokenizer.to_bytes()
+        runs = [lg.run_reference() for lg in self.loggers if hasattr(lg, "run_reference")]  # s2t.loggers.SafeWandbLogger
+        if runs:
+            checkpoint["wandb_run"] = runs[0]
         checkpoint["ctc_decay_steps"] = self.resolved_decay_steps
         checkpoint["model_config"] = {f.name: getattr(self.model.config, f.name) for f in dataclasses.fields(ModelConfig) if f.init}
 
@@ -172,6 +176,7 @@ class S2TModule(L.LightningModule):
         tokenizer = Tokenizer.from_bytes(checkpoint["tokenizer"])
         config = ModelConfig(**checkpoint["model_config"])
         self.resolved_decay_steps = checkpoint.get("ctc_decay_steps", 0)
+        self.training_run = checkpoint.get("wandb_run")  # the W&B run that wrote the checkpoint, if any
         if self.model is None:
             self.build(tokenizer, config)
             return

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -88,6 +89,11 @@ class S2TProbe:
                 text, members = words[-1]
                 words[-1] = (text + piece, members + [i])
         return [(text, members) for text, members in words if text or len(members) > 1]
+
+    def describe(self) -> dict[str, Any]:
+        """For the logs: the resolved model config, its parameter count and the W&B run that trained it."""
+        return {"family": "s2t", "config": dataclasses.asdict(self.model.config),
+                "parameters": self.model.num_parameters(), "training_run": self.module.training_run}
 
     def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor] | None:
         """CTC log-probabilities (B, T', V) of the intermediate CTC head, or None."""

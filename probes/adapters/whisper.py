@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -207,6 +207,11 @@ class WhisperProbe:
         texts = [self.tokenizer.decode([tokens[i] for i in members], skip_special_tokens=True).strip()
                  for members in words]
         return [(text, members) for text, members in zip(texts, words) if text or len(members) > 1]
+
+    def describe(self) -> dict[str, Any]:
+        """For the logs: the model's name, its config and its parameter count."""
+        return {"family": "whisper", "name": self.model.config.name_or_path, "config": self.model.config.to_dict(),
+                "parameters": self.model.num_parameters()}
 
     def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> None:
         """Whisper has no CTC head."""

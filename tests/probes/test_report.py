@@ -95,7 +95,7 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
     records.append({"id": "bad", "task": "asr", "src_lang": "en", "tgt_lang": "en", "skipped": "unreadable audio"})
     metrics = json.loads(json.dumps(json_ready(summarize_records(records))))
     maps = write_maps_h5(out / "maps.h5", records[:2])
-    path = report.write_report(out, metrics, records, maps, "Toy run", word_times=WORDS, token_text=lambda t: f"tok{t}")
+    path = report.write_report(out, metrics, records, maps, "Toy run", word_times=WORDS, token_text=lambda t: f"tok{t}").path
     return out, metrics, path.read_text()
 
 
@@ -191,20 +191,20 @@ def test_missing_methods_and_keys_leave_sections_out(tmp_path: Path) -> None:
     metrics = summarize_records(records)  # raw: nan, not null
     for key in ("timestamps", "deletion_auc", "ground_truth", "groups", "seconds_per_utterance", "skipped"):
         del metrics[key]
-    text = report.write_report(tmp_path, metrics, records, None, "Input only").read_text()
+    text = report.write_report(tmp_path, metrics, records, None, "Input only").path.read_text()
     assert "CA vs SPES input saliency" in text and "encoder-output" not in text
     assert "Deletion" not in text and "timestamps" not in text and "Ground truth" not in text
     assert numbers_traceable(text, metrics) == []
     assert not (tmp_path / "tables" / "deletion.md").exists() and (tmp_path / "tables" / "aggregated.csv").is_file()
     assert not list((tmp_path / "figures").glob("example_*.png"))
     bare = report.write_report(tmp_path / "bare", {"utterances": 0}, [], tmp_path / "missing.h5", "Nothing")
-    assert "No metrics computed" in bare.read_text()
+    assert "No metrics computed" in bare.path.read_text() and bare.figures == {}
 
 
 def test_single_utterance_has_no_interval_but_still_renders(tmp_path: Path) -> None:
     records = [make_record("w", 3)]
     metrics = summarize_records(records)
-    text = report.write_report(tmp_path, metrics, records, None, "One").read_text()
+    text = report.write_report(tmp_path, metrics, records, None, "One").path.read_text()
     mean = metrics["pearson"]["ca_vs_input"]["all"]["mean"]
     assert math.isnan(metrics["pearson"]["ca_vs_input"]["all"]["ci_low"])
     assert f"**{mean:.3f}**" in text and numbers_traceable(text, metrics) == []
