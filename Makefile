@@ -36,7 +36,7 @@ study-results: setup
 
 # results/study/report.md rebuilt from the committed files alone (byte-identical to the committed one).
 study-report: setup
-	$(PY) -m probes.study_report results/study
+	$(PY) -m probes.study.report results/study
 
 corpus: setup
 	$(PY) -m s2t.data.synth --out $(CORPUS)

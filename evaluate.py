@@ -1,4 +1,4 @@
-"""Explain a checkpoint's outputs: the command of ``probes.evaluate`` (installed: ``crossprobe-evaluate``).
+"""Explain a checkpoint's outputs: the command of ``probes.evaluation.cli`` (installed: ``crossprobe-evaluate``).
 
     python evaluate.py --ckpt CKPT --manifest DIR/test.tsv --out OUTDIR [--methods spes,encoder] [...]
     python evaluate.py --help
@@ -6,7 +6,7 @@
 
 import sys
 
-from probes.evaluate import explain_config, main, parser
+from probes.evaluation.cli import explain_config, main, parser
 
 __all__ = ["explain_config", "main", "parser"]
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.plot_curves import VALIDATION, learning_curves, plot
-from probes.study import logger_override
+from probes.study.run import logger_override
 from s2t.cli import main as cli
 
 

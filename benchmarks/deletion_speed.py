@@ -19,9 +19,9 @@ import torch
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
-from probes.deletion import deletion_curve
-from probes.metrics import random_map
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.agreement import random_map
+from probes.metrics.deletion import deletion_curve
 
 
 def main() -> None:

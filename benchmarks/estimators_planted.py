@@ -16,8 +16,8 @@ import argparse
 import torch
 from torch import Tensor
 
-from probes.metrics import token_pearson
-from probes.perturbation import estimate, keep_masks
+from probes.metrics.agreement import token_pearson
+from probes.saliency.perturbation import estimate, keep_masks
 
 
 def planted(units: int, tokens: int, window: int, g: torch.Generator) -> Tensor:

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 from probes.adapters import S2TProbe
-from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.interface import Utterance
-from probes.metrics import correlations
-from probes.spes import SpesConfig, segmentations, spes_estimate
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.agreement import correlations
+from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate
+from probes.saliency.spes import SpesConfig, segmentations, spes_estimate
 
 Method = Callable[[S2TProbe, Utterance, str, int], torch.Tensor]  # (model, utt, precision, seed) -> map
 

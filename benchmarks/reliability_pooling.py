@@ -21,10 +21,10 @@ import torch
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention
-from probes.metrics import correlations
-from probes.pooling import pool_to_frames
-from probes.spes import SpesConfig, spes_estimate
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.agreement import correlations
+from probes.saliency.pooling import pool_to_frames
+from probes.saliency.spes import SpesConfig, spes_estimate
 
 POOLINGS = ("avg2d", "max2d")
 

@@ -6,7 +6,7 @@ a map is signal.
 For the same English test utterances and segments (default: the paper's 2000/2500/3000 SLIC
 segments per 500 frames), this draws masks once per seed and design (independent, or
 antithetic pairs), force-decodes them all, and then lets every estimator
-(``probes.perturbation``: occluded, contrast, ridge) read the first N masks, for each budget N.
+(``probes.saliency.perturbation``: occluded, contrast, ridge) read the first N masks, for each budget N.
 Estimators thus compete on the very same forced decodings. Per (estimator, masks, budget) it
 prints:
 
@@ -37,12 +37,12 @@ from torch import Tensor
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.interface import Utterance, forced
-from probes.metrics import correlations, span_mass, token_spans
-from probes.perturbation import Batch, estimate, keep_masks, score_masks
-from probes.pooling import pool_to_frames
-from probes.spes import SpesConfig, segmentations
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.agreement import correlations, span_mass, token_spans
+from probes.saliency.perturbation import Batch, estimate, keep_masks, score_masks
+from probes.saliency.pooling import pool_to_frames
+from probes.saliency.spes import SpesConfig, segmentations
 
 VARIANTS = {"occluded": ("occluded", False), "contrast": ("contrast", False), "contrast, antithetic": ("contrast", True),
             "ridge": ("ridge", False), "ridge, antithetic": ("ridge", True)}

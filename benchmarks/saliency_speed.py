@@ -14,7 +14,7 @@ hit all of them alike:
    apart, so the ratio is shown without and with it. Goal: >= 0.9.
 2. Against Captum: ``captum.attr.FeatureAblation`` zeroing the SLIC segments of one coarse
    granularity (``feature_mask``, baseline 0, as SPES masks) one at a time, with the forward
-   function of the project's Captum gradients (``probes.gradients.token_log_probs``), against
+   function of the project's Captum gradients (``probes.saliency.gradients.token_log_probs``), against
    ``spes_estimate`` over that granularity with as many masks as it has segments, which
    scores every token on each perturbed input; all on the first utterance. Both evaluate
    S + 1 inputs (S perturbed, one intact) per call. Captum is used two ways:
@@ -55,11 +55,11 @@ from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from probes.adapters import S2TProbe
-from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate
-from probes.gradients import token_log_probs
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.interface import Utterance, forced
-from probes.spes import SpesConfig, segment_count, segmentations, spes_estimate, superpixels
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate
+from probes.saliency.gradients import token_log_probs
+from probes.saliency.spes import SpesConfig, segment_count, segmentations, spes_estimate, superpixels
 
 BATCH_SIZES = (8, 16, 32, 64)
 SWEEP_COPIES = 64  # unmasked copies force-decoded per batch size and round when choosing the batch size

@@ -23,15 +23,15 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
-from probes import plots
 from probes.adapters import S2TProbe
-from probes.encoder_saliency import EncoderSaliencyConfig
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
-from probes.report import per_head_grid
-from probes.spes import SpesConfig
-from probes.summary import PER_HEAD_COLUMNS, per_head_rows, scalars, summarize_records
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_rows, scalars, summarize_records
+from probes.report import plots
+from probes.report.run import per_head_grid
+from probes.saliency.encoder import EncoderSaliencyConfig
+from probes.saliency.spes import SpesConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Explain one utterance: its hypothesis, cross-attention, saliency maps and every per-utterance metric.
 
-``explain`` returns an ``Explanation``: a JSON-ready ``record`` (what ``probes.summary``
+``explain`` returns an ``Explanation``: a JSON-ready ``record`` (what ``probes.metrics.summary``
 aggregates) and the ``maps`` (what reports plot and evaluate.py stores). Names used in
 records and in ``metrics.json``:
 
@@ -36,15 +36,15 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from probes import deletion, timestamps
 from probes.attention import cross_attention, standard_views, view, view_heads
-from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
-from probes.gradients import METHODS as GRADIENT_METHODS
-from probes.gradients import gradient_saliency
 from probes.interface import ProbeModel, Utterance
-from probes.metrics import baselines, correlations, random_map, span_mass, token_spans, uniform_map
-from probes.pooling import POOLERS, pool_to_frames
-from probes.spes import SpesConfig, spes, spes_estimate
+from probes.metrics import deletion, timestamps
+from probes.metrics.agreement import baselines, correlations, random_map, span_mass, token_spans, uniform_map
+from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
+from probes.saliency.gradients import METHODS as GRADIENT_METHODS
+from probes.saliency.gradients import gradient_saliency
+from probes.saliency.pooling import POOLERS, pool_to_frames
+from probes.saliency.spes import SpesConfig, spes, spes_estimate
 
 METHODS = ("spes", "encoder", *GRADIENT_METHODS)
 

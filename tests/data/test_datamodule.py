@@ -17,8 +17,8 @@ import torch
 from s2t.data.audio import BadRowError, load_audio
 from s2t.data.datamodule import SpeechDataModule
 from s2t.data.dataset import SpeechDataset, collate
-from s2t.data.sampler import BucketBatchSampler
 from s2t.data.manifest import SAMPLE_RATE, ManifestError, ManifestRow, num_frames, read_manifest, resolve_audio, write_manifest
+from s2t.data.sampler import BucketBatchSampler
 from s2t.features import N_MELS, fbank
 from s2t.tokenizer import Tokenizer
 

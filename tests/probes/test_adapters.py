@@ -10,8 +10,8 @@ from torch import Tensor
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention
-from probes.gradients import gradient_saliency
 from probes.interface import ProbeModel, Utterance
+from probes.saliency.gradients import gradient_saliency
 from s2t.module import S2TModule
 from s2t.tokenizer import Tokenizer
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import Tensor
 
-from probes.deletion import auc, deletion_curve, input_relevance, levels, perturbed, probability_curve, ranking
 from probes.interface import Utterance
+from probes.metrics.deletion import auc, deletion_curve, input_relevance, levels, perturbed, probability_curve, ranking
 from tests.probes.toys import ToyProbe, toy_utterance
 
 READS = [(1, 3), (6, 8), (10, 12), (15, 17)]  # 8 of the 20 encoder frames are ever read: 39% of the input cells

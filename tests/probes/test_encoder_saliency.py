@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from probes.encoder_saliency import EncoderSaliencyConfig, dim_group_index, encoder_estimate, encoder_saliency
 from probes.interface import Forced, Utterance
-from probes.metrics import token_pearson
+from probes.metrics.agreement import token_pearson
+from probes.saliency.encoder import EncoderSaliencyConfig, dim_group_index, encoder_estimate, encoder_saliency
 from tests.probes.test_perturbation import excess_share
 from tests.probes.toys import ToyProbe, toy_utterance
 

@@ -12,7 +12,7 @@ import h5py
 import pytest
 
 import evaluate
-import probes.evaluation
+import probes.evaluation.run
 from probes.explain import explain as real_explain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,12 +70,12 @@ def test_a_crashed_run_resumes_to_the_same_results(tiny_checkpoint: Path, tiny_c
             raise RuntimeError("killed")  # a crash (Lightning turns KeyboardInterrupt into SystemExit)
         return real_explain(*args, **kwargs)
 
-    monkeypatch.setattr(probes.evaluation, "explain", crash_on_third)
+    monkeypatch.setattr(probes.evaluation.run, "explain", crash_on_third)
     with pytest.raises(RuntimeError, match="killed"):
         run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report")
     assert len(list((tmp_path / "resumed" / "work").glob("*.json"))) == 2  # two finished, nothing half-written
     calls.clear()
-    monkeypatch.setattr(probes.evaluation, "explain", real_explain)
+    monkeypatch.setattr(probes.evaluation.run, "explain", real_explain)
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report") == 0
     assert results(tmp_path / "resumed") == results(tmp_path / "whole")
 
@@ -166,5 +166,5 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
         r["agreement"]["ca_vs_input"]["all"].pop("pearson_token")
         del r["agreement"]["ca_vs_saliency"]
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    probes.evaluation.rescore(out)
+    probes.evaluation.run.rescore(out)
     assert {name: (out / name).read_bytes() for name in before} == before  # random baselines drawn alike too

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.explain import ExplainConfig, explain
-from probes.metrics import correlations
-from probes.pooling import pool_to_frames
-from probes.spes import SpesConfig, spes
-from probes.summary import summarize_records
+from probes.metrics.agreement import correlations
+from probes.metrics.summary import summarize_records
+from probes.saliency.encoder import EncoderSaliencyConfig
+from probes.saliency.pooling import pool_to_frames
+from probes.saliency.spes import SpesConfig, spes
 from tests.probes.toys import EnergyToy, toy_utterance
 
 READS = [(0, 4), (4, 8), (8, 14), (14, 20)]

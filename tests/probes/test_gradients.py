@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from probes.gradients import METHODS, gradient_saliency, token_log_probs
 from probes.interface import Utterance
-from probes.pooling import pool_to_frames
+from probes.saliency.gradients import METHODS, gradient_saliency, token_log_probs
+from probes.saliency.pooling import pool_to_frames
 from tests.probes.toys import ToyProbe, toy_utterance
 
 READS = [(0, 3), (3, 7), (7, 12), (15, 20)]  # encoder frames; frames 12..14 are read by no token

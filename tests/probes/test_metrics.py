@@ -12,7 +12,7 @@ import torch
 from scipy import stats
 
 from probes.interface import Utterance
-from probes.metrics import (
+from probes.metrics.agreement import (
     Summary,
     baselines,
     correlations,

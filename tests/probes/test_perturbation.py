@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from probes.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency, ridge_fit
+from probes.saliency.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency, ridge_fit
 
 # 3 masks over 4 cells (True = kept), 2 tokens. Occluded cells per mask:
 #   mask 0 occludes {1},    scores (1, 10)

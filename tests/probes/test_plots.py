@@ -10,7 +10,7 @@ import pytest
 import torch
 from matplotlib.image import imread
 
-from probes import plots
+from probes.report import plots
 
 RNG = np.random.default_rng(0)
 WORDS = [("the", 0.1, 0.3), ("cat", 0.35, 0.8), ("sat", 0.9, 1.4)]

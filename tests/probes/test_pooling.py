@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from probes.pooling import POOLERS, pool_to_frames
+from probes.saliency.pooling import POOLERS, pool_to_frames
 
 # One token, 4 input frames x 2 channels; encoder frames cover input frames [0, 2) and [2, 4).
 BLOCKS = torch.tensor([[[1.0, 2.0], [3.0, 0.0], [0.0, 5.0], [4.0, 4.0]]])  # (1, 4, 2)

@@ -13,10 +13,10 @@ import h5py
 import numpy as np
 import pytest
 
-from probes import report
-from probes.paper import PAPER
-from probes.summary import json_ready, summarize_records
-from probes.tables import numbers_traceable
+from probes.metrics.summary import json_ready, summarize_records
+from probes.report import run as report
+from probes.report.paper import PAPER
+from probes.report.tables import numbers_traceable
 
 LAYERS, HEADS, TOKENS, FRAMES = 2, 3, 3, 10
 CORRELATIONS = ("pearson", "spearman", "kendall")

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from probes.interface import Utterance
-from probes.spes import SpesConfig, segment_count, segmentations, spes, superpixels
+from probes.saliency.spes import SpesConfig, segment_count, segmentations, spes, superpixels
 from tests.probes.test_perturbation import excess_share
 from tests.probes.toys import ToyProbe, toy_utterance
 
@@ -157,9 +157,9 @@ def test_no_tokens(toy: tuple[ToyProbe, Utterance]) -> None:
 @pytest.mark.parametrize("method", ["spes", "encoder"])
 def test_bf16_passes_change_the_map_far_less_than_another_mask_seed(toy: tuple[ToyProbe, Utterance],
                                                                      method: str) -> None:
-    from probes.encoder_saliency import EncoderSaliencyConfig, encoder_estimate
-    from probes.metrics import correlations
-    from probes.spes import spes_estimate
+    from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate
+    from probes.metrics.agreement import correlations
+    from probes.saliency.spes import spes_estimate
 
     model, utt = toy
     estimate, config = ((spes_estimate, SpesConfig(masks=96, granularities=(20,))) if method == "spes"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.study import Study, group_filter, main
+from probes.study.run import Study, group_filter, main
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
@@ -56,7 +56,7 @@ def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
 
 @pytest.mark.slow
 def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
-    from probes.study_report import study_numbers_traceable
+    from probes.study.report import study_numbers_traceable
 
     config = study_file(tmp_path, tiny_corpus)
     assert main(["--config", str(config)]) == 0
@@ -96,7 +96,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert not [p for p in exported if p.endswith((".h5", ".ckpt")) or "/train/" in p or "/work/" in p]
     text = (results / "report.md").read_bytes()
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
-    from probes.study_report import write_study_report
+    from probes.study.report import write_study_report
     assert write_study_report(results).read_bytes() == text
     # rescoring from the saved maps gives the same scores, so the same report
     assert main(["--config", str(config), "--rescore"]) == 0

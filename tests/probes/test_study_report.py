@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from probes import findings as fd
-from probes import study_report as sr
-from probes.study_models import load_study
-from probes.summary import summarize_records, write_json
+from probes.metrics.summary import summarize_records, write_json
+from probes.study import findings as fd
+from probes.study import report as sr
+from probes.study.models import load_study
 
 LAYERS, HEADS, UTTERANCES = 3, 2, 4
 RELIABILITY = 0.64  # every saliency map's seed-to-seed Pearson: agreements divide by 0.8 when corrected

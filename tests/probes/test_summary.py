@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from probes.summary import json_ready, scalars, summarize_records
+from probes.metrics.summary import json_ready, scalars, summarize_records
 
 
 def record(uid: str, pearson: float | None, heads: dict[str, float], task: str = "asr") -> dict:

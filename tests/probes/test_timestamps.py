@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from probes.interface import Utterance
-from probes.timestamps import (
+from probes.metrics.timestamps import (
     ca_word_times,
     ctc_word_times,
     dtw,
@@ -199,7 +199,7 @@ def test_ctc_word_times_recover_a_planted_alignment() -> None:
 def test_ctc_word_times_without_head_or_path_is_none(caplog: pytest.LogCaptureFixture) -> None:
     assert ctc_word_times(FakeModel([[0]]), utterance([3])) is None
     model = FakeModel([[0, 1, 2]], ctc=planted_ctc([0, 2, 0]))
-    with caplog.at_level(logging.WARNING, logger="probes.timestamps"):
+    with caplog.at_level(logging.WARNING, logger="probes.metrics.timestamps"):
         assert ctc_word_times(model, utterance([2, 2, 3])) is None  # 3 tokens + 1 repeat > 3 frames
         assert ctc_word_times(model, utterance([0])) is None
     assert "repeats" in caplog.text and "blank" in caplog.text

@@ -22,10 +22,10 @@ from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForCond
 
 import evaluate
 from probes.adapters.whisper import WhisperProbe
-from probes.encoder_saliency import EncoderSaliencyConfig
 from probes.explain import ExplainConfig, explain
 from probes.interface import ProbeModel, Utterance
-from probes.spes import SpesConfig
+from probes.saliency.encoder import EncoderSaliencyConfig
+from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import read_manifest
 
 WORDS = ("the", "cat", "dog", "sat", "on", "mat")

@@ -5,7 +5,7 @@
 
 The study file (YAML) lists models, each an experiment config with overrides and the groups
 of test rows to explain (``asr_en``: English ASR rows; ``st_en-it``: English-to-Italian
-ST rows). Every step runs ``python -m s2t.train`` (``train.py``) or ``python -m probes.evaluate``
+ST rows). Every step runs ``python -m s2t.train`` (``train.py``) or ``python -m probes.evaluation``
 (``evaluate.py``) in a subprocess, from the project root in a checkout and from the current
 folder once installed (``crossprobe-study``), and leaves a marker when it completes, so an
 interrupted study, started again, resumes where it stopped: training from its last checkpoint,
@@ -15,7 +15,7 @@ explanation from its last finished utterance. Layout::
     OUT/models/<name>/quality.json      test WER per language, BLEU per direction, size, steps
     OUT/models/<name>/explain/<group>/  an evaluate.py OUTDIR
     OUT/models/<name>/paper_resolution/<group>/  the same at the paper's SPES resolution, on a few utterances
-    OUT/report.md, tables/, figures/    probes.study_report
+    OUT/report.md, tables/, figures/    probes.study.report
 """
 
 from __future__ import annotations
@@ -36,18 +36,18 @@ from typing import Any, Sequence
 import torch
 import yaml
 
-from probes.evaluation import rescore
-from probes.paper import TARGETS
-from probes.study_models import group_quality, meets_target, targets
-from probes.study_report import write_study_report
-from probes.summary import write_json
+from probes.evaluation.run import rescore
+from probes.metrics.summary import write_json
+from probes.report.paper import TARGETS
+from probes.study.models import group_quality, meets_target, targets
+from probes.study.report import write_study_report
 from s2t.models import ModelConfig, S2TModel
 from s2t.module import read_checkpoint
 from s2t.resources import checkout_root, find_config
 
 log = logging.getLogger(__name__)
 ROOT = checkout_root()  # where the steps run: the checkout's root, or (installed) the current folder
-TRAIN, EVALUATE = "s2t.train", "probes.evaluate"  # the steps' modules
+TRAIN, EVALUATE = "s2t.train", "probes.evaluation"  # the steps' modules
 EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
 
@@ -329,7 +329,7 @@ def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
 
 def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
     """Recompute the agreement scores of every finished explain run of the (selected) models from its maps.h5, without
-    a model pass (``probes.evaluation.rescore``); returns the runs. Their own report.md is left as it was."""
+    a model pass (``probes.evaluation.run.rescore``); returns the runs. Their own report.md is left as it was."""
     folders = [h5.parent for spec in study.models if not only or spec.name in only for runs in EXPLANATIONS
                for h5 in sorted((study.out / "models" / spec.name / runs).glob("*/maps.h5"))]
     for folder in folders:
@@ -413,7 +413,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Encoder-output saliency (the paper's SM_H): occlusion saliency of the encoder states H.
 
-The same estimator as SPES (``probes.perturbation``), applied to what the decoder reads: H
+The same estimator as SPES (``probes.saliency.perturbation``), applied to what the decoder reads: H
 (T', D) is computed once, perturbed copies are force-decoded, and each token is scored by
 KL(p_i || p_i^masked). Because the encoder is not re-run, the map shows which encoder
 frames the decoder draws on, without the encoder's context mixing.
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, force_on_encoding
-from probes.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
+from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
                                  occlusion_saliency, passes_in)
 
 REDUCTIONS = ("mean", "max")
@@ -51,12 +51,12 @@ class EncoderSaliencyConfig:
     dim_groups: int = 1
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.saliency.perturbation)
     reduce: str = "mean"
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
     target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
-    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.perturbation)
+    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
 
     def __post_init__(self) -> None:
         """Reject bad values with a clear message."""

@@ -5,11 +5,11 @@
     report.md                    headline numbers next to the paper's, tables inlined, figures linked
     tables/<name>.md, <name>.csv layer_head_<comparison>_<correlation>, aggregated, per_layer,
                                  input_vs_encoder, deletion, ground_truth, timestamps, groups, cost
-    figures/*.png                drawn by ``probes.plots``
+    figures/*.png                drawn by ``probes.report.plots``
 
-Every number in ``report.md`` comes from ``metrics.json`` (``probes.tables.numbers_traceable``
-checks it), except the paper's reference numbers, which live in ``PAPER`` (``probes.paper``)
-and nowhere else. Numbers are formatted as described in ``probes.tables``. Sections whose
+Every number in ``report.md`` comes from ``metrics.json`` (``probes.report.tables.numbers_traceable``
+checks it), except the paper's reference numbers, which live in ``PAPER`` (``probes.report.paper``)
+and nowhere else. Numbers are formatted as described in ``probes.report.tables``. Sections whose
 metrics a run did not compute (no encoder saliency, no ground truth, no re-decoding...) are
 left out.
 """
@@ -26,10 +26,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
-from probes import plots
-from probes.metrics import CORRELATIONS
-from probes.paper import PAPER
-from probes.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view, code_span,
+from probes.metrics.agreement import CORRELATIONS
+from probes.report import plots
+from probes.report.paper import PAPER
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view, code_span,
                            comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_pm,
                            na_reason, paper_number, stat_columns, write_table)
 
@@ -580,7 +580,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--out", type=Path, help="where to write (default: the run folder)")
     a = p.parse_args(argv)
     print(report_from_run(a.run, a.title, a.out))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Aggregate per-utterance explanation records into ``metrics.json``: means with 95% intervals.
 
 Every number is ``{"mean", "ci_low", "ci_high", "n", "std", "skipped"}`` over utterances
-(``probes.metrics.summarize``: Student-t interval, undefined values skipped and counted).
+(``probes.metrics.agreement.summarize``: Student-t interval, undefined values skipped and counted).
 Layout, for each correlation (pearson, spearman, kendall)::
 
     pearson.ca_vs_input.{all, per_layer.{1..L}, per_head.{"l.h"}}
@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from probes.metrics import CORRELATIONS, summarize
+from probes.metrics.agreement import CORRELATIONS, summarize
 
 Record = dict[str, Any]
 

@@ -8,9 +8,9 @@ A study folder holds::
                                                  with its report.md and figures/ when written
 
 ``write_study_report`` adds ``report.md``, ``tables/<name>.md|csv`` and ``figures/agreement_per_model.png``:
-tables across models and the paper's findings, each with a verdict computed from the numbers (``probes.findings``).
-Numbers are formatted as in ``probes.tables``. Every number in report.md is a value of some quality.json or
-metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``TARGETS`` in ``probes.paper``), or one
+tables across models and the paper's findings, each with a verdict computed from the numbers (``probes.study.findings``).
+Numbers are formatted as in ``probes.report.tables``. Every number in report.md is a value of some quality.json or
+metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``TARGETS`` in ``probes.report.paper``), or one
 of the two values computed here (``derived``: the mean over single heads of their mean Pearson, and CA-vs-encoder
 minus CA-vs-input Pearson); ``study_numbers_traceable`` checks it.
 """
@@ -22,12 +22,12 @@ import math
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from probes import plots
-from probes.findings import Finding, finding_section, findings, findings_table
-from probes.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
-from probes.study_models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
+from probes.report import plots
+from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
+from probes.study.findings import Finding, finding_section, findings, findings_table
+from probes.study.models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
                                  map_reliability, mean_of_heads, missed_targets, paper_runs, run_span, targets)
-from probes.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
                            comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table, mean_ci,
                            numbers_traceable, paper_number, stat_columns, write_table)
 
@@ -334,7 +334,7 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
     fig = plots.bars_figure([f"{m.name} / {g}" for m, g, _ in cells], series("mean"), series("ci_low"),
                             series("ci_high"), "Pearson r", "CA (all layers and heads) vs saliency, per model/group")
     ax = fig.axes[0]
-    if ax.get_legend():  # below the plot, as in probes.report.per_layer_figure: inside, it hides bars
+    if ax.get_legend():  # below the plot, as in probes.report.run.per_layer_figure: inside, it hides bars
         ax.get_legend().remove()
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
     return plots.save(fig, folder / "agreement_per_model.png")
@@ -421,8 +421,8 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m probes.study_report STUDY [--title T]``: (re)write a study's report."""
-    p = argparse.ArgumentParser(prog="python -m probes.study_report", description=main.__doc__)
+    """``python -m probes.study.report STUDY [--title T]``: (re)write a study's report."""
+    p = argparse.ArgumentParser(prog="python -m probes.study.report", description=main.__doc__)
     p.add_argument("study", type=Path, help="folder with models/<model>/quality.json and explain/<group>/")
     p.add_argument("--title", default="Cross-attention vs saliency: study report")
     a = p.parse_args(argv)

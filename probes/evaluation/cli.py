@@ -4,7 +4,7 @@
         [--masks N] [--limit K] [--devices 2 --strategy ddp]
     crossprobe-evaluate --hf WHISPER_FOLDER --manifest DIR/test.tsv --out OUTDIR   # a Hugging Face Whisper
 
-``python evaluate.py`` in a checkout and ``python -m probes.evaluate`` are the same command. Writes
+``python evaluate.py`` in a checkout and ``python -m probes.evaluation`` are the same command. Writes
 OUTDIR/metrics.json, utterances.jsonl, maps.h5, report.md, tables/ and figures/, and logs the
 headline numbers and figures to Weights & Biases (offline unless logged in). Killed and restarted
 with the same arguments, it resumes where it stopped.
@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from probes.adapters import S2TProbe
-from probes.encoder_saliency import EncoderSaliencyConfig
-from probes.evaluation import ConfigMismatchError, EvaluationJob, run
+from probes.evaluation.publish import log_to_wandb, write_outputs
+from probes.evaluation.run import ConfigMismatchError, EvaluationJob, run
 from probes.explain import METHODS, ExplainConfig
 from probes.interface import ProbeModel
-from probes.perturbation import ESTIMATORS, PRECISIONS
-from probes.pooling import POOLERS
-from probes.publish import log_to_wandb, write_outputs
-from probes.spes import SpesConfig
+from probes.saliency.encoder import EncoderSaliencyConfig
+from probes.saliency.perturbation import ESTIMATORS, PRECISIONS
+from probes.saliency.pooling import POOLERS
+from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import ManifestError
 from s2t.module import CheckpointMismatchError
 
@@ -107,9 +107,10 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
     )
 
 
-def publish(job: EvaluationJob, metrics: dict[str, Any], model: Any, report: bool, wandb: bool) -> None:
+def publish(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str, Any]], model: Any, report: bool,
+            wandb: bool) -> None:
     """Write the report and log to W&B (rank zero, after the merge)."""
-    figures = write_outputs(job, metrics, model) if report else {}
+    figures = write_outputs(job, metrics, records, model) if report else {}
     if wandb:
         log_to_wandb(job, metrics, figures, model)
 
@@ -144,7 +145,7 @@ def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``crossprobe-evaluate``, ``python -m probes.evaluate`` and ``python evaluate.py``; the exit status."""
+    """Entry point of ``crossprobe-evaluate``, ``python -m probes.evaluation`` and ``python evaluate.py``; the exit status."""
     a = parser().parse_args(argv)
     try:
         config = explain_config(a)
@@ -162,16 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, pairs, identity)
     devices = int(a.devices) if a.devices.isdigit() else a.devices
     try:
-        metrics = run(model, job, a.accelerator, devices, a.strategy, a.num_nodes)
+        results = run(model, job, a.accelerator, devices, a.strategy, a.num_nodes)
     except (ConfigMismatchError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if metrics is None:  # not rank zero
+    if results is None:  # not rank zero
         return 0
-    publish(job, metrics, model, report=not a.no_report, wandb=not a.no_wandb)
+    metrics, records = results
+    publish(job, metrics, records, model, report=not a.no_report, wandb=not a.no_wandb)
     print(f"explained {metrics['utterances']} utterance(s), {len(metrics['skipped'])} skipped; results in {a.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,10 +7,10 @@ independent (their random draws are seeded per utterance, not per run), so a res
 or one spread over several processes with ``trainer.predict`` under DDP, ends with the same
 files as one uninterrupted process. Rank zero then merges the work files into::
 
-    OUTDIR/metrics.json        aggregated metrics (probes.summary)
+    OUTDIR/metrics.json        aggregated metrics (probes.metrics.summary)
     OUTDIR/utterances.jsonl    one record per utterance, in manifest order
     OUTDIR/maps.h5             per-utterance maps, one group per utterance id
-    OUTDIR/report.md, tables/, figures/   (probes.report)
+    OUTDIR/report.md, tables/, figures/   (probes.report.run)
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.explain import GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, utterance_seed
 from probes.interface import ProbeModel
-from probes.summary import json_ready, summarize_records, write_json
-from probes.utterances import ground_truth, load_utterance, manifest_rows
+from probes.metrics.summary import json_ready, summarize_records, write_json
 
 log = logging.getLogger(__name__)
 TARGETS = ("input", "encoder", *GRADIENT_METHODS)  # saliency maps CA is compared with, in the order explain() makes them
@@ -229,11 +229,12 @@ def rescore(out: Path) -> dict[str, Any]:
 
 
 def run(model: ProbeModel, job: EvaluationJob, accelerator: str = "cpu", devices: int | str = 1,
-        strategy: str = "auto", num_nodes: int = 1) -> dict[str, Any] | None:
+        strategy: str = "auto", num_nodes: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """Explain the job's rows with ``trainer.predict`` on the given devices and merge them on rank zero.
 
-    Returns the metrics on rank zero, None on the other ranks. Gradient saliency needs
-    autograd, so the trainer runs without inference mode.
+    Returns the metrics and the records on rank zero (for the report and W&B, without reading
+    the files back), None on the other ranks. Gradient saliency needs autograd, so the trainer
+    runs without inference mode.
     """
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
                         logger=False, enable_checkpointing=False, inference_mode=False)
@@ -243,5 +244,4 @@ def run(model: ProbeModel, job: EvaluationJob, accelerator: str = "cpu", devices
     trainer.strategy.barrier()
     if not trainer.is_global_zero:
         return None
-    metrics, _ = merge(job, task.rows)
-    return metrics
+    return merge(job, task.rows)

@@ -4,7 +4,7 @@ The filterbank is cut into SLIC superpixels at several granularities; each rando
 every superpixel with probability ``keep_prob`` and sets the cells of the others to 0 in the
 raw features; the hypothesis is force-decoded on each masked copy and every token scored by
 KL(p_i || p_i^masked). A cell's saliency for token i is the mean score of token i over the
-masks that zeroed it (``probes.perturbation``). Result: an (I, T, F) map per utterance.
+masks that zeroed it (``probes.saliency.perturbation``). Result: an (I, T, F) map per utterance.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
+from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
                                  occlusion_saliency, passes_in)
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
@@ -58,13 +58,13 @@ class SpesConfig:
     keep_prob: float = 0.5
     batch_size: int = 32
     seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.perturbation)
+    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.saliency.perturbation)
     compactness: float = 0.1
     sigma: float = 1.0
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
     target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
-    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.perturbation)
+    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""

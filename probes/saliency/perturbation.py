@@ -50,7 +50,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-from probes.metrics import token_pearson
+from probes.metrics.agreement import token_pearson
 
 Progress = Callable[[int], object]  # called with the number of masks just scored (tqdm's ``update``)
 ESTIMATORS = ("occluded", "contrast", "ridge")

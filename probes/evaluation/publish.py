@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import wandb
 
-from probes.evaluation import EvaluationJob
+from probes.evaluation.run import EvaluationJob
+from probes.evaluation.utterances import ground_truth
 from probes.interface import ProbeModel, describe
-from probes.report import write_report
-from probes.summary import PER_HEAD_COLUMNS, per_head_rows, scalars
-from probes.utterances import ground_truth
+from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_rows, scalars
+from probes.report.run import write_report
 from s2t.loggers import SafeWandbLogger
 
 
-def write_outputs(job: EvaluationJob, metrics: dict[str, Any], model: ProbeModel) -> dict[Path, str]:
+def write_outputs(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str, Any]],
+                  model: ProbeModel) -> dict[Path, str]:
     """Tables, figures and report.md in OUTDIR; returns every figure with its caption."""
-    records = [json.loads(line) for line in (job.out / "utterances.jsonl").read_text().splitlines()]
     words = {key: value[0] for key, value in ground_truth(job.manifest).items()}
     return write_report(job.out, metrics, records, job.out / "maps.h5", title=f"Explanations: {job.manifest}",
                         word_times=words, token_text=lambda t: model.detokenize([t])).figures

@@ -1,17 +1,17 @@
-"""Numbers and tables shared by the run report (``probes.report``) and the study report (``probes.study_report``).
+"""Numbers and tables shared by the run report (``probes.report.run``) and the study report (``probes.study.report``).
 
 Reading: ``lookup`` walks nested metrics, ``as_float`` reads a value (JSON null is nan), ``is_stat`` tells a
 summary ``{"mean", "ci_low", "ci_high", "n", ...}`` (``Stat``) apart, ``best_view`` picks the best layer or head.
 
 Writing: numbers are formatted one way per kind: correlations and span shares ``.3f``, deletion AUCs and
 milliseconds ``.1f``, seconds ``.3g``; a mean is followed by its confidence interval
-``[low, high]`` (Student t, ``probes.metrics.summarize``), or in per-head tables by its
+``[low, high]`` (Student t, ``probes.metrics.agreement.summarize``), or in per-head tables by its
 half-width ``± h``. Undefined values read "n/a" with the reason. Identifiers (utterance ids,
 hypotheses, file names) are written as code spans, which carry no metric numbers. A ``Table``
 is written as ``<name>.md`` (Markdown, for reading) and ``<name>.csv`` (raw values).
 
 Checking: ``numbers_traceable`` lists the numbers of a report that are neither a rounding of
-a measured value nor one of the paper's (``probes.paper``).
+a measured value nor one of the paper's (``probes.report.paper``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from probes.paper import PAPER
+from probes.report.paper import PAPER
 
 CORR, AUC, MS, SHARE, SECONDS = ".3f", ".1f", ".1f", ".3f", ".3g"
 LABELS = {  # display names of targets, deletion sources and timestamp estimators

@@ -32,7 +32,7 @@ from scipy.ndimage import median_filter
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.metrics import match_words
+from probes.metrics.agreement import match_words
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _unalignable(tokens: Sequence[int], frames: int, blank: int) -> str:
 def boundary_errors(predicted: Sequence[WordTime], reference: Sequence[WordTime]) -> np.ndarray:
     """Absolute start and end errors in seconds (M, 2) of the M predicted words matched to reference words.
 
-    Equal counts pair words in order; otherwise words are matched by their text (``probes.metrics.match_words``).
+    Equal counts pair words in order; otherwise words are matched by their text (``probes.metrics.agreement.match_words``).
     """
     if len(predicted) == len(reference):
         pairs = list(zip(predicted, reference))

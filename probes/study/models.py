@@ -1,8 +1,8 @@
 """A study folder read back: its trained models, their explain runs, and the few summaries read from them.
 
 ``load_study`` reads ``models/<model>/quality.json`` and ``models/<model>/explain/<group>/metrics.json`` (see
-``probes.study_report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
-tables (``probes.study_report``) and the findings (``probes.findings``) quote.
+``probes.study.report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
+tables (``probes.study.report``) and the findings (``probes.study.findings``) quote.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from probes.paper import TARGETS
-from probes.tables import Stat, as_float, code_span, is_stat, lookup
+from probes.report.paper import TARGETS
+from probes.report.tables import Stat, as_float, code_span, is_stat, lookup
 
 PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")

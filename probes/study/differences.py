@@ -1,7 +1,7 @@
 """What differs between the paper's setting and ours, measured, beside each finding that does not fully replicate.
 
 Each line quotes numbers of the study's own files (quality.json, metrics.json, settings.json, the paper-resolution
-runs) against the paper's setting (``probes.paper.PAPER_SETTING``): model size, output vocabulary and tokens per
+runs) against the paper's setting (``probes.report.paper.PAPER_SETTING``): model size, output vocabulary and tokens per
 word, saliency resolution, budget and noise, the normalisation of the comparison, and where relevance falls
 against the true word spans. What cannot be measured here (real against synthetic speech) is said as such.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from probes.paper import PAPER_SETTING
-from probes.study_models import (ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling,
+from probes.report.paper import PAPER_SETTING
+from probes.study.models import (ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling,
                                  run_span)
-from probes.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
+from probes.report.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
 
 Line = str  # one Markdown bullet's text; a sub-bullet starts with "  - "
 Run = tuple[Model, str, dict[str, Any]]  # (model, group, metrics)

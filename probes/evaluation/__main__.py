@@ -1,0 +1,7 @@
+"""``python -m probes.evaluation``: the command of ``evaluate.py``."""
+
+import sys
+
+from probes.evaluation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m probes.study``: run a study."""
+
+import sys
+
+from probes.study.run import main
+
+sys.exit(main())
