@@ -5,8 +5,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from s2t.models.attention import MultiHeadAttention, RotaryEmbedding
-from s2t.models.conformer import ConformerBlock
 from s2t.models.config import ModelConfig
+from s2t.models.conformer import ConformerBlock
 from s2t.models.layers import FeedForward, padding_mask
 
 
