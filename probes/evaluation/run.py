@@ -18,11 +18,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-import h5py
 import lightning as L
 import numpy as np
 import torch
@@ -32,7 +30,8 @@ from torch.utils.data import DataLoader
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.explain import GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, utterance_seed
 from probes.interface import ProbeModel
-from probes.metrics.summary import json_ready, summarize_records, write_json
+from probes.metrics.summary import json_ready, summarize_records
+from probes.store import atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_records
 
 log = logging.getLogger(__name__)
 TARGETS = ("input", "encoder", *GRADIENT_METHODS)  # saliency maps CA is compared with, in the order explain() makes them
@@ -86,7 +85,7 @@ def prepare(job: EvaluationJob) -> None:
     settings_file = job.out / "settings.json"
     settings = job.settings()
     if settings_file.is_file():
-        previous = _with_defaults(json.loads(settings_file.read_text()),
+        previous = _with_defaults(read_json(settings_file),
                                   json_ready({"config": dataclasses.asdict(ExplainConfig())}))
         if previous != settings:
             changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
@@ -95,7 +94,7 @@ def prepare(job: EvaluationJob) -> None:
                 "use another --out, or delete it to start over"
             )
     else:
-        _atomic_write(settings_file, lambda tmp: write_json(tmp, settings))
+        write_json(settings_file, settings)
 
 
 def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +107,6 @@ def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
         elif isinstance(value, dict) and isinstance(out[key], dict):
             out[key] = _with_defaults(out[key], value)
     return out
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequence, truth: dict,
@@ -136,13 +128,13 @@ def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequenc
         maps = {name: m.float().cpu().numpy() for name, m in explanation.maps.items()}
         if maps:
             maps["features"] = utt.features.cpu().numpy()
-    _atomic_write(job.maps_path(index), lambda tmp: np.savez(tmp.open("wb"), **maps))
+    atomic_write(job.maps_path(index), lambda tmp: np.savez(tmp.open("wb"), **maps))
     _write_record(job.record_path(index), record)
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:
     """A work record, atomically, as one JSON line."""
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
 
 
 def root_modules(obj: object) -> list[nn.Module]:
@@ -179,26 +171,10 @@ def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict
         raise RuntimeError(f"{len(missing)} utterance(s) not explained yet (first: row {missing[0]}); run again to resume")
     records = [json.loads(job.record_path(i).read_text()) for i in range(len(rows))]
     metrics = summarize_records(records)
-    _atomic_write(job.out / "metrics.json", lambda tmp: write_json(tmp, metrics))
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    _atomic_write(job.out / "utterances.jsonl", lambda tmp: tmp.write_text(lines))
-    _atomic_write(job.out / "maps.h5", lambda tmp: write_maps(tmp, job, records))
+    write_json(job.out / "metrics.json", metrics)
+    write_records(job.out / "utterances.jsonl", records)
+    write_maps(job.out / "maps.h5", records, job.maps_path)
     return metrics, records
-
-
-def write_maps(path: Path, job: EvaluationJob, records: Sequence[dict[str, Any]]) -> None:
-    """One HDF5 group per explained utterance: its maps, tokens and texts (gzip-compressed)."""
-    with h5py.File(path, "w") as f:
-        for index, record in enumerate(records):
-            if record.get("skipped"):
-                continue
-            group = f.create_group(record["id"])
-            with np.load(job.maps_path(index)) as maps:
-                for name in maps.files:
-                    group.create_dataset(name, data=maps[name], compression="gzip", compression_opts=4)
-            group.create_dataset("tokens", data=np.asarray(record["tokens"], dtype=np.int64))
-            group.attrs["hypothesis"] = record["hypothesis"]
-            group.attrs["reference"] = record.get("reference", "")
 
 
 def rescore(out: Path) -> dict[str, Any]:
@@ -208,20 +184,18 @@ def rescore(out: Path) -> dict[str, Any]:
     The random baselines draw from the same per-utterance seed as the explanation did, so the scores are those a new
     explanation would give: this brings a run up to date when the agreement metrics change (e.g. a new correlation).
     """
-    seed = json.loads((out / "settings.json").read_text())["config"]["seed"]
-    records = [json.loads(line) for line in (out / "utterances.jsonl").read_text().splitlines() if line.strip()]
-    with h5py.File(out / "maps.h5", "r") as f:
-        for record in records:
-            if record.get("skipped"):
-                continue
-            group = f[record["id"]]
-            targets = {name: torch.from_numpy(group[name][()]) for name in TARGETS if name in group}  # (I, T') each
-            generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
-            record["agreement"] = json_ready(agreement_scores(torch.from_numpy(group["ca"][()]), targets, generator))
+    seed = read_json(out / "settings.json")["config"]["seed"]
+    records = read_records(out / "utterances.jsonl")
+    for record in records:
+        if record.get("skipped"):
+            continue
+        stored = read_maps(out / "maps.h5", record["id"], ("ca", *TARGETS)).maps
+        targets = {name: torch.from_numpy(stored[name]) for name in TARGETS if name in stored}  # (I, T') each
+        generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
+        record["agreement"] = json_ready(agreement_scores(torch.from_numpy(stored["ca"]), targets, generator))
     metrics = summarize_records(records)
-    _atomic_write(out / "metrics.json", lambda tmp: write_json(tmp, metrics))
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    _atomic_write(out / "utterances.jsonl", lambda tmp: tmp.write_text(lines))
+    write_json(out / "metrics.json", metrics)
+    write_records(out / "utterances.jsonl", records)
     for index, record in enumerate(records):  # work records too, so that a later merge gives the same files
         if (work := record_file(out, index)).is_file():
             _write_record(work, record)

@@ -20,9 +20,7 @@ Layout, for each correlation (pearson, spearman, kendall)::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from probes.metrics.agreement import CORRELATIONS, summarize
@@ -199,11 +197,6 @@ def json_ready(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [json_ready(v) for v in x]
     return x
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write strict JSON (nan as null), indented."""
-    path.write_text(json.dumps(json_ready(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:

@@ -17,21 +17,20 @@ left out.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from probes.metrics.agreement import CORRELATIONS
 from probes.report import plots
 from probes.report.paper import PAPER
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view, code_span,
-                           comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_pm,
-                           na_reason, paper_number, stat_columns, write_table)
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view,
+                                  code_span, comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup,
+                                  mean_ci, mean_pm, na_reason, paper_number, stat_columns, write_table)
+from probes.store import read_json, read_maps, read_records, stored_ids
 
 SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
 SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
@@ -67,27 +66,6 @@ def per_head_grid(per_head: Mapping[str, Any]) -> np.ndarray:
     layers, heads = _grid(per_head)
     return np.array([[as_float(lookup(per_head, f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
                      for l in range(1, layers + 1)])
-
-
-@dataclass
-class UtteranceMaps:
-    """One utterance's maps from ``maps.h5``: arrays by name, its tokens and texts."""
-
-    maps: dict[str, np.ndarray]
-    tokens: list[int]
-    hypothesis: str = ""
-    reference: str = ""
-
-
-def read_maps(path: Path, utt_id: str, names: Iterable[str] | None = None) -> UtteranceMaps:
-    """Read one utterance's group of ``maps.h5``: its tokens, texts and maps (all, or those of ``names``)."""
-    with h5py.File(path, "r") as f:
-        group = f[utt_id]
-        wanted = set(group) - {"tokens"} if names is None else set(names) & set(group)
-        maps = {name: group[name][()] for name in sorted(wanted)}
-        tokens = [int(t) for t in group["tokens"][()]] if "tokens" in group else []
-        return UtteranceMaps(maps, tokens, str(group.attrs.get("hypothesis", "")),
-                             str(group.attrs.get("reference", "")))
 
 
 # ---------------------------------------------------------------- tables
@@ -349,12 +327,6 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def stored_ids(maps_h5: Path, records: Sequence[Mapping[str, Any]], count: int) -> list[str]:
-    """Ids of the first ``count`` explained records whose maps (with features) ``maps_h5`` holds."""
-    with h5py.File(maps_h5, "r") as f:
-        return [r["id"] for r in records if not r.get("skipped") and r["id"] in f and "features" in f[r["id"]]][:count]
-
-
 def example_figures(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Path, count: int = 3,
                     word_times: WordTimes | None = None, token_text: TokenText | None = None) -> list[Path]:
     """Spectrogram, CA (all heads), pooled input and encoder saliency of the first ``count`` stored utterances."""
@@ -567,9 +539,8 @@ def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | 
 
 def report_from_run(run: Path, title: str, out: Path | None = None) -> Path:
     """``write_report`` from a run folder's metrics.json, utterances.jsonl and maps.h5 (if any); report.md's path."""
-    metrics = json.loads((run / "metrics.json").read_text())
-    records = [json.loads(line) for line in (run / "utterances.jsonl").read_text().splitlines() if line.strip()]
-    return write_report(out or run, metrics, records, run / "maps.h5", title).path
+    return write_report(out or run, read_json(run / "metrics.json"), read_records(run / "utterances.jsonl"),
+                        run / "maps.h5", title).path
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, force_on_encoding
-from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
-                                 occlusion_saliency, passes_in)
+from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision,
+                                          keep_masks, occlusion_saliency, passes_in)
 
 REDUCTIONS = ("mean", "max")
 

@@ -20,8 +20,8 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, forced
-from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision, keep_masks,
-                                 occlusion_saliency, passes_in)
+from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision,
+                                          keep_masks, occlusion_saliency, passes_in)
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
 CACHE_SIZE = 48  # segmentations kept (3 granularities x 16 utterances); ~0.6 MB each for 10 s

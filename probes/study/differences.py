@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from probes.report.paper import PAPER_SETTING
-from probes.study.models import (ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling,
-                                 run_span)
 from probes.report.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
+from probes.study.models import ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling, run_span
 
 Line = str  # one Markdown bullet's text; a sub-bullet starts with "  - "
 Run = tuple[Model, str, dict[str, Any]]  # (model, group, metrics)

@@ -7,7 +7,6 @@ tables (``probes.study.report``) and the findings (``probes.study.findings``) qu
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import TARGETS
 from probes.report.tables import Stat, as_float, code_span, is_stat, lookup
+from probes.store import read_json
 
 PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
@@ -51,11 +51,6 @@ class Model:
         return str(self.quality.get("preset") or "")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    """A JSON file's content, {} when the file is absent."""
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def _group_key(group: str) -> tuple[bool, bool, str]:
     """Group order: English ASR, other ASR, then translation directions."""
     return not group.startswith("asr_"), group != ENGLISH_ASR, group
@@ -73,15 +68,15 @@ def load_study(study: Path) -> list[Model]:
     for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
         runs, settings = _runs(folder / "explain")
         paper, paper_settings = _runs(folder / "paper_resolution")
-        models.append(Model(folder.name, _read_json(folder / "quality.json"), runs, settings, paper, paper_settings))
+        models.append(Model(folder.name, read_json(folder / "quality.json"), runs, settings, paper, paper_settings))
     return sorted(models, key=_model_key)
 
 
 def _runs(folder: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Each ``folder/<group>/``'s metrics.json and settings.json, by group in report order."""
     groups = sorted((p.parent.name for p in folder.glob("*/metrics.json")), key=_group_key)
-    return ({g: _read_json(folder / g / "metrics.json") for g in groups},
-            {g: _read_json(folder / g / "settings.json") for g in groups})
+    return ({g: read_json(folder / g / "metrics.json") for g in groups},
+            {g: read_json(folder / g / "settings.json") for g in groups})
 
 
 def group_quality(quality: Mapping[str, Any], group: str) -> tuple[str, float]:

@@ -24,12 +24,12 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report import plots
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
+                                  comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table,
+                                  mean_ci, numbers_traceable, paper_number, stat_columns, write_table)
 from probes.study.findings import Finding, finding_section, findings, findings_table
 from probes.study.models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
                                  map_reliability, mean_of_heads, missed_targets, paper_runs, run_span, targets)
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                           comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table, mean_ci,
-                           numbers_traceable, paper_number, stat_columns, write_table)
 
 QUALITY = ".1f"  # WER, CER, BLEU, minutes
 COMPARISONS = ("ca_vs_input", "ca_vs_encoder")

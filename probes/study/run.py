@@ -37,8 +37,8 @@ import torch
 import yaml
 
 from probes.evaluation.run import rescore
-from probes.metrics.summary import write_json
 from probes.report.paper import TARGETS
+from probes.store import write_json
 from probes.study.models import group_quality, meets_target, targets
 from probes.study.report import write_study_report
 from s2t.models import ModelConfig, S2TModel

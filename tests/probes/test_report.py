@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-import h5py
 import numpy as np
 import pytest
 
@@ -17,6 +16,7 @@ from probes.metrics.summary import json_ready, summarize_records
 from probes.report import run as report
 from probes.report.paper import PAPER
 from probes.report.tables import numbers_traceable
+from probes.store import read_maps, write_maps
 
 LAYERS, HEADS, TOKENS, FRAMES = 2, 3, 3, 10
 CORRELATIONS = ("pearson", "spearman", "kendall")
@@ -72,18 +72,14 @@ def make_record(uid: str, seed: int, targets: Sequence[str] = ("input", "encoder
 
 
 def write_maps_h5(path: Path, records: Sequence[dict[str, Any]]) -> Path:
-    """A maps.h5 as evaluate.py writes it: one group per utterance with its maps, tokens and texts."""
+    """A maps.h5 written as evaluate.py writes it (``probes.store.write_maps`` from per-utterance work files)."""
     rng = np.random.default_rng(0)
-    with h5py.File(path, "w") as f:
-        for r in records:
-            g = f.create_group(r["id"])
-            g.create_dataset("features", data=rng.normal(size=(4 * FRAMES, 8)).astype(np.float32))
-            g.create_dataset("ca", data=rng.dirichlet(np.ones(FRAMES), (LAYERS, HEADS, TOKENS)).astype(np.float32))
-            g.create_dataset("input_full", data=rng.random((TOKENS, 4 * FRAMES, 8)).astype(np.float32))
-            for name in ("input", "encoder"):
-                g.create_dataset(name, data=rng.random((TOKENS, FRAMES)).astype(np.float32))
-            g.create_dataset("tokens", data=np.asarray(r["tokens"], dtype=np.int64))
-            g.attrs["hypothesis"], g.attrs["reference"] = r["hypothesis"], r["reference"]
+    for index, r in enumerate(records):
+        np.savez(path.parent / f"{index}.npz", features=rng.normal(size=(4 * FRAMES, 8)).astype(np.float32),
+                 ca=rng.dirichlet(np.ones(FRAMES), (LAYERS, HEADS, TOKENS)).astype(np.float32),
+                 input_full=rng.random((TOKENS, 4 * FRAMES, 8)).astype(np.float32),
+                 input=rng.random((TOKENS, FRAMES)).astype(np.float32), encoder=rng.random((TOKENS, FRAMES)).astype(np.float32))
+    write_maps(path, records, lambda index: path.parent / f"{index}.npz")
     return path
 
 
@@ -180,7 +176,7 @@ def test_figures_are_written_and_linked(full: tuple[Path, dict, str]) -> None:
 
 def test_read_maps_round_trips(tmp_path: Path) -> None:
     record = make_record("x", 1)
-    stored = report.read_maps(write_maps_h5(tmp_path / "maps.h5", [record]), "x")
+    stored = read_maps(write_maps_h5(tmp_path / "maps.h5", [record]), "x")
     assert stored.tokens == record["tokens"] and stored.hypothesis == "a b c" and stored.reference == "a b c"
     assert set(stored.maps) == {"features", "ca", "input_full", "input", "encoder"}
     assert stored.maps["ca"].shape == (LAYERS, HEADS, TOKENS, FRAMES)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from probes.metrics.summary import summarize_records, write_json
+from probes.metrics.summary import summarize_records
+from probes.store import write_json
 from probes.study import findings as fd
 from probes.study import report as sr
 from probes.study.models import load_study
