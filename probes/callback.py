@@ -27,9 +27,8 @@ from probes.adapters import S2TProbe
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
-from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_rows, scalars, summarize_records
+from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_grid, per_head_rows, scalars, summarize_records
 from probes.report import plots
-from probes.report.run import per_head_grid
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 
@@ -144,14 +143,14 @@ class ExplanationCallback(L.Callback):
             return
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "probes" / f"step{trainer.global_step}"
         grid = per_head_grid(block["per_head"])
-        images = {"probe/layer_head": plots.layer_head_heatmap(
-            grid, folder / "layer_head.png", "CA vs saliency, Pearson per head", overall=block["all"]["mean"])}
+        images = {"probe/layer_head": plots.save(plots.layer_head_figure(
+            grid, "CA vs saliency, Pearson per head", overall=block["all"]["mean"]), folder / "layer_head.png")}
         model = self.probe_model(trainer.lightning_module)
         for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
             maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
             maps.update({f"saliency: {k}": e.maps[k] for k in ("input", "encoder") if k in e.maps})
-            images[f"probe/example/{utt.id}"] = plots.utterance_figure(
-                utt.features.cpu(), maps, folder / f"{utt.id}.png", [model.detokenize([t]) for t in utt.tokens], utt.words)
+            images[f"probe/example/{utt.id}"] = plots.save(plots.utterance_maps_figure(
+                utt.features.cpu(), maps, [model.detokenize([t]) for t in utt.tokens], utt.words), folder / f"{utt.id}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 for key, path in images.items():

@@ -15,13 +15,18 @@ Layout, for each correlation (pearson, spearman, kendall)::
     hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
+
+Layers and heads are numbered from 1 in metrics, tables and figures ("2.3": layer 2, head 3), as in
+the paper; tensors index them from 0 (``Forced.attention[:, layer - 1, head - 1]``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from probes.metrics.agreement import CORRELATIONS, summarize
 
@@ -114,6 +119,16 @@ def alignment_heads(ground_truth: dict[str, Any]) -> list[list[Any]]:
 
 
 PER_HEAD_COLUMNS = ["layer", "head", "mean", "ci_low", "ci_high"]
+
+
+def per_head_grid(per_head: Mapping[str, Any]) -> np.ndarray:
+    """(L, H) array of per-head means from ``{"l.h": summary}`` (nan where undefined or missing)."""
+    pairs = [tuple(int(p) for p in key.split(".")) for key in per_head]  # 1-based (layer, head)
+    grid = np.full((max((l for l, _ in pairs), default=0), max((h for _, h in pairs), default=0)), np.nan)  # (L, H)
+    for (layer, head), key in zip(pairs, per_head):
+        if (mean := (per_head[key] or {}).get("mean")) is not None:
+            grid[layer - 1, head - 1] = mean
+    return grid
 
 
 def per_head_rows(per_head: dict[str, Any]) -> list[list[Any]]:

@@ -1,14 +1,8 @@
 """Report figures: layer x head agreement, one utterance's maps, distributions, deletion, bars.
 
-Every figure has a builder that returns a ``matplotlib.figure.Figure`` (loggers such as W&B
-take figures) and a writer that saves it as a PNG through ``save`` and returns the path:
-
-    builder                 writer
-    layer_head_figure       layer_head_heatmap
-    utterance_maps_figure   utterance_figure
-    distributions_figure    correlation_distributions
-    deletion_figure         deletion_curves
-    bars_figure             bar_with_ci
+Every builder (``layer_head_figure``, ``utterance_maps_figure``, ``distributions_figure``,
+``deletion_figure``, ``bars_figure``) returns a ``matplotlib.figure.Figure`` (loggers such as
+W&B take figures); ``save`` writes one as a PNG and returns its path.
 
 Figures are built on ``Figure`` directly, never through pyplot, so no backend or global
 figure registry is touched and nothing needs closing: a figure is freed with its last
@@ -168,20 +162,6 @@ def layer_head_figure(
     return fig
 
 
-def layer_head_heatmap(
-    values: Any,
-    path: Path,
-    title: str,
-    vmin: float = -1.0,
-    vmax: float = 1.0,
-    cmap: str = "viridis",
-    overall: float | None = None,
-    label: str = "Pearson r",
-) -> Path:
-    """Write ``layer_head_figure`` as a PNG and return its path."""
-    return save(layer_head_figure(values, title, vmin, vmax, cmap, overall, label), path)
-
-
 def _robust_limits(a: np.ndarray) -> tuple[float, float]:
     """Colour limits at the 1st and 99th percentile, so one outlier cell cannot wash out a map."""
     finite = a[np.isfinite(a)]
@@ -271,20 +251,6 @@ def utterance_maps_figure(
     return fig
 
 
-def utterance_figure(
-    spectrogram: Any,
-    maps: Mapping[str, Any],
-    path: Path,
-    token_labels: Sequence[str],
-    word_times: WordTimes | None = None,
-    seconds_per_input_frame: float = 0.01,
-    title: str = "",
-) -> Path:
-    """Write ``utterance_maps_figure`` as a PNG and return its path."""
-    fig = utterance_maps_figure(spectrogram, maps, token_labels, word_times, seconds_per_input_frame, title)
-    return save(fig, path)
-
-
 def _summary(name: str, finite: np.ndarray, dropped: int) -> str:
     """Legend text: name, mean with 95% CI, count and NaNs dropped."""
     s = summarize(finite)
@@ -339,13 +305,6 @@ def distributions_figure(
     return fig
 
 
-def correlation_distributions(
-    samples: Mapping[str, Any], path: Path, xlabel: str = "Pearson r", title: str = "Per-utterance agreement"
-) -> Path:
-    """Write ``distributions_figure`` as a PNG and return its path."""
-    return save(distributions_figure(samples, xlabel, title), path)
-
-
 def deletion_figure(
     curves: Mapping[str, tuple[Any, Any]],
     ylabel: str = "WER (%)",
@@ -379,17 +338,6 @@ def deletion_figure(
     ax.grid(alpha=0.3)
     fig.legend(title="relevance source", loc="outside lower center", ncols=2, frameon=False)
     return fig
-
-
-def deletion_curves(
-    curves: Mapping[str, tuple[Any, Any]],
-    path: Path,
-    ylabel: str = "WER (%)",
-    title: str = "Deletion: most relevant input removed first",
-    aucs: Mapping[str, float] | None = None,
-) -> Path:
-    """Write ``deletion_figure`` as a PNG and return its path."""
-    return save(deletion_figure(curves, ylabel, title, aucs), path)
 
 
 def _series(values: Any, groups: int, what: str) -> dict[str, np.ndarray]:
@@ -464,10 +412,3 @@ def bars_figure(
     if len(names) > 1:
         ax.legend()
     return fig
-
-
-def bar_with_ci(
-    labels: Sequence[str], means: Any, lows: Any, highs: Any, path: Path, ylabel: str, title: str
-) -> Path:
-    """Write ``bars_figure`` as a PNG and return its path."""
-    return save(bars_figure(labels, means, lows, highs, ylabel, title), path)

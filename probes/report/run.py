@@ -1,6 +1,6 @@
 """Evaluation report: Markdown and CSV tables, figures and ``report.md`` from ``metrics.json`` and the records.
 
-``write_report`` lays out OUTDIR as::
+``write_report`` lays out OUTDIR as (tables built by ``run_tables``, figures by ``run_figures``)::
 
     report.md                    headline numbers next to the paper's, tables inlined, figures linked
     tables/<name>.md, <name>.csv layer_head_<comparison>_<correlation>, aggregated, per_layer,
@@ -20,333 +20,18 @@ import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
-
-from probes.metrics.agreement import CORRELATIONS
-from probes.report import plots
 from probes.report.paper import PAPER
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, as_float, best_view,
-                                  code_span, comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup,
-                                  mean_ci, mean_pm, na_reason, paper_number, stat_columns, write_table)
-from probes.store import read_json, read_maps, read_records, stored_ids
+from probes.report.run_figures import (TokenText, WordTimes, write_deletion_figures, write_distributions, write_examples,
+                                       write_layer_head_figures, write_per_layer_figure)
+from probes.report.run_tables import ordered, tables
+from probes.report.tables import (AUC, CORR, MS, SECONDS, SHARE, Table, as_float, best_view, code_span,
+                                  comparison_label, count, display_name, fmt, is_stat, lookup, mean_ci, paper_number,
+                                  write_table)
+from probes.store import read_json, read_records, stored_ids
 
-SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
-SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
-SECONDS_PER_INPUT_FRAME = 0.01  # filterbank hop
 EXAMPLES = 3  # example utterances drawn in a report
-TokenText = Callable[[int], str]
-WordTimes = Mapping[str, Sequence[tuple[str, float, float]]]  # utterance id -> (word, start s, end s)
-
-
-# ---------------------------------------------------------------- reading metrics and maps
-
-
-def _comparisons(block: Mapping[str, Any]) -> list[str]:
-    """The ``ca_vs_<target>`` comparisons of a correlation block, input and encoder first."""
-    names = [k for k in block if k.startswith("ca_vs_")]
-    order = {"ca_vs_input": 0, "ca_vs_encoder": 1}
-    return sorted(names, key=lambda k: (order.get(k, 2), k))
-
-
-def _ordered(names: Iterable[str]) -> list[str]:
-    """Names in report order: CA first, then saliency maps and estimators, baselines last."""
-    return sorted(names, key=lambda n: (SOURCE_ORDER.index(n) if n in SOURCE_ORDER else SOURCE_ORDER.index("ctc"), n))
-
-
-def _grid(per_head: Mapping[str, Any]) -> tuple[int, int]:
-    """(layers, heads) spanned by per-head keys ``"l.h"``."""
-    pairs = [tuple(int(p) for p in key.split(".")) for key in per_head]
-    return max((l for l, _ in pairs), default=0), max((h for _, h in pairs), default=0)
-
-
-def per_head_grid(per_head: Mapping[str, Any]) -> np.ndarray:
-    """(L, H) array of per-head means from ``{"l.h": summary}`` (nan where undefined or missing)."""
-    layers, heads = _grid(per_head)
-    return np.array([[as_float(lookup(per_head, f"{l}.{h}", "mean")) for h in range(1, heads + 1)]
-                     for l in range(1, layers + 1)])
-
-
-# ---------------------------------------------------------------- tables
-
-
-def layer_head_table(metrics: Mapping[str, Any], comparison: str, correlation: str = "pearson") -> Table | None:
-    """Decoder layers x heads (and the layer mean) of one comparison and correlation."""
-    block = lookup(metrics, correlation, comparison)
-    if not block or not block.get("per_head"):
-        return None
-    layers, heads = _grid(block["per_head"])
-    rows, csv_rows = [], []
-    for l in range(1, layers + 1):
-        cells = [block["per_head"].get(f"{l}.{h}") for h in range(1, heads + 1)] + [lookup(block, "per_layer", str(l))]
-        rows.append([f"layer {l}", *(mean_pm(s, CORR) for s in cells)])
-        csv_rows.append([l, *(v for s in cells for v in csv_stat(s)[:3])])
-    columns = [f"h{h}" for h in range(1, heads + 1)] + ["layer mean"]
-    csv_header = ["layer", *(c for h in range(1, heads + 1) for c in stat_columns(f"head{h}")[:3]),
-                  *stat_columns("layer_view")[:3]]
-    return Table(f"layer_head_{comparison}_{correlation}",
-                 f"{correlation.capitalize()}, {comparison_label(comparison)}, per decoder layer and head",
-                 ["", *columns], rows, csv_header, csv_rows,
-                 "Cells: mean ± CI half-width over utterances; layer mean = the layer's heads averaged first.")
-
-
-def _aggregated_rows(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Stat | None]]]:
-    """(label, kind, correlation -> summary) of every aggregated comparison."""
-    pearson = metrics.get("pearson") or {}
-    for comparison in _comparisons(pearson):
-        yield comparison_label(comparison), comparison, {c: lookup(metrics, c, comparison, "all") for c in CORRELATIONS}
-    if "input_vs_encoder" in pearson:
-        yield "SPES input vs encoder-output saliency", "input_vs_encoder", {
-            c: lookup(metrics, c, "input_vs_encoder") for c in CORRELATIONS}
-    for target in _ordered(pearson.get("baselines") or {}):
-        for baseline in ("uniform", "random"):
-            yield (f"{display_name(baseline)} vs {display_name(target)}", baseline,
-                   {c: lookup(metrics, c, "baselines", target, baseline) for c in CORRELATIONS})
-
-
-def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
-    """One row per comparison (CA over all layers and heads) and baseline: three correlations and n."""
-    rows, csv_rows = [], []
-    for label, kind, stats in _aggregated_rows(metrics):
-        first = stats["pearson"]
-        note = "; ".join(dict.fromkeys(r for r in (na_reason(s, kind) for s in stats.values()) if r))
-        rows.append([label, *(mean_ci(stats[c], CORR) for c in CORRELATIONS), count(first), note])
-        csv_rows.append([label, *(v for c in CORRELATIONS for v in csv_stat(stats[c])[:3]),
-                         int(first["n"]) if first else 0, int(first.get("skipped") or 0) if first else 0, note])
-    if not rows:
-        return None
-    return Table("aggregated", "Agreement of CA (all layers and heads) with each saliency map, and the baselines",
-                 ["comparison", "Pearson", "Spearman", "Kendall", "n", "note"], rows,
-                 ["comparison", *(c for corr in CORRELATIONS for c in stat_columns(corr)[:3]), "n", "skipped", "note"],
-                 csv_rows, "Mean [CI] over utterances; n counts utterances with a defined Pearson value.")
-
-
-def per_layer_table(metrics: Mapping[str, Any]) -> Table | None:
-    """Pearson of each decoder layer (heads averaged) with every target."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = [c for c in _comparisons(pearson) if pearson[c].get("per_layer")]
-    if not comparisons:
-        return None
-    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
-    stats = [[pearson[c]["per_layer"].get(str(l)) for c in comparisons] for l in layers]
-    return Table("per_layer", "Pearson per decoder layer (the layer's heads averaged)",
-                 ["", *(comparison_label(c) for c in comparisons)],
-                 [[f"layer {l}", *(mean_ci(s, CORR) for s in row)] for l, row in zip(layers, stats)],
-                 ["layer", *(col for c in comparisons for col in stat_columns(c))],
-                 [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
-
-
-def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
-    """CA vs input and CA vs encoder side by side: all heads, each layer, best layer, best head."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = ["ca_vs_input", "ca_vs_encoder"]
-    if not all(c in pearson for c in comparisons):
-        return None
-    blocks = [pearson[c] for c in comparisons]
-    layers = sorted({int(l) for b in blocks for l in b.get("per_layer") or {}})
-    rows: list[tuple[str, list[tuple[str, Stat | None]]]] = [("all layers and heads", [("", b.get("all")) for b in blocks])]
-    rows += [(f"layer {l}", [("", lookup(b, "per_layer", str(l))) for b in blocks]) for l in layers]
-    for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-        best = [best_view(b.get(view) or {}) for b in blocks]
-        rows.append((f"best {prefix}", [(f"{prefix} {k[0]}", k[1]) if k else ("", None) for k in best]))
-    md = [[label, *(mean_ci(s, CORR) + (f" ({which})" if which else "") for which, s in cells)] for label, cells in rows]
-    csv_rows = [[label, *(v for which, s in cells for v in [which, *csv_stat(s)])] for label, cells in rows]
-    return Table("input_vs_encoder", "CA vs input saliency and CA vs encoder-output saliency (Pearson)",
-                 ["view", *(comparison_label(c) for c in comparisons)], md,
-                 ["view", *(col for c in comparisons for col in [f"{c}_view", *stat_columns(c)])], csv_rows,
-                 "The paper: agreement with the encoder-output saliency is higher, so part of the gap "
-                 "with the input saliency is the encoder's context mixing.")
-
-
-def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table | None:
-    """AUC of each relevance source and curve kind, for deletion or insertion curves."""
-    auc = metrics.get(f"{mode}_auc") or {}
-    kinds = [k for k in ("prob", "text") if any(k in auc[s] for s in auc)]
-    if not kinds:
-        return None
-    names = {k: next(auc[s][k]["metric"] for s in auc if k in auc[s]) for k in kinds}
-    sources = _ordered(auc)
-    return Table(mode, f"{mode.capitalize()} AUC: {DIRECTIONS[mode]}",
-                 ["source", *(f"{k}: {names[k]}" for k in kinds), "n"],
-                 [[display_name(s), *(mean_ci(auc[s].get(k), AUC) for k in kinds),
-                   count(next((auc[s][k] for k in kinds if k in auc[s]), None))] for s in sources],
-                 ["source", *(col for k in kinds for col in stat_columns(f"{k}_{names[k]}"))],
-                 [[s, *(v for k in kinds for v in csv_stat(auc[s].get(k)))] for s in sources],
-                 "AUC of the damage curve over the share deleted (or restored), in the score's unit.")
-
-
-def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
-    """Share of each map's mass inside the true word span: CA views, saliency maps, baselines."""
-    truth = metrics.get("ground_truth") or {}
-    if not truth:
-        return None
-    rows: list[tuple[str, str, Stat | None]] = []
-    if "ca" in truth:
-        rows.append(("CA, all layers and heads", "ca:all", truth["ca"].get("all")))
-        for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-            if best := best_view(truth["ca"].get(view) or {}):
-                rows.append((f"CA, best {prefix} ({prefix} {best[0]})", f"ca:{prefix}:{best[0]}", best[1]))
-    others = [k for k in _ordered(truth) if k != "ca" and is_stat(truth[k])]
-    rows += [(display_name(k), k, truth[k]) for k in others]
-    return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
-                 ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
-                 ["map", *stat_columns("share")], [[key, *csv_stat(s)] for _, key, s in rows],
-                 "Uniform map: the chance level (a word's share of the utterance).")
-
-
-def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:
-    """Word-boundary error of each timestamp estimator."""
-    stamps = metrics.get("timestamps") or {}
-    if not stamps:
-        return None
-    names = _ordered(stamps)
-    return Table("timestamps", "Word timestamps against the true word times",
-                 ["estimator", "MAE (ms)", "within tolerance", "available"],
-                 [[display_name(n), mean_ci(stamps[n].get("mae_ms"), MS), mean_ci(stamps[n].get("within"), SHARE),
-                   str(stamps[n].get("available", ""))] for n in names],
-                 ["estimator", *stat_columns("mae_ms"), *stat_columns("within"), "available"],
-                 [[n, *csv_stat(stamps[n].get("mae_ms")), *csv_stat(stamps[n].get("within")),
-                   stamps[n].get("available", "")] for n in names],
-                 "MAE: mean absolute error of word starts and ends; within tolerance: share of boundaries "
-                 "within the records' `tolerance_ms`; available: utterances the estimator could align.")
-
-
-def groups_table(metrics: Mapping[str, Any]) -> Table | None:
-    """Headline numbers per task and language pair."""
-    groups = metrics.get("groups") or {}
-    if not groups:
-        return None
-    columns = [("pearson", "ca_vs_input"), ("pearson", "ca_vs_encoder"), ("ground_truth_ca",)]
-    labels = ["CA vs input (Pearson)", "CA vs encoder (Pearson)", "CA share in span"]
-    specs = [CORR, CORR, SHARE]
-    return Table("groups", "Per task and language pair", ["group", "n", *labels],
-                 [[g, str(v.get("n", "")), *(mean_ci(lookup(v, *c), s) for c, s in zip(columns, specs))]
-                  for g, v in groups.items()],
-                 ["group", "n", *(col for c in columns for col in stat_columns(c[-1]))],
-                 [[g, v.get("n", ""), *(x for c in columns for x in csv_stat(lookup(v, *c)))] for g, v in groups.items()])
-
-
-def cost_table(metrics: Mapping[str, Any]) -> Table | None:
-    """Mean wall-clock seconds per utterance of each stage."""
-    seconds = metrics.get("seconds_per_utterance") or {}
-    if not seconds:
-        return None
-    return Table("cost", "Seconds per utterance, by stage", ["stage", "seconds"],
-                 [[stage, fmt(s, SECONDS)] for stage, s in seconds.items()], ["stage", "seconds"],
-                 [[stage, "" if s is None else s] for stage, s in seconds.items()])
-
-
-def tables(metrics: Mapping[str, Any]) -> list[Table]:
-    """Every table the metrics support, in report order."""
-    pearson = metrics.get("pearson") or {}
-    layer_head = [layer_head_table(metrics, c, corr) for corr in CORRELATIONS for c in _comparisons(pearson)]
-    built = [aggregated_table(metrics), input_vs_encoder_table(metrics), per_layer_table(metrics), *layer_head,
-             deletion_table(metrics), deletion_table(metrics, "insertion"), ground_truth_table(metrics), timestamps_table(metrics),
-             groups_table(metrics), cost_table(metrics)]
-    return [t for t in built if t is not None]
-
-
-# ---------------------------------------------------------------- figures
-
-
-def layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
-    """Pearson heatmap per comparison: layers x heads, layer means and the all-heads value."""
-    paths = []
-    for comparison in _comparisons(metrics.get("pearson") or {}):
-        block = metrics["pearson"][comparison]
-        if not block.get("per_head"):
-            continue
-        values = per_head_grid(block["per_head"])
-        overall = as_float(lookup(block, "all", "mean"))
-        paths.append(plots.layer_head_heatmap(
-            values, folder / f"layer_head_{comparison}.png", f"Pearson r, {comparison_label(comparison)}",
-            overall=overall if math.isfinite(overall) else None))
-    return paths
-
-
-def _per_utterance(records: Sequence[Mapping[str, Any]], *path: str) -> list[float]:
-    """One value of every record that has it (nan where undefined)."""
-    return [as_float(v) for r in records if (v := lookup(r, *path)) is not None or lookup(r, *path[:-1]) is not None]
-
-
-def distributions_figure(records: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
-    """Per-utterance Pearson of CA vs input, CA vs encoder and the random baseline."""
-    series = {
-        comparison_label("ca_vs_input"): ("agreement", "ca_vs_input", "all", "pearson"),
-        comparison_label("ca_vs_encoder"): ("agreement", "ca_vs_encoder", "all", "pearson"),
-        f"random map vs {display_name('input')}": ("agreement", "baselines", "input", "random", "pearson"),
-    }
-    samples = {name: values for name, path in series.items() if (values := _per_utterance(records, *path))}
-    if not samples:
-        return None
-    return plots.correlation_distributions(samples, folder / "distributions_pearson.png")
-
-
-def deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "deletion") -> list[Path]:
-    """Mean deletion (or insertion) curve of every source, one figure per curve kind."""
-    auc = metrics.get(f"{mode}_auc") or {}
-    paths = []
-    for kind in ("prob", "text"):
-        found = {s: auc[s][kind] for s in _ordered(auc) if kind in auc[s]}
-        if not found:
-            continue
-        metric = next(iter(found.values()))["metric"]
-        paths.append(plots.deletion_curves(
-            {display_name(s): (c["percents"], c["mean_scores"]) for s, c in found.items()},
-            folder / f"{mode}_{kind}.png",
-            SCORE_LABELS.get(metric, metric), f"{mode.capitalize()} ({metric}): {DIRECTIONS[mode]}",
-            {display_name(s): as_float(c["mean"]) for s, c in found.items()}))
-    return paths
-
-
-def per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | None:
-    """Bars of each layer's Pearson with CI, one series per comparison."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = [c for c in _comparisons(pearson) if pearson[c].get("per_layer")]
-    if not comparisons:
-        return None
-    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
-
-    def series(key: str) -> dict[str, list[float]]:
-        return {comparison_label(c): [as_float(lookup(pearson[c], "per_layer", str(l), key)) for l in layers]
-                for c in comparisons}
-
-    fig = plots.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
-                            "Pearson r", "CA vs saliency per decoder layer")
-    ax = fig.axes[0]
-    if ax.get_legend():  # below the plot: inside, it hides bars
-        ax.get_legend().remove()
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(3, len(comparisons)),
-                   frameon=False)
-    return plots.save(fig, folder / "per_layer_pearson.png")
-
-
-def _shorten(text: str, width: int = 90) -> str:
-    """``text`` cut to ``width`` characters, with an ellipsis when cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def example_figures(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Path, count: int = 3,
-                    word_times: WordTimes | None = None, token_text: TokenText | None = None) -> list[Path]:
-    """Spectrogram, CA (all heads), pooled input and encoder saliency of the first ``count`` stored utterances."""
-    panels = {"ca": "CA (mean of all layers and heads)", "input": "SPES input saliency (pooled to CA grid)",
-              "encoder": "encoder-output saliency"}
-    paths = []
-    for k, utt_id in enumerate(stored_ids(maps_h5, records, count), 1):
-        stored = read_maps(maps_h5, utt_id, ["features", *panels])
-        views = dict(stored.maps)
-        if "ca" in views:
-            views["ca"] = views["ca"].mean(axis=(0, 1))  # (L, H, I, T') -> (I, T')
-        maps = {title: views[name] for name, title in panels.items() if name in views}
-        labels = [(token_text or str)(t) for t in stored.tokens]
-        paths.append(plots.utterance_figure(
-            stored.maps["features"], maps, out / f"example_{k}.png", labels,
-            (word_times or {}).get(utt_id), SECONDS_PER_INPUT_FRAME, _shorten(f"{utt_id}: {stored.hypothesis}")))
-    return paths
-
-
-# ---------------------------------------------------------------- report
 
 
 def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
@@ -387,7 +72,7 @@ def _headline_deletion(metrics: Mapping[str, Any]) -> list[str]:
     """Headline line of deletion AUCs, the re-decoded (WER/BLEU) curves next to the paper's WER AUCs."""
     auc = metrics.get("deletion_auc") or {}
     kind = "text" if any("text" in v for v in auc.values()) else "prob"
-    found = {s: auc[s][kind] for s in _ordered(auc) if kind in auc[s]}
+    found = {s: auc[s][kind] for s in ordered(auc) if kind in auc[s]}
     if not found:
         return []
     metric = next(iter(found.values()))["metric"]
@@ -408,7 +93,7 @@ def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
     parts = [f"CA {mean_ci(truth['ca'].get('all'), SHARE)}"] if "ca" in truth else []
     if best := best_view(lookup(truth, "ca", "per_head") or {}):
         parts.append(f"best CA head ({best[0]}) {mean_ci(best[1], SHARE)}")
-    parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in _ordered(truth)
+    parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in ordered(truth)
               if k != "ca" and is_stat(truth[k])]
     return [f"- **Ground truth**, share of relevance inside the true word span: {', '.join(parts)}."]
 
@@ -423,7 +108,7 @@ def _headline_timestamps(metrics: Mapping[str, Any]) -> list[str]:
         return (f"{display_name(name)} {mean_ci(v['mae_ms'], MS)} ms (within tolerance "
                 f"{fmt(lookup(v, 'within', 'mean'), SHARE)}, available for {v.get('available', 0)})")
 
-    parts = [part(n, stamps[n]) for n in _ordered(stamps)]
+    parts = [part(n, stamps[n]) for n in ordered(stamps)]
     return [f"- **Word timestamps**, mean absolute boundary error: {'; '.join(parts)}."] if parts else []
 
 
@@ -471,13 +156,13 @@ def _figure_groups(metrics: Mapping[str, Any], records: Sequence[Mapping[str, An
     groups = [
         ("Agreement per layer and head", "Pearson of each head's CA with the saliency map. Here the layer mean "
          "averages the heads' correlations; in the tables it correlates the heads' averaged CA, like the overall cell.",
-         layer_head_figures(metrics, folder)),
+         write_layer_head_figures(metrics, folder)),
         ("Per-utterance agreement", "Pearson per utterance, CA averaged over all layers and heads.",
-         [p for p in [distributions_figure(records, folder)] if p]),
+         [p for p in [write_distributions(records, folder)] if p]),
         ("Agreement per layer", "Pearson of each layer's head-averaged CA, with CI.",
-         [p for p in [per_layer_figure(metrics, folder)] if p]),
+         [p for p in [write_per_layer_figure(metrics, folder)] if p]),
         ("Deletion and insertion curves", "Mean curve over utterances; legend AUCs are the means of the "
-         "per-utterance AUCs.", deletion_figures(metrics, folder) + deletion_figures(metrics, folder, "insertion")),
+         "per-utterance AUCs.", write_deletion_figures(metrics, folder) + write_deletion_figures(metrics, folder, "insertion")),
     ]
     return [g for g in groups if g[2]]
 
@@ -507,7 +192,7 @@ def example_caption(record: Mapping[str, Any]) -> str:
 
 
 def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | None, title: str,
-                 word_times: dict | None = None, token_text: Callable | None = None) -> Written:
+                 word_times: WordTimes | None = None, token_text: TokenText | None = None) -> Written:
     """Write tables/, figures/ and report.md into ``out``; returns what it wrote."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -517,7 +202,7 @@ def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | 
     done = [r for r in records if not r.get("skipped")]
     groups = _figure_groups(metrics, done, out / "figures")
     shown = stored_ids(Path(maps_h5), done, EXAMPLES) if maps_h5 is not None and Path(maps_h5).is_file() else []
-    examples = example_figures(Path(maps_h5), done, out / "figures", EXAMPLES, word_times, token_text) if shown else []
+    examples = write_examples(Path(maps_h5), done, out / "figures", EXAMPLES, word_times, token_text) if shown else []
     sections = [f"# {title}\n", _intro(metrics), headline(metrics)]
     if built:
         sections.append(_tables_section(built, out / "tables"))

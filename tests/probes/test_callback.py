@@ -14,7 +14,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from probes import ExplanationCallback
-from probes.report.run import per_head_grid
+from probes.metrics.summary import per_head_grid
 from s2t.cli import main
 from tests.probes.toys import ToyProbe, toy_utterance
 

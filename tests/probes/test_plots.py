@@ -36,8 +36,8 @@ def _utterance(tokens: int = 5, frames: int = 150) -> tuple[np.ndarray, dict[str
     return spec, maps, [f"t{i}" for i in range(tokens)]
 
 
-def test_layer_head_heatmap_writes_png(tmp_path: Path) -> None:
-    out = plots.layer_head_heatmap(RNG.uniform(-1, 1, (6, 8)), tmp_path / "sub" / "heat.png", "per head", overall=0.6)
+def test_layer_head_figure_saves_as_png(tmp_path: Path) -> None:
+    out = plots.save(plots.layer_head_figure(RNG.uniform(-1, 1, (6, 8)), "per head", overall=0.6), tmp_path / "sub" / "heat.png")
     assert out == tmp_path / "sub" / "heat.png"
     image = _png(out)
     _width_ok(image)
@@ -63,7 +63,7 @@ def test_layer_head_nan_cells_are_blank(tmp_path: Path) -> None:
     assert texts == ["0.20", "0.20"]  # one finite cell; layer 1's mean skips the NaN, layer 2 has none
     mask = np.ma.getmaskarray(fig.axes[0].collections[0].get_array()).reshape(2, 4)
     assert mask[0, 1] and mask[1, :2].all() and mask[1, 3] and not mask[0, 0]
-    _png(plots.layer_head_heatmap(values, tmp_path / "nan.png", "with NaN"))
+    _png(plots.save(fig, tmp_path / "nan.png"))
 
 
 def test_utterance_figure_panels_share_the_duration(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_utterance_figure_panels_share_the_duration(tmp_path: Path) -> None:
         assert [t.get_text() for t in ax.get_yticklabels()] == tokens
         assert ax.get_ylim() == pytest.approx((4.5, -0.5))  # first token on top
     assert panels[-1].get_xlabel() == "time (s)"
-    image = _png(plots.utterance_figure(spec, maps, tmp_path / "utt.png", tokens, WORDS))
+    image = _png(plots.save(plots.utterance_maps_figure(spec, maps, tokens, WORDS), tmp_path / "utt.png"))
     _width_ok(image)
 
 
@@ -99,7 +99,7 @@ def test_utterance_map_with_nan_draws(tmp_path: Path) -> None:
     spec, maps, tokens = _utterance()
     maps["CA"][1] = np.nan
     maps["saliency"][:] = np.nan
-    _png(plots.utterance_figure(spec, maps, tmp_path / "nan.png", tokens))
+    _png(plots.save(plots.utterance_maps_figure(spec, maps, tokens), tmp_path / "nan.png"))
 
 
 def test_correlation_distributions_count_dropped_nans(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_correlation_distributions_count_dropped_nans(tmp_path: Path) -> None:
     assert "NaN" not in legend[1]
     assert legend[2] == "one value: mean 0.300, n=1, 1 NaN dropped"
     assert legend[3] == "all NaN: no finite values, 1 NaN dropped"
-    _width_ok(_png(plots.correlation_distributions(samples, tmp_path / "dist.png")))
+    _width_ok(_png(plots.save(plots.distributions_figure(samples), tmp_path / "dist.png")))
 
 
 def test_legend_shows_the_student_t_interval() -> None:
@@ -131,13 +131,13 @@ def test_deletion_legend_prefers_given_aucs(tmp_path: Path) -> None:
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["CA (AUC 41.2)", "random (AUC 50)"]  # random falls back to the trapezoid rule
     assert fig.axes[0].get_xlim() == (0, 100)
-    _width_ok(_png(plots.deletion_curves(curves, tmp_path / "del.png", aucs={"CA": 41.2})))
+    _width_ok(_png(plots.save(fig, tmp_path / "del.png")))
 
 
-def test_bar_with_ci_single_and_grouped(tmp_path: Path) -> None:
+def test_bars_single_and_grouped(tmp_path: Path) -> None:
     means = np.array([0.4, 0.5, np.nan])
-    _width_ok(_png(plots.bar_with_ci(["layer 1", "layer 2", "layer 3"], means, means - 0.05, means + 0.05,
-                                     tmp_path / "bars.png", "Pearson r", "per layer")))
+    _width_ok(_png(plots.save(plots.bars_figure(["layer 1", "layer 2", "layer 3"], means, means - 0.05, means + 0.05,
+                                                "Pearson r", "per layer"), tmp_path / "bars.png")))
     labels = ["en ASR", "it ASR"]
     grouped = {"small": [0.63, 0.6], "large": [0.62, 0.59]}
     lows = {k: [v - 0.02 for v in vs] for k, vs in grouped.items()}
@@ -149,6 +149,6 @@ def test_bar_with_ci_single_and_grouped(tmp_path: Path) -> None:
     assert sorted(t.get_text() for t in ax.texts) == ["0.59", "0.60", "0.62", "0.63"]
 
 
-def test_bar_with_ci_rejects_inverted_intervals() -> None:
+def test_bars_reject_inverted_intervals() -> None:
     with pytest.raises(ValueError, match="low <= mean <= high"):
         plots.bars_figure(["a"], [0.5], [0.6], [0.7], "r", "t")

@@ -1,0 +1,113 @@
+"""The figures of one run's report, drawn from its metrics, records and ``maps.h5`` and saved as PNGs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from probes.report import plots
+from probes.metrics.summary import per_head_grid
+from probes.report.run_tables import ca_comparisons, ordered
+from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name, lookup
+from probes.store import read_maps, stored_ids
+
+SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
+SECONDS_PER_INPUT_FRAME = 0.01  # filterbank hop
+TokenText = Callable[[int], str]
+WordTimes = Mapping[str, Sequence[tuple[str, float, float]]]  # utterance id -> (word, start s, end s)
+
+
+def write_layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
+    """Pearson heatmap per comparison: layers x heads, layer means and the all-heads value."""
+    paths = []
+    for comparison in ca_comparisons(metrics.get("pearson") or {}):
+        block = metrics["pearson"][comparison]
+        if not block.get("per_head"):
+            continue
+        values = per_head_grid(block["per_head"])
+        overall = as_float(lookup(block, "all", "mean"))
+        fig = plots.layer_head_figure(values, f"Pearson r, {comparison_label(comparison)}",
+                                      overall=overall if math.isfinite(overall) else None)
+        paths.append(plots.save(fig, folder / f"layer_head_{comparison}.png"))
+    return paths
+
+
+def _per_utterance(records: Sequence[Mapping[str, Any]], *path: str) -> list[float]:
+    """One value of every record that has it (nan where undefined)."""
+    return [as_float(v) for r in records if (v := lookup(r, *path)) is not None or lookup(r, *path[:-1]) is not None]
+
+
+def write_distributions(records: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
+    """Per-utterance Pearson of CA vs input, CA vs encoder and the random baseline."""
+    series = {
+        comparison_label("ca_vs_input"): ("agreement", "ca_vs_input", "all", "pearson"),
+        comparison_label("ca_vs_encoder"): ("agreement", "ca_vs_encoder", "all", "pearson"),
+        f"random map vs {display_name('input')}": ("agreement", "baselines", "input", "random", "pearson"),
+    }
+    samples = {name: values for name, path in series.items() if (values := _per_utterance(records, *path))}
+    if not samples:
+        return None
+    return plots.save(plots.distributions_figure(samples), folder / "distributions_pearson.png")
+
+
+def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "deletion") -> list[Path]:
+    """Mean deletion (or insertion) curve of every source, one figure per curve kind."""
+    auc = metrics.get(f"{mode}_auc") or {}
+    paths = []
+    for kind in ("prob", "text"):
+        found = {s: auc[s][kind] for s in ordered(auc) if kind in auc[s]}
+        if not found:
+            continue
+        metric = next(iter(found.values()))["metric"]
+        fig = plots.deletion_figure({display_name(s): (c["percents"], c["mean_scores"]) for s, c in found.items()},
+                                    SCORE_LABELS.get(metric, metric), f"{mode.capitalize()} ({metric}): {DIRECTIONS[mode]}",
+                                    {display_name(s): as_float(c["mean"]) for s, c in found.items()})
+        paths.append(plots.save(fig, folder / f"{mode}_{kind}.png"))
+    return paths
+
+
+def write_per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | None:
+    """Bars of each layer's Pearson with CI, one series per comparison."""
+    pearson = metrics.get("pearson") or {}
+    comparisons = [c for c in ca_comparisons(pearson) if pearson[c].get("per_layer")]
+    if not comparisons:
+        return None
+    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
+
+    def series(key: str) -> dict[str, list[float]]:
+        return {comparison_label(c): [as_float(lookup(pearson[c], "per_layer", str(l), key)) for l in layers]
+                for c in comparisons}
+
+    fig = plots.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
+                            "Pearson r", "CA vs saliency per decoder layer")
+    ax = fig.axes[0]
+    if ax.get_legend():  # below the plot: inside, it hides bars
+        ax.get_legend().remove()
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(3, len(comparisons)),
+                   frameon=False)
+    return plots.save(fig, folder / "per_layer_pearson.png")
+
+
+def _shorten(text: str, width: int = 90) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Path, count: int = 3,
+                    word_times: WordTimes | None = None, token_text: TokenText | None = None) -> list[Path]:
+    """Spectrogram, CA (all heads), pooled input and encoder saliency of the first ``count`` stored utterances."""
+    panels = {"ca": "CA (mean of all layers and heads)", "input": "SPES input saliency (pooled to CA grid)",
+              "encoder": "encoder-output saliency"}
+    paths = []
+    for k, utt_id in enumerate(stored_ids(maps_h5, records, count), 1):
+        stored = read_maps(maps_h5, utt_id, ["features", *panels])
+        views = dict(stored.maps)
+        if "ca" in views:
+            views["ca"] = views["ca"].mean(axis=(0, 1))  # (L, H, I, T') -> (I, T')
+        maps = {title: views[name] for name, title in panels.items() if name in views}
+        labels = [(token_text or str)(t) for t in stored.tokens]
+        fig = plots.utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
+                                          SECONDS_PER_INPUT_FRAME, _shorten(f"{utt_id}: {stored.hypothesis}"))
+        paths.append(plots.save(fig, out / f"example_{k}.png"))
+    return paths

@@ -1,0 +1,202 @@
+"""The tables of one run's report, built from its ``metrics.json`` (``probes.report.run`` writes them)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Mapping
+
+
+from probes.metrics.agreement import CORRELATIONS
+from probes.metrics.summary import per_head_grid
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, best_view,
+                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup,
+                                  mean_ci, mean_pm, na_reason, stat_columns)
+
+SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
+
+
+def ca_comparisons(block: Mapping[str, Any]) -> list[str]:
+    """The ``ca_vs_<target>`` comparisons of a correlation block, input and encoder first."""
+    names = [k for k in block if k.startswith("ca_vs_")]
+    order = {"ca_vs_input": 0, "ca_vs_encoder": 1}
+    return sorted(names, key=lambda k: (order.get(k, 2), k))
+
+
+def ordered(names: Iterable[str]) -> list[str]:
+    """Names in report order: CA first, then saliency maps and estimators, baselines last."""
+    return sorted(names, key=lambda n: (SOURCE_ORDER.index(n) if n in SOURCE_ORDER else SOURCE_ORDER.index("ctc"), n))
+
+
+def layer_head_table(metrics: Mapping[str, Any], comparison: str, correlation: str = "pearson") -> Table | None:
+    """Decoder layers x heads (and the layer mean) of one comparison and correlation."""
+    block = lookup(metrics, correlation, comparison)
+    if not block or not block.get("per_head"):
+        return None
+    layers, heads = per_head_grid(block["per_head"]).shape
+    rows, csv_rows = [], []
+    for l in range(1, layers + 1):
+        cells = [block["per_head"].get(f"{l}.{h}") for h in range(1, heads + 1)] + [lookup(block, "per_layer", str(l))]
+        rows.append([f"layer {l}", *(mean_pm(s, CORR) for s in cells)])
+        csv_rows.append([l, *(v for s in cells for v in csv_stat(s)[:3])])
+    columns = [f"h{h}" for h in range(1, heads + 1)] + ["layer mean"]
+    csv_header = ["layer", *(c for h in range(1, heads + 1) for c in stat_columns(f"head{h}")[:3]),
+                  *stat_columns("layer_view")[:3]]
+    return Table(f"layer_head_{comparison}_{correlation}",
+                 f"{correlation.capitalize()}, {comparison_label(comparison)}, per decoder layer and head",
+                 ["", *columns], rows, csv_header, csv_rows,
+                 "Cells: mean ± CI half-width over utterances; layer mean = the layer's heads averaged first.")
+
+
+def _aggregated_rows(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Stat | None]]]:
+    """(label, kind, correlation -> summary) of every aggregated comparison."""
+    pearson = metrics.get("pearson") or {}
+    for comparison in ca_comparisons(pearson):
+        yield comparison_label(comparison), comparison, {c: lookup(metrics, c, comparison, "all") for c in CORRELATIONS}
+    if "input_vs_encoder" in pearson:
+        yield "SPES input vs encoder-output saliency", "input_vs_encoder", {
+            c: lookup(metrics, c, "input_vs_encoder") for c in CORRELATIONS}
+    for target in ordered(pearson.get("baselines") or {}):
+        for baseline in ("uniform", "random"):
+            yield (f"{display_name(baseline)} vs {display_name(target)}", baseline,
+                   {c: lookup(metrics, c, "baselines", target, baseline) for c in CORRELATIONS})
+
+
+def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
+    """One row per comparison (CA over all layers and heads) and baseline: three correlations and n."""
+    rows, csv_rows = [], []
+    for label, kind, stats in _aggregated_rows(metrics):
+        first = stats["pearson"]
+        note = "; ".join(dict.fromkeys(r for r in (na_reason(s, kind) for s in stats.values()) if r))
+        rows.append([label, *(mean_ci(stats[c], CORR) for c in CORRELATIONS), count(first), note])
+        csv_rows.append([label, *(v for c in CORRELATIONS for v in csv_stat(stats[c])[:3]),
+                         int(first["n"]) if first else 0, int(first.get("skipped") or 0) if first else 0, note])
+    if not rows:
+        return None
+    return Table("aggregated", "Agreement of CA (all layers and heads) with each saliency map, and the baselines",
+                 ["comparison", "Pearson", "Spearman", "Kendall", "n", "note"], rows,
+                 ["comparison", *(c for corr in CORRELATIONS for c in stat_columns(corr)[:3]), "n", "skipped", "note"],
+                 csv_rows, "Mean [CI] over utterances; n counts utterances with a defined Pearson value.")
+
+
+def per_layer_table(metrics: Mapping[str, Any]) -> Table | None:
+    """Pearson of each decoder layer (heads averaged) with every target."""
+    pearson = metrics.get("pearson") or {}
+    comparisons = [c for c in ca_comparisons(pearson) if pearson[c].get("per_layer")]
+    if not comparisons:
+        return None
+    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
+    stats = [[pearson[c]["per_layer"].get(str(l)) for c in comparisons] for l in layers]
+    return Table("per_layer", "Pearson per decoder layer (the layer's heads averaged)",
+                 ["", *(comparison_label(c) for c in comparisons)],
+                 [[f"layer {l}", *(mean_ci(s, CORR) for s in row)] for l, row in zip(layers, stats)],
+                 ["layer", *(col for c in comparisons for col in stat_columns(c))],
+                 [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
+
+
+def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
+    """CA vs input and CA vs encoder side by side: all heads, each layer, best layer, best head."""
+    pearson = metrics.get("pearson") or {}
+    comparisons = ["ca_vs_input", "ca_vs_encoder"]
+    if not all(c in pearson for c in comparisons):
+        return None
+    blocks = [pearson[c] for c in comparisons]
+    layers = sorted({int(l) for b in blocks for l in b.get("per_layer") or {}})
+    rows: list[tuple[str, list[tuple[str, Stat | None]]]] = [("all layers and heads", [("", b.get("all")) for b in blocks])]
+    rows += [(f"layer {l}", [("", lookup(b, "per_layer", str(l))) for b in blocks]) for l in layers]
+    for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
+        best = [best_view(b.get(view) or {}) for b in blocks]
+        rows.append((f"best {prefix}", [(f"{prefix} {k[0]}", k[1]) if k else ("", None) for k in best]))
+    md = [[label, *(mean_ci(s, CORR) + (f" ({which})" if which else "") for which, s in cells)] for label, cells in rows]
+    csv_rows = [[label, *(v for which, s in cells for v in [which, *csv_stat(s)])] for label, cells in rows]
+    return Table("input_vs_encoder", "CA vs input saliency and CA vs encoder-output saliency (Pearson)",
+                 ["view", *(comparison_label(c) for c in comparisons)], md,
+                 ["view", *(col for c in comparisons for col in [f"{c}_view", *stat_columns(c)])], csv_rows,
+                 "The paper: agreement with the encoder-output saliency is higher, so part of the gap "
+                 "with the input saliency is the encoder's context mixing.")
+
+
+def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table | None:
+    """AUC of each relevance source and curve kind, for deletion or insertion curves."""
+    auc = metrics.get(f"{mode}_auc") or {}
+    kinds = [k for k in ("prob", "text") if any(k in auc[s] for s in auc)]
+    if not kinds:
+        return None
+    names = {k: next(auc[s][k]["metric"] for s in auc if k in auc[s]) for k in kinds}
+    sources = ordered(auc)
+    return Table(mode, f"{mode.capitalize()} AUC: {DIRECTIONS[mode]}",
+                 ["source", *(f"{k}: {names[k]}" for k in kinds), "n"],
+                 [[display_name(s), *(mean_ci(auc[s].get(k), AUC) for k in kinds),
+                   count(next((auc[s][k] for k in kinds if k in auc[s]), None))] for s in sources],
+                 ["source", *(col for k in kinds for col in stat_columns(f"{k}_{names[k]}"))],
+                 [[s, *(v for k in kinds for v in csv_stat(auc[s].get(k)))] for s in sources],
+                 "AUC of the damage curve over the share deleted (or restored), in the score's unit.")
+
+
+def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
+    """Share of each map's mass inside the true word span: CA views, saliency maps, baselines."""
+    truth = metrics.get("ground_truth") or {}
+    if not truth:
+        return None
+    rows: list[tuple[str, str, Stat | None]] = []
+    if "ca" in truth:
+        rows.append(("CA, all layers and heads", "ca:all", truth["ca"].get("all")))
+        for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
+            if best := best_view(truth["ca"].get(view) or {}):
+                rows.append((f"CA, best {prefix} ({prefix} {best[0]})", f"ca:{prefix}:{best[0]}", best[1]))
+    others = [k for k in ordered(truth) if k != "ca" and is_stat(truth[k])]
+    rows += [(display_name(k), k, truth[k]) for k in others]
+    return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
+                 ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
+                 ["map", *stat_columns("share")], [[key, *csv_stat(s)] for _, key, s in rows],
+                 "Uniform map: the chance level (a word's share of the utterance).")
+
+
+def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:
+    """Word-boundary error of each timestamp estimator."""
+    stamps = metrics.get("timestamps") or {}
+    if not stamps:
+        return None
+    names = ordered(stamps)
+    return Table("timestamps", "Word timestamps against the true word times",
+                 ["estimator", "MAE (ms)", "within tolerance", "available"],
+                 [[display_name(n), mean_ci(stamps[n].get("mae_ms"), MS), mean_ci(stamps[n].get("within"), SHARE),
+                   str(stamps[n].get("available", ""))] for n in names],
+                 ["estimator", *stat_columns("mae_ms"), *stat_columns("within"), "available"],
+                 [[n, *csv_stat(stamps[n].get("mae_ms")), *csv_stat(stamps[n].get("within")),
+                   stamps[n].get("available", "")] for n in names],
+                 "MAE: mean absolute error of word starts and ends; within tolerance: share of boundaries "
+                 "within the records' `tolerance_ms`; available: utterances the estimator could align.")
+
+
+def groups_table(metrics: Mapping[str, Any]) -> Table | None:
+    """Headline numbers per task and language pair."""
+    groups = metrics.get("groups") or {}
+    if not groups:
+        return None
+    columns = [("pearson", "ca_vs_input"), ("pearson", "ca_vs_encoder"), ("ground_truth_ca",)]
+    labels = ["CA vs input (Pearson)", "CA vs encoder (Pearson)", "CA share in span"]
+    specs = [CORR, CORR, SHARE]
+    return Table("groups", "Per task and language pair", ["group", "n", *labels],
+                 [[g, str(v.get("n", "")), *(mean_ci(lookup(v, *c), s) for c, s in zip(columns, specs))]
+                  for g, v in groups.items()],
+                 ["group", "n", *(col for c in columns for col in stat_columns(c[-1]))],
+                 [[g, v.get("n", ""), *(x for c in columns for x in csv_stat(lookup(v, *c)))] for g, v in groups.items()])
+
+
+def cost_table(metrics: Mapping[str, Any]) -> Table | None:
+    """Mean wall-clock seconds per utterance of each stage."""
+    seconds = metrics.get("seconds_per_utterance") or {}
+    if not seconds:
+        return None
+    return Table("cost", "Seconds per utterance, by stage", ["stage", "seconds"],
+                 [[stage, fmt(s, SECONDS)] for stage, s in seconds.items()], ["stage", "seconds"],
+                 [[stage, "" if s is None else s] for stage, s in seconds.items()])
+
+
+def tables(metrics: Mapping[str, Any]) -> list[Table]:
+    """Every table the metrics support, in report order."""
+    pearson = metrics.get("pearson") or {}
+    layer_head = [layer_head_table(metrics, c, corr) for corr in CORRELATIONS for c in ca_comparisons(pearson)]
+    built = [aggregated_table(metrics), input_vs_encoder_table(metrics), per_layer_table(metrics), *layer_head,
+             deletion_table(metrics), deletion_table(metrics, "insertion"), ground_truth_table(metrics), timestamps_table(metrics),
+             groups_table(metrics), cost_table(metrics)]
+    return [t for t in built if t is not None]
