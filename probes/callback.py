@@ -150,7 +150,8 @@ class ExplanationCallback(L.Callback):
             maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
             maps.update({f"saliency: {k}": e.maps[k] for k in ("input", "encoder") if k in e.maps})
             images[f"probe/example/{utt.id}"] = plots.save(plots.utterance_maps_figure(
-                utt.features.cpu(), maps, [model.detokenize([t]) for t in utt.tokens], utt.words), folder / f"{utt.id}.png")
+                utt.features.cpu(), maps, [model.detokenize([t]) for t in utt.tokens], utt.words, 1 / model.frames_per_second),
+                folder / f"{utt.id}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 for key, path in images.items():

@@ -239,7 +239,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     record: dict[str, Any] = {
         "id": utt.id, "task": utt.task, "src_lang": utt.src_lang, "tgt_lang": utt.tgt_lang,
         "reference": utt.reference, "hypothesis": utt.hypothesis, "tokens": list(utt.tokens),
-        "frames": utt.num_frames,
+        "frames": utt.num_frames, "frames_per_second": model.frames_per_second,
     }
     if not utt.tokens:
         record["skipped"] = "empty hypothesis"

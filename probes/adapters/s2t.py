@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from probes.interface import Forced
+from s2t.data.manifest import HOP_SAMPLES, SAMPLE_RATE
 from s2t.features import fbank
 from s2t.module import S2TModule
 
@@ -19,8 +20,7 @@ WORD_START = "\u2581"  # SentencePiece's word-boundary mark
 class S2TProbe:
     """An ``S2TModule`` seen through the probes' interface (eval mode, any device)."""
 
-    frames_per_second = 100
-    subsampling = 4
+    frames_per_second = SAMPLE_RATE // HOP_SAMPLES  # filterbank frames per second (100: a 10 ms hop)
 
     def __init__(self, module: S2TModule) -> None:
         """Wrap a built module (``S2TModule.from_checkpoint`` or a training module)."""
@@ -30,6 +30,7 @@ class S2TProbe:
         self.model = module.model
         self.tokenizer = module.tokenizer
         self.n_mels = self.model.config.n_mels
+        self.subsampling = self.model.subsampler.factor  # filterbank frames per encoder frame
         self.blank_id = self.model.config.ctc_blank if self.model.ctc_head is not None else None
 
     @classmethod

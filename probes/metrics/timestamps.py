@@ -31,7 +31,7 @@ import torchaudio.functional as AF
 from scipy.ndimage import median_filter
 from torch import Tensor
 
-from probes.interface import ProbeModel, Utterance, forced
+from probes.interface import ProbeModel, Utterance
 from probes.metrics.agreement import match_words
 
 log = logging.getLogger(__name__)
@@ -127,16 +127,6 @@ def pick_heads(ca: Tensor, heads: Sequence[Head] | None = None) -> Tensor:
     return torch.stack([ca[layer - 1, head - 1] for layer, head in heads])
 
 
-@torch.no_grad()
-def ca_word_times(model: ProbeModel, utt: Utterance, heads: Sequence[Head] | None = None, filter_width: int = 7,
-                  silence: float | None = None) -> list[WordTime]:
-    """Word times of ``utt``'s hypothesis from the CA of ``heads`` (1-based (layer, head); None: all)."""
-    ca = forced(model, utt, need_weights=True).attention
-    if ca is None:
-        raise ValueError("the model returned no cross-attention")
-    return word_times(model, utt.tokens, pick_heads(ca[0], heads), filter_width, silence)  # ca[0]: (L, H, I, T')
-
-
 # --- CTC forced alignment --------------------------------------------------------------------
 
 
@@ -211,34 +201,3 @@ def score_word_times(predicted: Sequence[WordTime], reference: Sequence[WordTime
         "matched": float(len(ms)),
         "total": float(len(reference)),
     }
-
-
-# --- alignment heads -------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def rank_heads(model: ProbeModel, utterances: Sequence[Utterance], cas: Sequence[Tensor] | None = None,
-               filter_width: int = 7, silence: float | None = None) -> list[tuple[Head, float]]:
-    """Every (layer, head), 1-based, with its word-boundary MAE in ms when timing words alone; best first.
-
-    The MAE pools all matched boundaries of the utterances that have ground-truth ``words``.
-    ``cas`` holds each utterance's CA (L, H, I, T'); by default it is computed by force-decoding.
-    Heads that matched no word score NaN and come last.
-    """
-    sums, counts = [], []  # per utterance: (L, H) summed absolute errors in s, (L, H) boundaries
-    for k, utt in enumerate(utterances):
-        if utt.words is None or not utt.tokens:
-            continue
-        ca = cas[k] if cas is not None else forced(model, utt, need_weights=True).attention[0]  # (L, H, I, T')
-        z = normalise(ca, filter_width)  # (L, H, I, T')
-        head_spans = spans(dtw(-z, silence), len(utt.tokens))  # (L, H, I, 2)
-        errors = [[boundary_errors(to_words(model, utt.tokens, s), utt.words) for s in layer] for layer in head_spans]
-        sums.append([[e.sum() for e in layer] for layer in errors])
-        counts.append([[e.size for e in layer] for layer in errors])
-    if not sums:
-        raise ValueError("no utterance has ground-truth words and tokens")
-    total, n = np.sum(sums, axis=0), np.sum(counts, axis=0)  # (L, H)
-    mae = np.where(n > 0, total / np.maximum(n, 1), np.nan) * 1000.0  # (L, H) ms
-    ranked = [((layer + 1, head + 1), float(mae[layer, head])) for layer, head in np.ndindex(mae.shape)]
-    return sorted(ranked, key=lambda item: (np.isnan(item[1]), item[1]))
-

@@ -13,7 +13,6 @@ from probes.report.tables import DIRECTIONS, as_float, comparison_label, display
 from probes.store import read_maps, stored_ids
 
 SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
-SECONDS_PER_INPUT_FRAME = 0.01  # filterbank hop
 TokenText = Callable[[int], str]
 WordTimes = Mapping[str, Sequence[tuple[str, float, float]]]  # utterance id -> (word, start s, end s)
 
@@ -100,6 +99,7 @@ def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Pat
     panels = {"ca": "CA (mean of all layers and heads)", "input": "SPES input saliency (pooled to CA grid)",
               "encoder": "encoder-output saliency"}
     paths = []
+    by_id = {r["id"]: r for r in records}
     for k, utt_id in enumerate(stored_ids(maps_h5, records, count), 1):
         stored = read_maps(maps_h5, utt_id, ["features", *panels])
         views = dict(stored.maps)
@@ -108,6 +108,7 @@ def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Pat
         maps = {title: views[name] for name, title in panels.items() if name in views}
         labels = [(token_text or str)(t) for t in stored.tokens]
         fig = plots.utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
-                                          SECONDS_PER_INPUT_FRAME, _shorten(f"{utt_id}: {stored.hypothesis}"))
+                                          1 / by_id[utt_id].get("frames_per_second", 100),  # 100: runs before it was recorded
+                                          _shorten(f"{utt_id}: {stored.hypothesis}"))
         paths.append(plots.save(fig, out / f"example_{k}.png"))
     return paths

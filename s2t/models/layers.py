@@ -52,6 +52,11 @@ class Conv1dSubsampler(nn.Module):
             for i in range(layers)
         )
 
+    @property
+    def factor(self) -> int:
+        """Input frames per output frame: the product of the strides."""
+        return math.prod(conv.stride[0] for conv in self.convs)
+
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Frames each utterance keeps after all convolutions."""
         for conv in self.convs:

@@ -11,14 +11,13 @@ import pytest
 import torch
 from torch import Tensor
 
-from probes.interface import Utterance
+from probes.interface import Utterance, forced
 from probes.metrics.timestamps import (
-    ca_word_times,
     ctc_word_times,
     dtw,
     even_word_times,
+    pick_heads,
     normalise,
-    rank_heads,
     score_word_times,
     spans,
     word_times,
@@ -165,11 +164,18 @@ def test_silence_places_words_with_pauses_to_the_frame() -> None:
 # --- the toy model's cross-attention -----------------------------------------------------------
 
 
+def ca_word_times(model: ToyProbe, utt: Utterance, heads: list[tuple[int, int]] | None, filter_width: int = 7,
+                  silence: float | None = None) -> list[tuple[str, float, float]]:
+    """Word times of ``utt`` from the CA of ``heads`` (1-based; None: all), as ``probes.explain`` times them."""
+    ca = forced(model, utt, need_weights=True).attention[0]  # (L, H, I, T')
+    return word_times(model, utt.tokens, pick_heads(ca, heads), filter_width, silence)
+
+
 def test_toy_ca_word_times_equal_its_read_windows() -> None:
     model = ToyProbe(reads=[(0, 4), (4, 9), (9, 13), (13, 20)])
     utt = toy_utterance(model, frames=80)  # T' = 20
     assert_times(ca_word_times(model, utt, heads=[(1, 1)]), utt.words)
-    assert_times(ca_word_times(model, utt), utt.words)  # the useless uniform heads do not move it
+    assert_times(ca_word_times(model, utt, heads=None), utt.words)  # the useless uniform heads do not move it
 
 
 def test_toy_ca_word_times_with_pauses() -> None:
@@ -228,33 +234,6 @@ def test_score_with_one_word_200ms_off_and_an_extra_word() -> None:
     assert score["within"] == pytest.approx(6 / 8)
     assert score_word_times(predicted, REFERENCE, tolerance_ms=250)["within"] == 1.0
     assert np.isnan(score_word_times([("x", 0.0, 1.0)], REFERENCE)["mae_ms"])
-
-
-# --- alignment heads ---------------------------------------------------------------------------
-
-
-def test_rank_heads_puts_the_planted_head_first() -> None:
-    rng, gen = np.random.default_rng(3), torch.Generator().manual_seed(3)
-    model = FakeModel([[0], [1, 2], [3]])
-    utts, cas = [], []
-    for _ in range(3):
-        bounds = np.sort(rng.choice(np.arange(5, 45, 5), size=3, replace=False))
-        windows = list(zip([0, *bounds], [*bounds, 50]))
-        words = [(f"w{k}", windows[g[0]][0] * SEC, windows[g[-1]][1] * SEC) for k, g in enumerate(model.groups)]
-        ca = torch.rand(2, 3, 4, 50, generator=gen)  # (L, H, I, T'): noise
-        ca[1, 2] += torch.tensor(windows_map(windows, 50), dtype=torch.float)  # head 2.3 aligns
-        utts.append(utterance(range(4), words))
-        cas.append(ca)
-    ranking = rank_heads(model, utts, cas)
-    assert len(ranking) == 6 and ranking[0][0] == (2, 3)
-    assert ranking[0][1] < SEC * 1000 and all(score > 100 for _, score in ranking[1:])  # ms
-
-
-def test_rank_heads_on_the_toy_puts_the_uniform_heads_last() -> None:
-    model = ToyProbe(reads=[(0, 4), (4, 9), (9, 13), (13, 20)])
-    ranking = rank_heads(model, [toy_utterance(model, frames=80, seed=s) for s in (1, 2)], silence=0.0)
-    assert {head for head, _ in ranking[-2:]} == {(1, 3), (2, 3)}
-    assert all(score == pytest.approx(0.0) for _, score in ranking[:4])
 
 
 def test_the_uniform_baseline_spreads_tokens_evenly() -> None:
