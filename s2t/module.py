@@ -119,7 +119,12 @@ class S2TModule(L.LightningModule):
 
     @classmethod
     def from_checkpoint(cls, path: Path | str) -> S2TModule:
-        """The module of a checkpoint file alone, in eval mode on the CPU."""
+        """The module of a checkpoint file alone, in eval mode on the CPU.
+
+        Unlike ``load_from_checkpoint`` it needs none of Lightning's bookkeeping (a checkpoint written
+        by hand or by another tool loads if it has our four keys) and refuses anything else in one
+        sentence (``read_checkpoint``).
+        """
         checkpoint = read_checkpoint(path)
         module = cls(**{k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")})
         module.on_load_checkpoint(checkpoint)
