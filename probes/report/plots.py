@@ -362,6 +362,15 @@ def _print_value(ax: Axes, x: float, mean: float, end: float) -> None:
     )
 
 
+def legend_below(fig: Figure, ncols: int) -> Figure:
+    """Move the first axes' legend below the plot (inside, it hides bars); the figure, for chaining."""
+    ax = fig.axes[0]
+    if ax.get_legend():
+        ax.get_legend().remove()
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=ncols, frameon=False)
+    return fig
+
+
 def bars_figure(
     labels: Sequence[str], means: Any, lows: Any, highs: Any, ylabel: str, title: str
 ) -> Figure:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from probes.report.paper import PAPER
-from probes.report.run_figures import (TokenText, WordTimes, write_deletion_figures, write_distributions, write_examples,
-                                       write_layer_head_figures, write_per_layer_figure)
+from probes.report.run_figures import (TokenText, WordTimes, write_deletion_figures, write_distributions,
+                                       write_examples, write_layer_head_figures, write_per_layer_figure)
 from probes.report.run_tables import ordered, tables
 from probes.report.tables import (AUC, CORR, MS, SECONDS, SHARE, Table, as_float, best_view, code_span,
                                   comparison_label, count, display_name, fmt, is_stat, lookup, mean_ci, paper_number,

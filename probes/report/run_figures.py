@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from probes.report import plots
 from probes.metrics.summary import per_head_grid
+from probes.report import plots
 from probes.report.run_tables import ca_comparisons, ordered
 from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name, lookup
 from probes.store import read_maps, stored_ids
@@ -80,12 +80,7 @@ def write_per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | N
 
     fig = plots.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
                             "Pearson r", "CA vs saliency per decoder layer")
-    ax = fig.axes[0]
-    if ax.get_legend():  # below the plot: inside, it hides bars
-        ax.get_legend().remove()
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(3, len(comparisons)),
-                   frameon=False)
-    return plots.save(fig, folder / "per_layer_pearson.png")
+    return plots.save(plots.legend_below(fig, min(3, len(comparisons))), folder / "per_layer_pearson.png")
 
 
 def _shorten(text: str, width: int = 90) -> str:

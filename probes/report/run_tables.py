@@ -7,9 +7,9 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from probes.metrics.agreement import CORRELATIONS
 from probes.metrics.summary import per_head_grid
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, best_view,
-                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup,
-                                  mean_ci, mean_pm, na_reason, stat_columns)
+from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, best_view, comparison_label,
+                                  count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_pm, na_reason,
+                                  stat_columns)
 
 SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 

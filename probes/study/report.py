@@ -18,21 +18,20 @@ minus CA-vs-input Pearson); ``study_numbers_traceable`` checks it.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from probes.report import plots
-from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                                  comparison_label, count, csv_stat, display_name, fmt, lookup, markdown_table,
-                                  mean_ci, numbers_traceable, paper_number, stat_columns, write_table)
+from probes.report.paper import PAPER_EXTRA, PAPER_SETTING, TARGETS
+from probes.report.tables import (Table, as_float, code_span, comparison_label, fmt, lookup, markdown_table,
+                                  numbers_traceable, write_table)
 from probes.study.findings import Finding, finding_section, findings, findings_table
-from probes.study.models import (Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs, load_study,
-                                 map_reliability, mean_of_heads, missed_targets, paper_runs, run_span, targets)
+from probes.study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
+                                 missed_targets, paper_runs, run_span)
+from probes.study.tables import (COMPARISONS, QUALITY, agreement_table, deletion_table, differences_table,
+                                 ground_truth_table, models_table, per_layer_table, quality_table, resolution_table,
+                                 spearman_table, timestamps_table)
 
-QUALITY = ".1f"  # WER, CER, BLEU, minutes
-COMPARISONS = ("ca_vs_input", "ca_vs_encoder")
 HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 
 
@@ -73,251 +72,6 @@ def study_numbers_traceable(text: str, study: Path) -> list[str]:
     return numbers_traceable(text, study_values(load_study(study)))
 
 
-# ---------------------------------------------------------------- tables
-
-
-def _raw(x: Any) -> str:
-    """A quality value printed as stored (integers without decimals), "n/a" when absent."""
-    if x is None or not math.isfinite(as_float(x)):
-        return "n/a"
-    return str(int(x)) if float(x).is_integer() else f"{float(x):g}"
-
-
-def models_table(models: Sequence[Model]) -> Table:
-    """Name, kind, preset, parameters, languages, tasks, training steps and minutes, explained groups."""
-    rows, csv_rows = [], []
-    for m in models:
-        q = m.quality
-        cells = [m.kind, m.preset or "n/a", _raw(q.get("parameters")), ", ".join(q.get("languages") or []) or "n/a",
-                 ", ".join(q.get("tasks") or []) or "n/a", _raw(q.get("steps")), fmt(q.get("train_minutes"), QUALITY)]
-        rows.append([code_span(m.name), *cells, ", ".join(code_span(g) for g in m.groups) or "none"])
-        csv_rows.append([m.name, *cells, " ".join(m.groups)])
-    header = ["model", "kind", "preset", "parameters", "languages", "tasks", "steps", "train minutes", "explained"]
-    return Table("models", "Models", header, rows, header, csv_rows,
-                 "Parameters as counted by train.py; explained: the groups of rows evaluate.py explained.")
-
-
-def _quality_rows(m: Model) -> Iterator[tuple[str, Any, str, bool | None]]:
-    """(measure, value, target text, target met) of one model: WER and CER per language, BLEU per direction."""
-    q, goal = m.quality, targets(m.quality)
-    for lang, v in (q.get("wer") or {}).items():
-        yield f"WER {lang}", v, f"≤ {_raw(goal['wer_max'])}", as_float(v) <= goal["wer_max"]
-    for lang, v in (q.get("cer") or {}).items():
-        yield f"CER {lang}", v, "", None
-    for direction, v in (q.get("bleu") or {}).items():
-        yield f"BLEU {direction}", v, f"≥ {_raw(goal['bleu_min'])}", as_float(v) >= goal["bleu_min"]
-
-
-def quality_table(models: Sequence[Model]) -> Table:
-    """WER, CER and BLEU of every model, with the issue's targets and whether each is met."""
-    rows, csv_rows = [], []
-    for m in models:
-        found = list(_quality_rows(m))
-        if not found:
-            rows.append([code_span(m.name), "no quality.json" if not m.quality else "no scores", "n/a", "", ""])
-            csv_rows.append([m.name, "", "", "", ""])
-        for measure, v, target, met in found:
-            verdict = "" if met is None or not math.isfinite(as_float(v)) else ("yes" if met else "no")
-            rows.append([code_span(m.name), measure, fmt(v, QUALITY), target, verdict])
-            csv_rows.append([m.name, measure, v, target, verdict])
-    return Table("quality", "Quality on the test sets", ["model", "measure", "value", "target", "met"], rows,
-                 ["model", "measure", "value", "target", "met"], csv_rows,
-                 f"Targets (each model's quality.json records its own; the default): WER ≤ {_raw(TARGETS['wer_max'])} % "
-                 f"per language, BLEU ≥ {_raw(TARGETS['bleu_min'])} per direction, beam search. A model is explained only "
-                 f"on the groups where it meets its target. The paper (EuroParl-ST): English WER {paper_number(PAPER_EXTRA['wer_en_low'])}–"
-                 f"{paper_number(PAPER_EXTRA['wer_en_high'])}.")
-
-
-def _spes_setting(m: Model, group: str, paper: bool = False) -> tuple[str, str]:
-    """SPES segments per 500 frames and masks per utterance (mean spent) of one explain run (or its paper-resolution
-    twin), "n/a" when unknown."""
-    settings, metrics = (m.paper_settings, m.paper) if paper else (m.settings, m.groups)
-    spes = lookup(settings.get(group), "config", "spes") or {}
-    segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
-    spent = lookup(metrics[group], "budget", "input", "masks", "mean")
-    masks = fmt(spent, ".0f") if spent is not None else _raw(spes.get("masks"))
-    return segments, masks
-
-
-def differences_table(models: Sequence[Model]) -> Table | None:
-    """Our setting against the paper's, measured per explain run: what could explain a finding that differs."""
-    runs = list(explain_runs(models))
-    if not runs:
-        return None
-    paper = PAPER_SETTING
-    rows: list[list[str]] = [
-        ["parameters", ", ".join(f"{k} {v} million" for k, v in paper["parameters_m"].items()),
-         *(_raw(m.quality.get("parameters")) for m, _, _ in runs)],
-        ["output vocabulary", _raw(paper["vocab_size"]), *(_raw(m.quality.get("vocab_size")) for m, _, _ in runs)],
-        ["hypothesis tokens per word", "not published",
-         *(mean_ci(lookup(x, "hypothesis", "tokens_per_word"), ".2f") for _, _, x in runs)],
-        ["speech", "EuroParl-ST (real)", *("synthetic (espeak-ng)" for _ in runs)],
-        ["SPES segments per 500 frames", "/".join(map(str, paper["spes_granularities"])),
-         *(_spes_setting(m, g)[0] for m, g, _ in runs)],
-        ["SPES masks per utterance", _raw(paper["spes_masks"]), *(_spes_setting(m, g)[1] for m, g, _ in runs)],
-        ["input map reliability", "not published",
-         *(mean_ci(r, CORR) if (r := map_reliability(x, "input")) else "not measured" for _, _, x in runs)],
-    ]
-    header = ["", "paper", *(f"{code_span(m.name)} {code_span(g)}" for m, g, _ in runs)]
-    return Table("differences", "Our setting against the paper's", header, rows,
-                 ["aspect", "paper", *(f"{m.name}/{g}" for m, g, _ in runs)], rows,
-                 "Measured per explain run where it can be: parameters and vocabulary from quality.json, tokens per "
-                 "word of the explained hypotheses (near-character pieces make many tokens per word, the paper's 16k "
-                 "word pieces few), SPES settings from the run's settings.json, masks actually spent and the input "
-                 "map's reliability from its metrics.json.")
-
-
-def resolution_table(models: Sequence[Model]) -> Table | None:
-    """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps: whole-map and
-    per-token Pearson, the maps' noise and their share in the true word spans."""
-    rows, csv_rows = [], []
-    for m, g, fine in paper_runs(models):
-        coarse = m.groups.get(g) or {}
-        for label, x, paper in (("paper's", fine, True), ("study's", coarse, False)):
-            s, token = ca_stat(x, "ca_vs_input"), ca_stat(x, "ca_vs_input", "pearson_token")
-            rel, truth = map_reliability(x, "input"), lookup(x, "ground_truth", "input")
-            segments, masks = _spes_setting(m, g, paper) if x else ("n/a", "n/a")
-            rows.append([code_span(m.name), code_span(g), label, segments, masks,
-                         *(mean_ci(v, CORR) if v else "n/a" for v in (s, token)),
-                         mean_ci(rel, CORR) if rel else "not measured", mean_ci(truth, SHARE) if truth else "n/a",
-                         count(s) if s else "n/a"])
-            csv_rows.append([m.name, g, label, segments, masks, *csv_stat(s), *csv_stat(token)[:3],
-                             *csv_stat(rel)[:3], *csv_stat(truth)[:3]])
-    if not rows:
-        return None
-    return Table("paper_resolution", "CA vs input saliency at the paper's resolution",
-                 ["model", "group", "resolution", "segments per 500 frames", "masks", "CA vs input", "per token",
-                  "map reliability r", "input map in true spans", "n"], rows,
-                 ["model", "group", "resolution", "segments", "masks", *stat_columns("ca_vs_input"),
-                  *stat_columns("per_token")[:3], *stat_columns("reliability")[:3], *stat_columns("truth_share")[:3]],
-                 csv_rows,
-                 "The first utterances of each model's first group explained again with the paper's SPES segments and "
-                 "thousands of masks (the study file's paper_resolution), beside the study's coarse maps of all "
-                 "the group's utterances. Per token: each token's row z-scored first. Map reliability r: two mask "
-                 "seeds' Pearson of the avg2d-pooled maps. Input map in true spans: share of the SPES map's relevance "
-                 "inside each token's true word span.")
-
-
-def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
-    """Best layer or head of a comparison as "value (layer k)", with its CSV cells."""
-    best = best_view((block or {}).get(view) or {})
-    if not best:
-        return "n/a", ["", *csv_stat(None)]
-    return f"{fmt(best[1]['mean'], CORR)} ({prefix} {best[0]})", [best[0], *csv_stat(best[1])]
-
-
-def agreement_table(models: Sequence[Model]) -> Table | None:
-    """Pearson per model, group and comparison: all heads [CI], best layer, best head, mean of heads, random."""
-    rows, csv_rows = [], []
-    for m, g, x in explain_runs(models):
-        for c in COMPARISONS:
-            block = lookup(x, "pearson", c)
-            layer, layer_csv = _best_cell(block, "per_layer", "layer")
-            head, head_csv = _best_cell(block, "per_head", "head")
-            heads, rand = mean_of_heads(x, c), lookup(x, "pearson", "baselines", c.removeprefix("ca_vs_"), "random")
-            s, rel = lookup(block, "all"), map_reliability(x, c.removeprefix("ca_vs_"))
-            token = lookup(x, "pearson_token", c, "all")
-            rows.append([code_span(m.name), code_span(g), comparison_label(c),
-                         mean_ci(s, CORR) if block else "not computed", mean_ci(token, CORR) if token else "n/a",
-                         layer, head, fmt(heads, CORR), mean_ci(rand, CORR),
-                         mean_ci(rel, CORR) if rel else "not measured", count(s) if s else "n/a"])
-            csv_rows.append([m.name, g, c, *csv_stat(s), *csv_stat(token)[:3], *layer_csv, *head_csv,
-                             "" if math.isnan(heads) else heads, *csv_stat(rand)[:3], *csv_stat(rel)[:3]])
-    if not rows:
-        return None
-    return Table("agreement_pearson", "Agreement of CA with saliency (Pearson)",
-                 ["model", "group", "comparison", "all layers and heads", "per token", "best layer", "best head",
-                  "mean of heads", "random map", "map reliability r", "n"], rows,
-                 ["model", "group", "comparison", *stat_columns("all"), *stat_columns("per_token")[:3], "best_layer",
-                  *stat_columns("best_layer"),
-                  "best_head", *stat_columns("best_head"), "mean_of_heads", *stat_columns("random")[:3],
-                  *stat_columns("reliability")[:3]], csv_rows,
-                 "All layers and heads: mean [CI] over utterances of the Pearson of the whole token x frame maps; "
-                 "per token: the same maps with each token's row z-scored on its own first (as the released SPES "
-                 "evaluation normalises), so that every token weighs the same; best layer and head: the highest mean (chosen "
-                 "after the fact, so optimistic); mean of heads: mean over single heads of their means; random "
-                 "map: a random map against the same saliency (chance level); map reliability r: Pearson of the "
-                 "saliency map with its twin from another mask seed (evaluate.py --reliability), else the map's "
-                 "split-half reliability; its noise level: no agreement with it can exceed sqrt(r). Input maps' r is "
-                 "that of avg2d-pooled twins: max pooling's bias repeats across seeds, so it would look reliable even "
-                 "when noisy, and an agreement with a max2d-pooled map is not corrected.")
-
-
-Row = tuple[Sequence[str], Sequence[Stat | None]]  # identifiers (model, group...), then one summary per column
-
-
-def _stats_table(name: str, title: str, ids: Sequence[str], labels: Sequence[str], rows: Sequence[Row], spec: str,
-                 note: str = "") -> Table | None:
-    """Identifier columns (code spans) then mean [CI] of one summary per label; CSV: mean, CI bounds and n."""
-    if not rows:
-        return None
-    keys = [label.lower().replace(" ", "_").replace("-", "_") for label in labels]
-    return Table(name, title, [*ids, *labels],
-                 [[*map(code_span, i), *(mean_ci(s, spec) for s in st)] for i, st in rows],
-                 [*ids, *(c for k in keys for c in stat_columns(k))],
-                 [[*i, *(v for s in st for v in csv_stat(s))] for i, st in rows], note)
-
-
-def spearman_table(models: Sequence[Model]) -> Table | None:
-    """Spearman of CA (all layers and heads) vs each saliency map, and of the random map vs input saliency."""
-    rows = [((m.name, g), [ca_stat(x, "ca_vs_input", "spearman"), ca_stat(x, "ca_vs_encoder", "spearman"),
-                           lookup(x, "spearman", "baselines", "input", "random")]) for m, g, x in explain_runs(models)]
-    return _stats_table("agreement_spearman", "Agreement of CA with saliency (Spearman)", ["model", "group"],
-                        ["CA vs input", "CA vs encoder", "random vs input"], rows, CORR)
-
-
-def per_layer_table(m: Model) -> Table | None:
-    """Pearson of each decoder layer's head-averaged CA vs input saliency, one column per group of the model."""
-    blocks = {g: lookup(x, "pearson", "ca_vs_input", "per_layer") or {} for g, x in m.groups.items()}
-    layers = sorted({int(l) for b in blocks.values() for l in b})
-    if not layers:
-        return None
-    stats = [[blocks[g].get(str(l)) for g in blocks] for l in layers]
-    return Table(f"per_layer_{m.name}", f"Per layer, {m.name}: CA vs input saliency (Pearson)",
-                 ["", *(code_span(g) for g in blocks)], [[f"layer {l}", *(mean_ci(s, CORR) for s in row)]
-                                                      for l, row in zip(layers, stats)],
-                 ["layer", *(c for g in blocks for c in stat_columns(g))],
-                 [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
-
-
-def deletion_table(models: Sequence[Model], mode: str = "deletion") -> Table | None:
-    """AUC per model and group of CA, pooled and full saliency and the random map (text curves if any)."""
-    sources = ("ca", "saliency_pooled", "saliency_full", "random")
-    rows = []
-    for m, g, x in explain_runs(models):
-        if auc := x.get(f"{mode}_auc") or {}:
-            stats = [lookup(auc, s, curve_kind(auc)) for s in sources]
-            rows.append(((m.name, g, next((s["metric"] for s in stats if s), "")), stats))
-    paper = ", ".join(f"{display_name(s)} {paper_number(v)}" for s, v in PAPER["deletion_auc_wer"].items())
-    return _stats_table(f"{mode}_auc", f"{mode.capitalize()} AUC", ["model", "group", "curve"],
-                        [display_name(s) for s in sources], rows, AUC,
-                        f"{DIRECTIONS[mode].capitalize()}. Re-decoded (WER- or BLEU-based) curves when the run "
-                        "computed them, else the probability curve, not comparable with the paper's WER AUCs."
-                        + (f" Paper (WER): {paper}." if mode == "deletion" else ""))
-
-
-def ground_truth_table(models: Sequence[Model]) -> Table | None:
-    """Share of relevance inside the true word span per model and group: CA, best head, saliency, baselines."""
-    keys = ("input", "encoder", "uniform", "random")
-    rows = []
-    for m, g, x in explain_runs(models):
-        if truth := x.get("ground_truth") or {}:
-            best = best_view(lookup(truth, "ca", "per_head") or {}) or ("", None)
-            rows.append(((m.name, g, best[0]), [lookup(truth, "ca", "all"), best[1], *(truth.get(k) for k in keys)]))
-    return _stats_table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
-                        ["model", "group", "best head"], ["CA", "best CA head", *(display_name(k) for k in keys)], rows,
-                        SHARE, "Uniform map: the chance level.")
-
-
-def timestamps_table(models: Sequence[Model]) -> Table | None:
-    """Mean absolute word-boundary error (ms) per model and group of each timestamp estimator."""
-    names = ("ca", "input", "encoder", "ctc")
-    return _stats_table("timestamps", "Word timestamps: mean absolute boundary error (ms, lower = better)",
-                        ["model", "group"], [display_name(n) for n in names],
-                        [((m.name, g), [lookup(x, "timestamps", n, "mae_ms") for n in names])
-                         for m, g, x in explain_runs(models) if x.get("timestamps")], MS)
-
-
 # ---------------------------------------------------------------- report
 
 
@@ -333,11 +87,7 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
 
     fig = plots.bars_figure([f"{m.name} / {g}" for m, g, _ in cells], series("mean"), series("ci_low"),
                             series("ci_high"), "Pearson r", "CA (all layers and heads) vs saliency, per model/group")
-    ax = fig.axes[0]
-    if ax.get_legend():  # below the plot, as in probes.report.run.per_layer_figure: inside, it hides bars
-        ax.get_legend().remove()
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
-    return plots.save(fig, folder / "agreement_per_model.png")
+    return plots.save(plots.legend_below(fig, 2), folder / "agreement_per_model.png")
 
 
 def _run_figures(study: Path, models: Sequence[Model]) -> list[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.study.run import Study, group_filter, main
+from probes.study.config import Study, group_filter
+from probes.study.run import main
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 

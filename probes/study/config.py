@@ -1,0 +1,74 @@
+"""A study file (YAML): where, on which data, which models, and how to explain them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from probes.report.paper import TARGETS
+
+
+@dataclass
+class ModelSpec:
+    """One model of the study."""
+
+    name: str
+    experiment: str  # configs/experiment/NAME.yaml
+    train: list[str] = field(default_factory=list)  # train.py fit overrides (preset, budget, ...)
+    groups: list[str] = field(default_factory=list)  # test-row groups to explain: asr_en, st_en-it, ...
+
+
+@dataclass
+class PaperResolution:
+    """A few utterances of each model's first group explained at the paper's SPES resolution (thousands of segments).
+
+    The study's default maps are coarse because fine ones do not converge on a CPU budget; these runs measure what
+    that costs: agreement and map reliability at the paper's resolution on the same model and rows.
+    """
+
+    limit: int = 6  # utterances per model
+    explain: list[str] = field(default_factory=list)  # evaluate.py options (granularities, masks, methods, ...)
+
+
+@dataclass
+class Study:
+    """A study file: where, on which data, which models, and how to explain them."""
+
+    out: Path
+    data_dir: Path
+    models: list[ModelSpec]
+    train: list[str] = field(default_factory=list)  # overrides for every model's train.py calls
+    explain: list[str] = field(default_factory=list)  # evaluate.py options for every group
+    limit: int = 40  # utterances explained per group
+    targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
+    paper_resolution: PaperResolution | None = None  # optional fine-resolution runs (see PaperResolution)
+    results: Path | None = None  # committed light results (--export): a model finished there is not made again
+
+    @classmethod
+    def load(cls, path: Path) -> Study:
+        """Read and check a study YAML file."""
+        raw = yaml.safe_load(path.read_text())
+        models = [ModelSpec(**m) for m in raw.pop("models")]
+        names = [m.name for m in models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{path}: model names must be unique, got {names}")
+        for m in models:
+            for g in m.groups:
+                group_filter(g)
+        if "paper_resolution" in raw:
+            raw["paper_resolution"] = PaperResolution(**raw["paper_resolution"])
+        if raw.get("results"):
+            raw["results"] = Path(raw["results"])
+        return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models,
+                   **{k: v for k, v in raw.items()})
+
+
+def group_filter(group: str) -> list[str]:
+    """evaluate.py options selecting a group's rows: ``asr_en`` -> ASR en-en, ``st_en-it`` -> ST en-it."""
+    task, _, langs = group.partition("_")
+    if task not in ("asr", "st") or not langs:
+        raise ValueError(f"bad group {group!r}: expected asr_<lang> or st_<src>-<tgt>")
+    pair = f"{langs}-{langs}" if task == "asr" else langs
+    return ["--tasks", task, "--pairs", pair]
