@@ -119,7 +119,13 @@ class ExplanationCallback(L.Callback):
         else:
             return [Utterance(**vars(u)) for u in list(source)[: self.utterances]]  # copies: explain() fills tokens
         truth = ground_truth(source)
-        return [load_utterance(model, source, row, truth) for row in selected]
+        loaded = []
+        for row in selected:
+            try:
+                loaded.append(load_utterance(model, source, row, truth))
+            except ValueError as err:  # bad audio or features, a language or task the model lacks: never stop training
+                log.warning("explanation probe: skipping %s row %s: %s", source, row.id, err)
+        return loaded
 
     def explain_subset(self, trainer: L.Trainer, pl_module: L.LightningModule) -> list[tuple[Utterance, Explanation]]:
         """The probe subset's utterances and explanations (the module in eval mode meanwhile)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -43,8 +42,8 @@ def read_checkpoint(path: Path | str) -> dict[str, Any]:
     """Read a checkpoint file, refusing with a clear message anything but a Crossprobe S2T checkpoint."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, pickle.UnpicklingError) as err:
-        raise CheckpointMismatchError(f"{path}: cannot read as a checkpoint ({err})") from None
+    except Exception as err:  # torch.load raises many kinds (EOFError, KeyError, UnpicklingError...) for a broken file
+        raise CheckpointMismatchError(f"{path}: cannot read as a checkpoint ({type(err).__name__}: {err})".splitlines()[0]) from None
     missing = sorted({"tokenizer", "model_config", "state_dict", "hyper_parameters"} - set(checkpoint))
     if missing:
         raise CheckpointMismatchError(f"{path}: not a Crossprobe S2T checkpoint (it lacks {', '.join(missing)})")

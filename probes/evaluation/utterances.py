@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 
 def manifest_rows(manifest: Path | str, limit: int | None = None, tasks: Sequence[str] | None = None,
                   languages: Sequence[str] | None = None, pairs: Sequence[str] | None = None) -> list[ManifestRow]:
-    """The manifest's rows in file order, optionally only some tasks, languages and ``src-tgt`` pairs, at most ``limit``."""
-    rows = [row for row in read_manifest(manifest)
+    """The manifest's rows in file order, optionally only some tasks, languages and ``src-tgt`` pairs, at most ``limit``.
+
+    A repeated id is a ManifestError: results and maps are stored by id.
+    """
+    rows = [row for row in read_manifest(manifest, unique_ids=True)
             if (tasks is None or row.task in tasks)
             and (languages is None or {row.src_lang, row.tgt_lang} <= set(languages))
             and (pairs is None or f"{row.src_lang}-{row.tgt_lang}" in pairs)]

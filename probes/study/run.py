@@ -39,6 +39,7 @@ from probes.store import write_json
 from probes.study.config import ModelSpec, Study, group_filter
 from probes.study.models import group_quality, meets_target, targets
 from probes.study.report import write_study_report
+from s2t.data.manifest import ManifestError, read_manifest
 from s2t.models import ModelConfig, S2TModel
 from s2t.module import read_checkpoint
 from s2t.resources import checkout_root, find_config
@@ -204,8 +205,16 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
          folder / LEDGER)
 
 
+def check_data(study: Study) -> None:
+    """Read the corpus' manifests before any step, so that a broken one is named now, not hours into the study."""
+    for split in ("train", "valid", "test"):
+        if (manifest := study.data_dir / f"{split}.tsv").is_file():
+            read_manifest(manifest, unique_ids=True)
+
+
 def run(study: Study, only: Sequence[str] = ()) -> Path:
     """Train, test and explain every (selected) model, then write the study report."""
+    check_data(study)
     for spec in study.models:
         if only and spec.name not in only:
             continue
@@ -343,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         run(study, a.only)
-    except RuntimeError as err:
+    except (RuntimeError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -21,6 +21,7 @@ The sidecar ``NAME.align.jsonl`` next to ``NAME.tsv`` has one JSON object per ro
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -84,32 +85,42 @@ def resolve_audio(manifest: Path | str, row: ManifestRow) -> Path:
     return path if path.is_absolute() else Path(manifest).resolve().parent / path
 
 
-def read_manifest(path: Path | str) -> list[ManifestRow]:
-    """Read a manifest TSV; structural problems raise ManifestError naming the file and line."""
+def read_manifest(path: Path | str, unique_ids: bool = False) -> list[ManifestRow]:
+    """Read a manifest TSV; structural problems (and, with ``unique_ids``, a repeated id) raise ManifestError
+    naming the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ManifestError(f"{path}:{line}: not UTF-8 text (byte {raw[err.start]:#04x}); save the manifest as UTF-8") from None
     rows: list[ManifestRow] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            raise ManifestError(f"{path}: empty file, expected a header with columns {', '.join(COLUMNS)}")
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise ManifestError(f"{path}: header lacks column(s) {', '.join(missing)}")
-        index = {c: header.index(c) for c in COLUMNS}
-        for line_no, values in enumerate(reader, start=2):
-            if not values:
-                continue
-            if len(values) != len(header):
-                raise ManifestError(f"{path}:{line_no}: {len(values)} fields, header has {len(header)}")
-            cell = {c: values[i] for c, i in index.items()}
-            try:
-                n_frames = int(cell["n_frames"])
-            except ValueError:
-                raise ManifestError(f"{path}:{line_no} (id {cell['id']}): n_frames {cell['n_frames']!r} is not an integer") from None
-            rows.append(ManifestRow(**{**cell, "n_frames": n_frames}))
+    first_line: dict[str, int] = {}
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None)
+    if header is None:
+        raise ManifestError(f"{path}: empty file, expected a header with columns {', '.join(COLUMNS)}")
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ManifestError(f"{path}: header lacks column(s) {', '.join(missing)}")
+    index = {c: header.index(c) for c in COLUMNS}
+    for line_no, values in enumerate(reader, start=2):
+        if not values:
+            continue
+        if len(values) != len(header):
+            raise ManifestError(f"{path}:{line_no}: {len(values)} fields, header has {len(header)}")
+        cell = {c: values[i] for c, i in index.items()}
+        try:
+            n_frames = int(cell["n_frames"])
+        except ValueError:
+            raise ManifestError(f"{path}:{line_no} (id {cell['id']}): n_frames {cell['n_frames']!r} is not an integer") from None
+        if unique_ids and cell["id"] in first_line:
+            raise ManifestError(f"{path}:{line_no}: id {cell['id']!r} appears twice (first on line {first_line[cell['id']]})")
+        first_line.setdefault(cell["id"], line_no)
+        rows.append(ManifestRow(**{**cell, "n_frames": n_frames}))
     return rows
 
 
