@@ -20,6 +20,7 @@ import torch
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
+from probes.interface import hypotheses
 from probes.metrics.agreement import random_map
 from probes.metrics.deletion import deletion_curve
 
@@ -38,7 +39,7 @@ def main() -> None:
     seconds = {1: 0.0, a.batch_size: 0.0}
     for k, row in enumerate(manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"])):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
+        utt.tokens = hypotheses(model, utt.features[None], utt.prefix, beam_size=5)[0]
         ca = view(cross_attention(model, utt), "all")  # (I, T')
         maps = {"ca": ca, "random": random_map(*ca.shape, torch.Generator().manual_seed(k))}
         for rel in maps.values():

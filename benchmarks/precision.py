@@ -27,7 +27,7 @@ import torch
 
 from probes.adapters import S2TProbe
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
-from probes.interface import Utterance
+from probes.interface import Utterance, hypotheses
 from probes.metrics.agreement import correlations
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate
 from probes.saliency.spes import SpesConfig, segmentations, spes_estimate
@@ -73,7 +73,7 @@ def main() -> None:
     agree: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"]):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
+        utt.tokens = hypotheses(model, utt.features[None], utt.prefix, beam_size=5)[0]
         if not utt.tokens:
             continue
         segmentations(utt.features, SpesConfig())  # SLIC cached, out of the timings

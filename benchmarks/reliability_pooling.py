@@ -22,6 +22,7 @@ import torch
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
+from probes.interface import hypotheses
 from probes.metrics.agreement import correlations
 from probes.saliency.pooling import pool_to_frames
 from probes.saliency.spes import SpesConfig, spes_estimate
@@ -46,7 +47,7 @@ def main() -> None:
     print("|---|" + "---:|" * 2 * len(POOLINGS))
     for row in manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"]):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
+        utt.tokens = hypotheses(model, utt.features[None], utt.prefix, beam_size=5)[0]
         if not utt.tokens:
             continue
         ca = cross_attention(model, utt)  # (L, H, I, T')

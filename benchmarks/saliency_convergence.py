@@ -38,7 +38,7 @@ from torch import Tensor
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention, view
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
-from probes.interface import Utterance, forced
+from probes.interface import Utterance, forced, hypotheses
 from probes.metrics.agreement import correlations, span_mass, token_spans
 from probes.saliency.perturbation import Batch, estimate, keep_masks, score_masks
 from probes.saliency.pooling import pool_to_frames
@@ -163,7 +163,7 @@ def main() -> None:
     rows = []
     for row in manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"]):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
+        utt.tokens = hypotheses(model, utt.features[None], utt.prefix, beam_size=5)[0]
         ca = view(cross_attention(model, utt), "all")  # (I, T')
         rows.extend(dict(r, id=row.id) for r in sweep(model, utt, ca, token_spans(model, utt, ca.shape[-1]), config,
                                                        budgets, a.batch_size))

@@ -56,7 +56,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from probes.adapters import S2TProbe
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
-from probes.interface import Utterance, forced
+from probes.interface import Utterance, forced, hypotheses
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate
 from probes.saliency.gradients import token_log_probs
 from probes.saliency.spes import SpesConfig, segment_count, segmentations, spes_estimate, superpixels
@@ -221,7 +221,7 @@ def main() -> None:
     batch_sizes = []
     for row in manifest_rows(a.manifest, a.utterances, tasks=["asr"], pairs=["en-en"]):
         utt = load_utterance(model, a.manifest, row, truth)
-        utt.tokens = model.hypotheses(utt.features[None], utt.prefix, beam_size=5)[0]
+        utt.tokens = hypotheses(model, utt.features[None], utt.prefix, beam_size=5)[0]
         if not utt.tokens:
             print(f"[saliency_speed] {row.id}: empty hypothesis, skipped", flush=True)
             continue

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from probes.attention import cross_attention, standard_views, view, view_heads
-from probes.interface import ProbeModel, Utterance
+from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.metrics import deletion, timestamps
 from probes.metrics.agreement import baselines, correlations, random_map, span_mass, token_spans, uniform_map
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
@@ -185,13 +185,10 @@ def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[st
     if "input_full" in maps:
         relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
     out: dict[str, Any] = {}
-    for name, rel in relevance.items():
-        curve = deletion.probability_curve(model, utt, rel, config.deletion_steps, insertion)
-        out[name] = {"prob": _curve_dict(curve)}
-        if config.decode_deletion:
-            curve = deletion.deletion_curve(model, utt, rel, model.detokenize, config.deletion_steps,
-                                            config.deletion_beam, insertion)
-            out[name]["text"] = _curve_dict(curve)
+    for name, rel in relevance.items():  # one encoding of each perturbed copy serves both curves
+        prob, text = deletion.curves(model, utt, rel, model.detokenize, config.deletion_steps, config.deletion_beam,
+                                     insertion, config.decode_deletion)
+        out[name] = {"prob": _curve_dict(prob), **({"text": _curve_dict(text)} if text is not None else {})}
     return out
 
 
@@ -234,7 +231,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     """
     clock = _Clock()
     if not utt.tokens:
-        utt.tokens = clock.run("hypothesis", lambda: model.hypotheses(utt.features[None], utt.prefix, config.beam_size)[0])
+        utt.tokens = clock.run("hypothesis", lambda: hypotheses(model, utt.features[None], utt.prefix, config.beam_size)[0])
     utt.hypothesis = model.detokenize(utt.tokens)
     record: dict[str, Any] = {
         "id": utt.id, "task": utt.task, "src_lang": utt.src_lang, "tgt_lang": utt.tgt_lang,

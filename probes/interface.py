@@ -14,7 +14,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def detokenize(self, tokens): ...
         def encode(self, features, lengths): ...        # model.encoder(...) -> (H, lengths)
         def force_decode(self, enc, enc_lengths, prefix, tokens, need_weights=False): ...
-        def hypotheses(self, features, prefix, beam_size=5): ...  # batched generate, one list per row
+        def search(self, enc, enc_lengths, prefix, beam_size=5): ...  # batched generate, one list per row
         def word_groups(self, tokens): ...
         def ctc_log_probs(self, features, lengths): return None
         def describe(self): ...  # optional: {"config": ..., "parameters": ...} for the logs
@@ -76,8 +76,8 @@ class ProbeModel(Protocol):
         """
         ...
 
-    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
-        """The model's own output tokens for each of B equal-length inputs (B, T, F), without prefix and eos.
+    def search(self, enc: Tensor, enc_lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """The model's own output tokens for each row of an encoding (B, T', D) from ``encode``, without prefix and eos.
 
         One utterance's perturbed copies are searched together (deletion curves); each row's
         result is the one it would get alone.
@@ -119,6 +119,14 @@ class Utterance:
 def describe(model: ProbeModel) -> dict[str, Any]:
     """What the logs say about a model: its optional ``describe()`` (config, parameters, training run), or nothing."""
     return model.describe() if callable(getattr(model, "describe", None)) else {}
+
+
+@torch.no_grad()
+def hypotheses(model: ProbeModel, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+    """The model's output tokens for each of B equal-length inputs (B, T, F): ``search`` on their encoding."""
+    b, t = features.shape[:2]
+    return model.search(*model.encode(features, torch.full((b,), t, dtype=torch.long, device=features.device)), prefix,
+                        beam_size)
 
 
 def forced(model: ProbeModel, utt: Utterance, features: Tensor | None = None, need_weights: bool = False) -> Forced:

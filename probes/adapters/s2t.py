@@ -12,6 +12,7 @@ from torch import Tensor
 from probes.interface import Forced
 from s2t.data.manifest import HOP_SAMPLES, SAMPLE_RATE
 from s2t.features import fbank
+from s2t.models import Encoded
 from s2t.module import S2TModule
 
 WORD_START = "\u2581"  # SentencePiece's word-boundary mark
@@ -71,13 +72,10 @@ class S2TProbe:
         return Forced(log_probs, None if weights is None else weights[:, :, :, p - 1 :])
 
     @torch.no_grad()
-    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
-        """Beam-search (greedy at 1) output tokens of each of B inputs (B, T, F), without prefix and eos."""
-        feats = features.to(self.device)  # (B, T, F)
-        b, t = feats.shape[:2]
-        encoded = self.model.encode(feats, torch.full((b,), t, device=self.device))
-        prompts = torch.tensor([list(prefix)], device=self.device).expand(b, -1)  # (B, P)
-        return self.module.search_tokens(encoded, prompts, beam_size)
+    def search(self, enc: Tensor, enc_lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """``hypotheses`` on an encoding (B, T', D) that ``encode`` returned."""
+        prompts = torch.tensor([list(prefix)], device=enc.device).expand(enc.shape[0], -1)  # (B, P)
+        return self.module.search_tokens(Encoded(enc, enc_lengths, None, None), prompts, beam_size)
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Words by SentencePiece's boundary mark: a piece starting with it opens a word, others continue one."""

@@ -175,12 +175,10 @@ class WhisperProbe:
         return Forced(log_probs, ca * real[:, None, None, None])
 
     @torch.no_grad()
-    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
-        """Whisper's ``generate`` (beam search, greedy at 1) on each of B inputs (B, T, F), without prefix and eos."""
-        feats = features.to(self.device)  # (B, T, F)
-        b, t = feats.shape[:2]
-        full = self._encode_full(feats, torch.full((b,), t, device=self.device))  # (B, 1500, D)
-        prompts = torch.tensor([list(prefix)], device=self.device).expand(b, -1)  # (B, P)
+    def search(self, enc: Tensor, enc_lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """``hypotheses`` on an encoding (B, T', D) that ``encode`` returned (completed with its padding frames)."""
+        full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
+        prompts = torch.tensor([list(prefix)], device=enc.device).expand(enc.shape[0], -1)  # (B, P)
         sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
                                         decoder_input_ids=prompts, num_beams=beam_size)  # (B, N): new tokens only
         eos = self.model.generation_config.eos_token_id

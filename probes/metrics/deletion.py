@@ -12,7 +12,8 @@ Every score is damage in percent, higher = further from the unperturbed behaviou
               sacreBLEU with add-one smoothing, 13a tokens; 0 BLEU when some n-gram order
               has no match at all, so short sentences are coarse).
   "100-prob"  100 x (1 - mean probability of the original hypothesis tokens),
-              force-decoded on the perturbed features (no search, one batched pass).
+              force-decoded on the perturbed features (no search). It and the search of the
+              two text scores share one encoding of each perturbed copy (``curves``).
 The AUC (trapezoid over p in [0, 1]) is in the score's unit. Deletion: a faithful map does
 damage sooner, so higher AUC = more faithful (paper, WER: CA 41.2, pooled saliency 52.9,
 full-resolution SPES 91.3). Insertion: a faithful map repairs sooner, so lower AUC = more
@@ -30,7 +31,7 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.text import sacre_bleu_score, word_error_rate
 
-from probes.interface import ProbeModel, Utterance, forced
+from probes.interface import ProbeModel, Utterance, force_on_encoding
 
 Detokenize = Callable[[Sequence[int]], str]  # token ids -> text (S2TProbe: model.tokenizer.decode)
 
@@ -129,7 +130,7 @@ def _curve(percents: Sequence[float], scores: Sequence[float], metric: str, inse
 
 
 @torch.no_grad()
-def deletion_curve(
+def curves(
     model: ProbeModel,
     utt: Utterance,
     relevance: Tensor,
@@ -137,41 +138,49 @@ def deletion_curve(
     steps: int = 20,
     beam_size: int = 5,
     insertion: bool = False,
+    decode: bool = True,
     batch_size: int = 32,
-) -> Curve:
-    """Re-decode (``model.hypotheses``) every perturbation level and score the text (WER or 100 - BLEU).
+) -> tuple[Curve, Curve | None]:
+    """The probability curve and (with ``decode``) the re-decoded text curve of one map, from one encoding of each
+    perturbed copy: force-decoding the hypothesis and searching a new one share it.
 
     Args:
         relevance: (I, T, F) input-resolution or (I, T') encoder-frame map; larger = more relevant.
         detokenize: text of a token list, to compare hypotheses with the reference.
         steps: levels are p = 0, 100 / steps, ..., 100 percent.
         insertion: restore the top p% cells into all-zero features instead of deleting them.
-        batch_size: perturbed copies searched together (each gets the hypothesis it would alone).
+        decode: also search every level (``model.search``) and score its text (WER or 100 - BLEU).
+        batch_size: perturbed copies encoded (and searched) together; each gets the result it would alone.
     Returns:
-        The damage curve; deletion AUC higher = more faithful, insertion AUC lower = more faithful.
-    """
-    percents = levels(steps)
-    metric, score = _text_scorer(utt, detokenize)
-    feats = _inputs(model, utt, relevance, percents, insertion)  # (P, T, F)
-    hyps = [h for chunk in feats.split(batch_size) for h in model.hypotheses(chunk, utt.prefix, beam_size)]
-    scores = [score(detokenize(h)) for h in hyps]
-    return _curve(percents, scores, metric, insertion)
-
-
-@torch.no_grad()
-def probability_curve(
-    model: ProbeModel, utt: Utterance, relevance: Tensor, steps: int = 20, insertion: bool = False
-) -> Curve:
-    """Force-decode the hypothesis on every perturbation level in one batch; 100 x (1 - mean token probability).
-
-    ``relevance``, ``steps`` and ``insertion`` as in ``deletion_curve``.
+        (100 x (1 - mean token probability), the text damage or None); deletion AUC higher = more faithful,
+        insertion AUC lower = more faithful.
     """
     if not utt.tokens:
         raise ValueError(f"{utt.id}: no hypothesis tokens to score")
     percents = levels(steps)
+    metric, score = _text_scorer(utt, detokenize) if decode else ("", None)
     feats = _inputs(model, utt, relevance, percents, insertion)  # (P, T, F)
-    log_probs = forced(model, utt, feats).log_probs  # (P, I, V)
-    tokens = torch.tensor(utt.tokens, device=log_probs.device).expand(len(percents), -1)  # (P, I)
-    probs = log_probs.gather(-1, tokens[..., None]).squeeze(-1).exp()  # (P, I)
-    scores = 100.0 * (1.0 - probs.mean(dim=1))  # (P,)
-    return _curve(percents, scores.tolist(), "100-prob", insertion)
+    log_probs, hyps = [], []
+    for chunk in feats.split(batch_size):  # (B, T, F)
+        lengths = torch.full((chunk.shape[0],), chunk.shape[1], dtype=torch.long, device=chunk.device)
+        enc, enc_lengths = model.encode(chunk, lengths)  # (B, T', D)
+        log_probs.append(force_on_encoding(model, utt, enc, enc_lengths).log_probs)  # (B, I, V)
+        if decode:
+            hyps += model.search(enc, enc_lengths, utt.prefix, beam_size)
+    tokens = torch.tensor(utt.tokens, device=feats.device).expand(len(percents), -1)  # (P, I)
+    probs = torch.cat(log_probs).gather(-1, tokens[..., None]).squeeze(-1).exp()  # (P, I)
+    prob = _curve(percents, (100.0 * (1.0 - probs.mean(dim=1))).tolist(), "100-prob", insertion)
+    text = _curve(percents, [score(detokenize(h)) for h in hyps], metric, insertion) if decode else None
+    return prob, text
+
+
+def deletion_curve(model: ProbeModel, utt: Utterance, relevance: Tensor, detokenize: Detokenize, steps: int = 20,
+                   beam_size: int = 5, insertion: bool = False, batch_size: int = 32) -> Curve:
+    """The re-decoded text curve of ``curves`` (WER or 100 - BLEU at every level)."""
+    return curves(model, utt, relevance, detokenize, steps, beam_size, insertion, True, batch_size)[1]
+
+
+def probability_curve(model: ProbeModel, utt: Utterance, relevance: Tensor, steps: int = 20,
+                      insertion: bool = False) -> Curve:
+    """The probability curve of ``curves``, without searching: 100 x (1 - mean probability of the hypothesis tokens)."""
+    return curves(model, utt, relevance, str, steps, insertion=insertion, decode=False)[0]

@@ -7,8 +7,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                                  comparison_label, count, csv_stat, display_name, fmt, lookup, mean_ci, paper_number, stat_columns)
-from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs, targets)
+                                  comparison_label, count, csv_stat, display_name, fmt, lookup, mean_ci, paper_number,
+                                  stat_columns)
+from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
+                                 targets)
 
 QUALITY = ".1f"  # WER, CER, BLEU, minutes
 COMPARISONS = ("ca_vs_input", "ca_vs_encoder")

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from probes.adapters import S2TProbe
 from probes.attention import cross_attention
-from probes.interface import ProbeModel, Utterance
+from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.saliency.gradients import gradient_saliency
 from s2t.module import S2TModule
 from s2t.tokenizer import Tokenizer
@@ -107,7 +107,7 @@ def test_greedy_hypothesis_is_the_forced_argmax(probe: S2TProbe, batch: tuple[Te
     """Greedy tokens (no prefix, no eos) are each the argmax of the forced distribution before them."""
     features = batch[0][0]  # (T, F)
     prefix = probe.prefix("en", "asr")
-    tokens = probe.hypotheses(features[None], prefix, beam_size=1)[0]
+    tokens = hypotheses(probe, features[None], prefix, beam_size=1)[0]
     utt = Utterance(id="u", features=features, prefix=prefix, tokens=tokens + [probe.tokenizer.eos_id])
     with torch.no_grad():
         log_probs = probe.force_decode(*probe.encode(features[None], torch.tensor([features.shape[0]])),
@@ -126,11 +126,11 @@ def test_hypothesis_without_prefix_and_eos(probe: S2TProbe, batch: tuple[Tensor,
     features = batch[0][0]
     prefix = probe.prefix("en", "asr")
     bonus[probe.tokenizer.eos_id] = 100.0
-    assert probe.hypotheses(features[None], prefix, beam_size)[0] == []
+    assert hypotheses(probe, features[None], prefix, beam_size)[0] == []
     bonus.zero_()
     (cat,) = pieces(probe, "\u2581c")
     bonus[cat] = 100.0
-    assert probe.hypotheses(features[None], prefix, beam_size)[0] == [cat] * max_tokens(probe, features)
+    assert hypotheses(probe, features[None], prefix, beam_size)[0] == [cat] * max_tokens(probe, features)
 
 
 def test_word_groups_on_known_pieces(probe: S2TProbe) -> None:
@@ -170,7 +170,7 @@ def test_batched_hypotheses_equal_one_at_a_time(probe: S2TProbe, beam_size: int)
     """Searching perturbed copies together gives each the hypothesis it gets alone."""
     features = torch.randn(6, 48, 80, generator=torch.Generator().manual_seed(2)) * torch.linspace(0.2, 3.0, 6)[:, None, None]
     prefix = probe.prefix("en", "asr")
-    together = probe.hypotheses(features, prefix, beam_size)
-    alone = [probe.hypotheses(f[None], prefix, beam_size)[0] for f in features]
+    together = hypotheses(probe, features, prefix, beam_size)
+    alone = [hypotheses(probe, f[None], prefix, beam_size)[0] for f in features]
     assert len({tuple(h) for h in alone}) > 1  # the rows differ, so a mix-up would show
     assert together == alone

@@ -7,9 +7,11 @@ from dataclasses import replace
 import pytest
 import torch
 from torch import Tensor
+from torchmetrics.functional.text import word_error_rate
 
-from probes.interface import Utterance
-from probes.metrics.deletion import auc, deletion_curve, input_relevance, levels, perturbed, probability_curve, ranking
+from probes.interface import Utterance, forced, hypotheses
+from probes.metrics.deletion import (auc, curves, deletion_curve, input_relevance, levels, perturbed, probability_curve,
+                                    ranking)
 from tests.probes.toys import ToyProbe, toy_utterance
 
 READS = [(1, 3), (6, 8), (10, 12), (15, 17)]  # 8 of the 20 encoder frames are ever read: 39% of the input cells
@@ -124,3 +126,20 @@ def test_scores_against_a_given_reference_and_bleu_for_st(toy: tuple[ToyProbe, U
     assert curve.scores[0] == pytest.approx(100 / len(utt.tokens))  # one substitution
     st = deletion_curve(model, replace(utt, task="st"), maps()["truth"], detokenize, steps=2)
     assert st.metric == "100-bleu" and st.scores[0] == pytest.approx(0.0) and st.scores[-1] > 0.0
+
+
+@pytest.mark.parametrize("insertion", [False, True])
+def test_one_encoding_serves_both_curves_as_two_separate_passes_would(toy: tuple[ToyProbe, Utterance],
+                                                                      insertion: bool) -> None:
+    model, utt = toy
+    reference = detokenize(utt.tokens)
+    for name, m in maps().items():
+        prob, text = curves(model, utt, m, detokenize, steps=5, beam_size=1, insertion=insertion, batch_size=4)
+        cells = input_relevance(m, FRAMES, model.n_mels, model.subsampling)
+        feats = perturbed(utt.features, ranking(cells), levels(5), insertion)  # (6, T, F)
+        log_probs = forced(model, utt, feats).log_probs  # all six levels in one pass, encoded apart from any search
+        probs = log_probs.gather(-1, torch.tensor(utt.tokens).expand(6, -1)[..., None]).squeeze(-1).exp()  # (6, I)
+        assert prob.scores == pytest.approx((100 * (1 - probs.mean(dim=1))).tolist(), abs=1e-9), name
+        searched = hypotheses(model, feats, utt.prefix, 1)  # the search on its own encoding
+        assert text.scores == tuple(100 * float(word_error_rate([detokenize(h)], [reference])) for h in searched), name
+        assert prob.mode == text.mode == ("insertion" if insertion else "deletion")

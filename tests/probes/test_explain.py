@@ -58,7 +58,7 @@ def test_lying_attention_disagrees() -> None:
 def test_an_empty_hypothesis_is_recorded_as_skipped() -> None:
     model = EnergyToy(READS)
     utt = toy_utterance(model)
-    model.hypotheses = lambda features, *args, **kwargs: [[] for _ in features]
+    model.search = lambda enc, *args, **kwargs: [[] for _ in enc]
     utt.tokens = []
     record = explain(model, utt, config("occluded")).record
     assert record["skipped"] == "empty hypothesis" and record["hypothesis"] == ""

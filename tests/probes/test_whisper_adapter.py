@@ -23,7 +23,7 @@ from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForCond
 import evaluate
 from probes.adapters.whisper import WhisperProbe
 from probes.explain import ExplainConfig, explain
-from probes.interface import ProbeModel, Utterance
+from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import read_manifest
@@ -243,7 +243,7 @@ def test_greedy_hypothesis_is_the_forced_argmax(probe: WhisperProbe, wav: Tensor
     """Greedy tokens (no prefix, no eos) are each the argmax of the forced distribution, with suppressed tokens out."""
     features = probe.features(wav)
     prefix = probe.prefix("en", "asr")
-    tokens = probe.hypotheses(features[None], prefix, beam_size=1)[0]
+    tokens = hypotheses(probe, features[None], prefix, beam_size=1)[0]
     assert len(tokens) == NEW_TOKENS and probe.tokenizer.eos_token_id not in tokens
     with torch.no_grad():
         enc, enc_lengths = probe.encode(features[None], torch.tensor([features.shape[0]]))
@@ -261,9 +261,9 @@ def test_hypothesis_without_prefix_and_eos(probe: WhisperProbe, wav: Tensor, bon
     (cat,) = ids(probe, "\u0120cat")
     bonus[probe.tokenizer.eos_token_id] = 100.0  # eos is suppressed at the first step only
     bonus[cat] = 50.0
-    assert probe.hypotheses(features, prefix, beam_size)[0] == [cat]
+    assert hypotheses(probe, features, prefix, beam_size)[0] == [cat]
     bonus[probe.tokenizer.eos_token_id] = 0.0
-    assert probe.hypotheses(features, prefix, beam_size)[0] == [cat] * NEW_TOKENS
+    assert hypotheses(probe, features, prefix, beam_size)[0] == [cat] * NEW_TOKENS
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])
@@ -272,8 +272,8 @@ def test_batched_hypotheses_equal_one_at_a_time(probe: WhisperProbe, beam_size: 
     scales = torch.linspace(0.2, 3.0, 4)[:, None, None]
     features = torch.randn(4, 120, 80, generator=torch.Generator().manual_seed(3)) * scales  # (4, T, F)
     prefix = probe.prefix("en", "asr")
-    together = probe.hypotheses(features, prefix, beam_size)
-    alone = [probe.hypotheses(f[None], prefix, beam_size)[0] for f in features]
+    together = hypotheses(probe, features, prefix, beam_size)
+    alone = [hypotheses(probe, f[None], prefix, beam_size)[0] for f in features]
     assert len({tuple(h) for h in alone}) > 1  # the rows differ, so a mix-up would show
     assert together == alone
 

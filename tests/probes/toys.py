@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from probes.interface import Forced, Utterance
+from probes.interface import Forced, Utterance, hypotheses
 
 Window = tuple[int, int]
 
@@ -58,10 +58,9 @@ class ToyProbe:
         ca[:, :, -1] = 1.0 / t
         return Forced(log_probs, ca)
 
-    def hypotheses(self, features: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
-        """Argmax token of every window, for each of the (B, T, F) inputs."""
-        b, t = features.shape[:2]
-        enc, lengths = self.encode(features, torch.full((b,), t))
+    def search(self, enc: Tensor, lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
+        """Argmax token of every window, for each row of the (B, T', D) encoding."""
+        b = enc.shape[0]
         tokens = torch.zeros(b, len(self.reads), dtype=torch.long)
         return self.force_decode(enc, lengths, torch.zeros(b, 1, dtype=torch.long), tokens).log_probs.argmax(-1).tolist()
 
@@ -116,7 +115,7 @@ def toy_utterance(model: ToyProbe, frames: int = 80, seed: int = 1) -> Utterance
         feats = torch.rand(frames, model.n_mels, generator=g) + 0.5
     else:
         feats = torch.randn(frames, model.n_mels, generator=g)
-    tokens = model.hypotheses(feats[None], [0])[0]
+    tokens = hypotheses(model, feats[None], [0])[0]
     sec = model.subsampling / model.frames_per_second  # seconds per encoder frame
     words = [(str(t), a * sec, b * sec) for t, (a, b) in zip(tokens, model.reads)]
     return Utterance(id=f"toy{seed}", features=feats, prefix=[0], tokens=tokens, words=words)
