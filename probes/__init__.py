@@ -7,7 +7,7 @@ speech-to-text model; ``probes.adapters.S2TProbe`` adapts this project's checkpo
 
 from probes.callback import ExplanationCallback
 from probes.explain import ExplainConfig, Explanation, explain
-from probes.interface import Forced, ProbeModel, Utterance, force_on_encoding, forced
+from probes.interface import Forced, ProbeModel, Utterance, force_on_encoding, forced, hypotheses
 
 __all__ = ["ExplainConfig", "Explanation", "ExplanationCallback", "Forced", "ProbeModel", "Utterance", "explain",
-           "force_on_encoding", "forced"]
+           "force_on_encoding", "forced", "hypotheses"]
