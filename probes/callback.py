@@ -29,6 +29,7 @@ from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
 from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_grid, per_head_rows, scalars, summarize_records
 from probes.report import plots
+from probes.report.utterance_plot import utterance_maps_figure
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 
@@ -155,7 +156,7 @@ class ExplanationCallback(L.Callback):
         for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
             maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
             maps.update({f"saliency: {k}": e.maps[k] for k in ("input", "encoder") if k in e.maps})
-            images[f"probe/example/{utt.id}"] = plots.save(plots.utterance_maps_figure(
+            images[f"probe/example/{utt.id}"] = plots.save(utterance_maps_figure(
                 utt.features.cpu(), maps, [model.detokenize([t]) for t in utt.tokens], utt.words, 1 / model.frames_per_second),
                 folder / f"{utt.id}.png")
         for logger in trainer.loggers:

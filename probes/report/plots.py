@@ -1,6 +1,6 @@
 """Report figures: layer x head agreement, one utterance's maps, distributions, deletion, bars.
 
-Every builder (``layer_head_figure``, ``utterance_maps_figure``, ``distributions_figure``,
+Every builder (``layer_head_figure``, ``utterance_plot.utterance_maps_figure``, ``distributions_figure``,
 ``deletion_figure``, ``bars_figure``) returns a ``matplotlib.figure.Figure`` (loggers such as
 W&B take figures); ``save`` writes one as a PNG and returns its path.
 
@@ -31,12 +31,9 @@ DPI = 120
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")  # Okabe-Ito
 BASELINE_GREYS = ("#666666", "#A0A0A0")
 BASELINE_WORDS = ("random", "uniform")
-WORD_LINE = "#F2F2F2"  # word boundaries: light on the dark ends of magma and viridis
 SUMMARY_GAP = 0.3  # blank strip between a heatmap's cells and its summaries, in cell widths
-MAX_TOKEN_LABELS = 40
 MAX_VALUE_LABELS = 24  # bar charts print each mean only while that stays legible
 
-WordTimes = Sequence[tuple[str, float, float]]  # (word, start s, end s)
 
 
 def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
@@ -47,14 +44,14 @@ def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
     return path
 
 
-def _array(x: Any) -> np.ndarray:
+def as_array(x: Any) -> np.ndarray:
     """Float numpy copy of an array-like or torch tensor (detached and moved to the CPU)."""
     if hasattr(x, "detach"):
         x = x.detach().cpu()
     return np.asarray(x, dtype=float)
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """Empty figure of ``width`` x ``height`` inches with constrained layout."""
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -120,7 +117,7 @@ def layer_head_figure(
         The figure: heads, a blank gap, then a "layer mean" column (mean over the layer's
         finite heads); an "overall" row below when ``overall`` is given.
     """
-    v = _array(values)
+    v = as_array(values)
     if v.ndim != 2:
         raise ValueError(f"values must be (layers, heads), got shape {v.shape}")
     layers, heads = v.shape
@@ -132,7 +129,7 @@ def layer_head_figure(
     xs, ys = _edges(heads, True), _edges(layers, overall is not None)
     cx, cy = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2
 
-    fig = _figure(min(10.0, max(8.0, 2.5 + 0.5 * xs[-1])), max(3.0, 1.6 + 0.42 * ys[-1]))
+    fig = new_figure(min(10.0, max(8.0, 2.5 + 0.5 * xs[-1])), max(3.0, 1.6 + 0.42 * ys[-1]))
     ax = fig.add_subplot()
     norm = Normalize(vmin, vmax)
     colour_map = colormaps[cmap].with_extremes(bad="none")
@@ -159,95 +156,6 @@ def layer_head_figure(
     ax.spines[:].set_visible(False)
     ax.set(title=title, xlabel="cross-attention head", ylabel="decoder layer")
     fig.colorbar(mesh, ax=ax, shrink=0.85, label=label)
-    return fig
-
-
-def _robust_limits(a: np.ndarray) -> tuple[float, float]:
-    """Colour limits at the 1st and 99th percentile, so one outlier cell cannot wash out a map."""
-    finite = a[np.isfinite(a)]
-    if finite.size == 0:
-        return 0.0, 1.0
-    low, high = np.percentile(finite, [1, 99])
-    return (float(low), float(high)) if high > low else (float(low) - 0.5, float(low) + 0.5)
-
-
-def _token_ticks(count: int) -> list[int]:
-    """Token rows to label: all of them up to ``MAX_TOKEN_LABELS``, else every k-th."""
-    return list(range(0, count, max(1, math.ceil(count / MAX_TOKEN_LABELS))))
-
-
-def _mark_words(axes: Sequence[Axes], word_times: WordTimes) -> None:
-    """Word starts (solid) and ends (dashed) on every panel, word text above the first panel."""
-    for ax in axes:
-        for _, start, end in word_times:
-            ax.axvline(start, color=WORD_LINE, lw=0.8, alpha=0.8)
-            ax.axvline(end, color=WORD_LINE, lw=0.8, alpha=0.8, ls="--")
-    top = axes[0].secondary_xaxis("top")
-    top.set_xticks([(start + end) / 2 for _, start, end in word_times], labels=[w for w, _, _ in word_times])
-    top.tick_params(length=0, labelsize=8, labelrotation=45 if len(word_times) > 12 else 0)
-    top.set_xlabel("reference words", fontsize=9)
-
-
-def utterance_maps_figure(
-    spectrogram: Any,
-    maps: Mapping[str, Any],
-    token_labels: Sequence[str],
-    word_times: WordTimes | None = None,
-    seconds_per_input_frame: float = 0.01,
-    title: str = "",
-) -> Figure:
-    """One utterance: its spectrogram on top, then each token x time map on the same time axis.
-
-    Args:
-        spectrogram: (T, F) filterbank.
-        maps: name -> (I, T') or (I, T) map, e.g. {"CA (mean of all heads)": ..., "SPES": ...};
-            each is stretched over the utterance's duration whatever its frame rate.
-        token_labels: I token strings, the first at the top of each map.
-        word_times: reference (word, start s, end s); drawn as light vertical lines.
-        seconds_per_input_frame: hop of the spectrogram frames.
-        title: figure title (none when empty).
-
-    Returns:
-        The figure; panels are labelled "spectrogram" and each map's name (``Axes.get_label``).
-    """
-    spec = _array(spectrogram)
-    if spec.ndim != 2:
-        raise ValueError(f"spectrogram must be (frames, channels), got shape {spec.shape}")
-    panels = {name: _array(m) for name, m in maps.items()}
-    tokens = len(token_labels)
-    for name, m in panels.items():
-        if m.ndim != 2 or m.shape[0] != tokens:
-            raise ValueError(f"map {name!r} has shape {m.shape}; expected ({tokens}, frames) for {tokens} tokens")
-    duration = spec.shape[0] * seconds_per_input_frame
-
-    map_height = min(4.5, max(1.6, 0.11 * tokens))
-    heights = [1.8, *[map_height] * len(panels)]
-    fig = _figure(10.0, sum(heights) + 1.2)
-    axes = fig.subplots(len(heights), 1, sharex=True, height_ratios=heights, squeeze=False)[:, 0]
-
-    image = axes[0].imshow(
-        spec.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, spec.shape[1])
-    )
-    axes[0].set(title="log-mel filterbank", ylabel="channel", label="spectrogram")
-    fig.colorbar(image, ax=axes[0], pad=0.01, aspect=10)
-
-    ticks = _token_ticks(tokens)
-    labelsize = 8 if tokens <= 20 else 6.5
-    for ax, (name, m) in zip(axes[1:], panels.items()):
-        low, high = _robust_limits(m)
-        image = ax.imshow(
-            m, aspect="auto", cmap="viridis", vmin=low, vmax=high, interpolation="nearest",
-            extent=(0, duration, tokens - 0.5, -0.5),  # row 0 (first token) on top
-        )
-        ax.set_yticks(ticks, labels=[token_labels[i] for i in ticks], fontsize=labelsize)
-        ax.set(title=name, ylabel="output token", label=name)
-        fig.colorbar(image, ax=ax, pad=0.01, aspect=10)
-
-    if word_times:
-        _mark_words(axes, word_times)
-    axes[-1].set(xlabel="time (s)", xlim=(0, duration))
-    if title:
-        fig.suptitle(title)
     return fig
 
 
@@ -279,12 +187,12 @@ def distributions_figure(
         black diamond with its Student-t 95% CI; the legend gives the numbers.
     """
     names = list(samples)
-    fig = _figure(9.0, 2.2 + 0.95 * len(names))  # a row and a legend line per comparison
+    fig = new_figure(9.0, 2.2 + 0.95 * len(names))  # a row and a legend line per comparison
     ax = fig.add_subplot()
     jitter = np.random.default_rng(0)  # fixed so a figure redraws identically
     handles = []
     for row, (name, colour) in enumerate(zip(names, _colours(names))):
-        raw = _array(samples[name]).ravel()
+        raw = as_array(samples[name]).ravel()
         x = raw[np.isfinite(raw)]
         y = len(names) - 1 - row
         if np.unique(x).size > 1:  # a KDE needs spread
@@ -323,10 +231,10 @@ def deletion_figure(
     Returns:
         The figure, with each source's AUC in the legend; baselines dashed and grey.
     """
-    fig = _figure(9.0, 5.5)
+    fig = new_figure(9.0, 5.5)
     ax = fig.add_subplot()
     for (name, (percent, score)), colour in zip(curves.items(), _colours(list(curves))):
-        p, s = _array(percent), _array(score)
+        p, s = as_array(percent), as_array(score)
         order = np.argsort(p)
         p, s = p[order], s[order]
         auc = aucs[name] if aucs is not None and name in aucs else float(np.trapezoid(s, p / 100))
@@ -343,7 +251,7 @@ def deletion_figure(
 def _series(values: Any, groups: int, what: str) -> dict[str, np.ndarray]:
     """Bar values as name -> (groups,) array; a plain sequence is one unnamed series."""
     series = dict(values) if isinstance(values, Mapping) else {"": values}
-    series = {name: _array(v) for name, v in series.items()}
+    series = {name: as_array(v) for name, v in series.items()}
     for name, v in series.items():
         if v.shape != (groups,):
             raise ValueError(f"{what}{f' of {name!r}' if name else ''} has shape {v.shape}; expected ({groups},)")
@@ -398,7 +306,7 @@ def bars_figure(
 
     names = list(m)
     width = 0.8 / len(names)
-    fig = _figure(min(10.0, max(8.0, 2.0 + 0.35 * groups * len(names))), 4.8)
+    fig = new_figure(min(10.0, max(8.0, 2.0 + 0.35 * groups * len(names))), 4.8)
     ax = fig.add_subplot()
     x = np.arange(groups)
     print_values = groups * len(names) <= MAX_VALUE_LABELS

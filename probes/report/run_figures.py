@@ -10,6 +10,7 @@ from probes.metrics.summary import per_head_grid
 from probes.report import plots
 from probes.report.run_tables import ca_comparisons, ordered
 from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name, lookup
+from probes.report.utterance_plot import utterance_maps_figure
 from probes.store import read_maps, stored_ids
 
 SCORE_LABELS = {"wer": "WER (%)", "100-bleu": "100 - BLEU", "100-prob": "100 x (1 - p) (%)"}
@@ -102,7 +103,7 @@ def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Pat
             views["ca"] = views["ca"].mean(axis=(0, 1))  # (L, H, I, T') -> (I, T')
         maps = {title: views[name] for name, title in panels.items() if name in views}
         labels = [(token_text or str)(t) for t in stored.tokens]
-        fig = plots.utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
+        fig = utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
                                           1 / by_id[utt_id].get("frames_per_second", 100),  # 100: runs before it was recorded
                                           _shorten(f"{utt_id}: {stored.hypothesis}"))
         paths.append(plots.save(fig, out / f"example_{k}.png"))

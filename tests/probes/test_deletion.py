@@ -10,8 +10,8 @@ from torch import Tensor
 from torchmetrics.functional.text import word_error_rate
 
 from probes.interface import Utterance, forced, hypotheses
-from probes.metrics.deletion import (auc, curves, deletion_curve, input_relevance, levels, perturbed, probability_curve,
-                                    ranking)
+from probes.metrics.deletion import (auc, curves, deletion_curve, input_relevance, levels, perturbed,
+                                     probability_curve, ranking)
 from tests.probes.toys import ToyProbe, toy_utterance
 
 READS = [(1, 3), (6, 8), (10, 12), (15, 17)]  # 8 of the 20 encoder frames are ever read: 39% of the input cells

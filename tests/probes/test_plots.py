@@ -11,6 +11,7 @@ import torch
 from matplotlib.image import imread
 
 from probes.report import plots
+from probes.report.utterance_plot import MAX_TOKEN_LABELS, utterance_maps_figure
 
 RNG = np.random.default_rng(0)
 WORDS = [("the", 0.1, 0.3), ("cat", 0.35, 0.8), ("sat", 0.9, 1.4)]
@@ -68,7 +69,7 @@ def test_layer_head_nan_cells_are_blank(tmp_path: Path) -> None:
 
 def test_utterance_figure_panels_share_the_duration(tmp_path: Path) -> None:
     spec, maps, tokens = _utterance()
-    fig = plots.utterance_maps_figure(spec, maps, tokens, WORDS, seconds_per_input_frame=0.01, title="utt")
+    fig = utterance_maps_figure(spec, maps, tokens, WORDS, seconds_per_input_frame=0.01, title="utt")
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert [ax.get_label() for ax in panels] == ["spectrogram", "CA", "saliency"]
     for ax in panels:
@@ -78,28 +79,28 @@ def test_utterance_figure_panels_share_the_duration(tmp_path: Path) -> None:
         assert [t.get_text() for t in ax.get_yticklabels()] == tokens
         assert ax.get_ylim() == pytest.approx((4.5, -0.5))  # first token on top
     assert panels[-1].get_xlabel() == "time (s)"
-    image = _png(plots.save(plots.utterance_maps_figure(spec, maps, tokens, WORDS), tmp_path / "utt.png"))
+    image = _png(plots.save(utterance_maps_figure(spec, maps, tokens, WORDS), tmp_path / "utt.png"))
     _width_ok(image)
 
 
 def test_utterance_labels_every_kth_token_beyond_forty() -> None:
     spec, maps, tokens = _utterance(tokens=90)
-    fig = plots.utterance_maps_figure(spec, maps, tokens)
+    fig = utterance_maps_figure(spec, maps, tokens)
     labels = [t.get_text() for t in fig.axes[2].get_yticklabels()]
-    assert labels == tokens[::3] and len(labels) <= plots.MAX_TOKEN_LABELS
+    assert labels == tokens[::3] and len(labels) <= MAX_TOKEN_LABELS
 
 
 def test_utterance_rejects_maps_with_the_wrong_token_count() -> None:
     spec, maps, tokens = _utterance()
     with pytest.raises(ValueError, match="'CA'"):
-        plots.utterance_maps_figure(spec, maps, tokens[:-1])
+        utterance_maps_figure(spec, maps, tokens[:-1])
 
 
 def test_utterance_map_with_nan_draws(tmp_path: Path) -> None:
     spec, maps, tokens = _utterance()
     maps["CA"][1] = np.nan
     maps["saliency"][:] = np.nan
-    _png(plots.save(plots.utterance_maps_figure(spec, maps, tokens), tmp_path / "nan.png"))
+    _png(plots.save(utterance_maps_figure(spec, maps, tokens), tmp_path / "nan.png"))
 
 
 def test_correlation_distributions_count_dropped_nans(tmp_path: Path) -> None:
