@@ -42,6 +42,12 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def write_record(path: Path, record: Mapping[str, Any]) -> None:
+    """One work record as one JSON line, written atomically."""
+    text = json.dumps(record, ensure_ascii=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
 def write_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Records as JSON lines, written atomically."""
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)

@@ -16,7 +16,6 @@ files as one uninterrupted process. Rank zero then merges the work files into::
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,7 +30,8 @@ from probes.evaluation.utterances import ground_truth, load_utterance, manifest_
 from probes.explain import GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, utterance_seed
 from probes.interface import ProbeModel
 from probes.metrics.summary import json_ready, summarize_records
-from probes.store import atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_records
+from probes.store import (atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_record,
+                          write_records)
 
 log = logging.getLogger(__name__)
 TARGETS = ("input", "encoder", *GRADIENT_METHODS)  # saliency maps CA is compared with, in the order explain() makes them
@@ -129,12 +129,7 @@ def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequenc
         if maps:
             maps["features"] = utt.features.cpu().numpy()
     atomic_write(job.maps_path(index), lambda tmp: np.savez(tmp.open("wb"), **maps))
-    _write_record(job.record_path(index), record)
-
-
-def _write_record(path: Path, record: dict[str, Any]) -> None:
-    """A work record, atomically, as one JSON line."""
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False)))
+    write_record(job.record_path(index), record)
 
 
 def root_modules(obj: object) -> list[nn.Module]:
@@ -169,7 +164,7 @@ def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict
     missing = [i for i in range(len(rows)) if not job.record_path(i).is_file()]
     if missing:
         raise RuntimeError(f"{len(missing)} utterance(s) not explained yet (first: row {missing[0]}); run again to resume")
-    records = [json.loads(job.record_path(i).read_text()) for i in range(len(rows))]
+    records = [read_json(job.record_path(i)) for i in range(len(rows))]
     metrics = summarize_records(records)
     write_json(job.out / "metrics.json", metrics)
     write_records(job.out / "utterances.jsonl", records)
@@ -198,7 +193,7 @@ def rescore(out: Path) -> dict[str, Any]:
     write_records(out / "utterances.jsonl", records)
     for index, record in enumerate(records):  # work records too, so that a later merge gives the same files
         if (work := record_file(out, index)).is_file():
-            _write_record(work, record)
+            write_record(work, record)
     return metrics
 
 
