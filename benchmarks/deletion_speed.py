@@ -1,7 +1,7 @@
 """Deletion and insertion curves: re-decoding the perturbed copies one at a time against in batches.
 
 A WER/BLEU curve re-decodes the utterance at every perturbation level (21 by default) for
-every relevance source; ``deletion_curve(batch_size=B)`` searches B copies together. This
+every relevance source; ``curves(batch_size=B)`` searches B copies together. This
 runs both on the same utterances and maps (CA, a random map), in alternation, checks that
 the curves are equal, and prints the time of each and their ratio.
 
@@ -22,7 +22,7 @@ from probes.attention import cross_attention, view
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.interface import hypotheses
 from probes.metrics.agreement import random_map
-from probes.metrics.deletion import deletion_curve
+from probes.metrics.deletion import curves as deletion_curves
 
 
 def main() -> None:
@@ -47,8 +47,8 @@ def main() -> None:
                 curves = {}
                 for batch in seconds:
                     start = time.perf_counter()
-                    curves[batch] = deletion_curve(model, utt, rel, model.detokenize, beam_size=a.beam,
-                                                   insertion=insertion, batch_size=batch)
+                    curves[batch] = deletion_curves(model, utt, rel, model.detokenize, beam_size=a.beam,
+                                                    insertion=insertion, batch_size=batch)[1]
                     seconds[batch] += time.perf_counter() - start
                 if not np.allclose(curves[1].scores, curves[a.batch_size].scores):
                     raise SystemExit(f"{row.id}: batched curve differs: {curves[1].scores} vs {curves[a.batch_size].scores}")

@@ -172,15 +172,3 @@ def curves(
     prob = _curve(percents, (100.0 * (1.0 - probs.mean(dim=1))).tolist(), "100-prob", insertion)
     text = _curve(percents, [score(detokenize(h)) for h in hyps], metric, insertion) if decode else None
     return prob, text
-
-
-def deletion_curve(model: ProbeModel, utt: Utterance, relevance: Tensor, detokenize: Detokenize, steps: int = 20,
-                   beam_size: int = 5, insertion: bool = False, batch_size: int = 32) -> Curve:
-    """The re-decoded text curve of ``curves`` (WER or 100 - BLEU at every level)."""
-    return curves(model, utt, relevance, detokenize, steps, beam_size, insertion, True, batch_size)[1]
-
-
-def probability_curve(model: ProbeModel, utt: Utterance, relevance: Tensor, steps: int = 20,
-                      insertion: bool = False) -> Curve:
-    """The probability curve of ``curves``, without searching: 100 x (1 - mean probability of the hypothesis tokens)."""
-    return curves(model, utt, relevance, str, steps, insertion=insertion, decode=False)[0]

@@ -10,8 +10,7 @@ from torch import Tensor
 from torchmetrics.functional.text import word_error_rate
 
 from probes.interface import Utterance, forced, hypotheses
-from probes.metrics.deletion import (auc, curves, deletion_curve, input_relevance, levels, perturbed,
-                                     probability_curve, ranking)
+from probes.metrics.deletion import auc, curves, input_relevance, levels, perturbed, ranking
 from tests.probes.toys import ToyProbe, toy_utterance
 
 READS = [(1, 3), (6, 8), (10, 12), (15, 17)]  # 8 of the 20 encoder frames are ever read: 39% of the input cells
@@ -84,27 +83,27 @@ def test_deletion_and_insertion_zero_complementary_top_cells() -> None:
 
 def test_true_windows_destroy_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    curves = {name: probability_curve(model, utt, m) for name, m in maps().items()}
-    assert curves["truth"].auc > curves["random"].auc > curves["reverse"].auc
-    assert all(c.metric == "100-prob" and c.mode == "deletion" and len(c.scores) == 21 for c in curves.values())
-    truth = curves["truth"].scores
+    made = {name: curves(model, utt, m, detokenize, decode=False)[0] for name, m in maps().items()}
+    assert made["truth"].auc > made["random"].auc > made["reverse"].auc
+    assert all(c.metric == "100-prob" and c.mode == "deletion" and len(c.scores) == 21 for c in made.values())
+    truth = made["truth"].scores
     assert truth[8] == pytest.approx(truth[-1])  # p = 40%: every read cell gone: nothing left to lose
     assert truth[-1] == pytest.approx(100 * (1 - 1 / model.vocab))  # all zero: uniform over the vocabulary
 
 
 def test_true_windows_restore_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    curves = {name: probability_curve(model, utt, m, insertion=True) for name, m in maps().items()}
-    assert curves["truth"].auc < curves["random"].auc < curves["reverse"].auc
-    truth = curves["truth"].scores
+    made = {name: curves(model, utt, m, detokenize, insertion=True, decode=False)[0] for name, m in maps().items()}
+    assert made["truth"].auc < made["random"].auc < made["reverse"].auc
+    truth = made["truth"].scores
     assert truth[8] == pytest.approx(truth[-1])  # p = 40%: every read cell restored: the original output
-    assert curves["truth"].mode == "insertion"
+    assert made["truth"].mode == "insertion"
 
 
 def test_true_windows_raise_wer_fastest_and_insertion_mirrors_it(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    deletion = {name: deletion_curve(model, utt, m, detokenize) for name, m in maps().items()}
-    insertion = {name: deletion_curve(model, utt, m, detokenize, insertion=True) for name, m in maps().items()}
+    deletion = {name: curves(model, utt, m, detokenize)[1] for name, m in maps().items()}
+    insertion = {name: curves(model, utt, m, detokenize, insertion=True)[1] for name, m in maps().items()}
     assert deletion["truth"].auc > deletion["reverse"].auc
     assert insertion["truth"].auc < insertion["reverse"].auc
     assert deletion["truth"].metric == "wer" and deletion["truth"].scores[0] == 0.0  # unperturbed = own hypothesis
@@ -116,15 +115,16 @@ def test_encoder_frame_map_equals_its_full_resolution_expansion(toy: tuple[ToyPr
     coarse = maps()["random"]  # (I, T')
     fine = input_relevance(coarse, FRAMES, model.n_mels, model.subsampling)[None] / len(READS)  # (1, T, F)
     fine = fine.expand(len(READS), -1, -1)  # (I, T, F), sums back to the same cells
-    assert probability_curve(model, utt, coarse).scores == pytest.approx(probability_curve(model, utt, fine).scores)
+    coarse_curve, fine_curve = (curves(model, utt, m, detokenize, decode=False)[0] for m in (coarse, fine))
+    assert coarse_curve.scores == pytest.approx(fine_curve.scores)
 
 
 def test_scores_against_a_given_reference_and_bleu_for_st(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
     wrong = replace(utt, reference=detokenize(utt.tokens[:-1] + [99]))
-    curve = deletion_curve(model, wrong, maps()["truth"], detokenize, steps=2)
+    curve = curves(model, wrong, maps()["truth"], detokenize, steps=2)[1]
     assert curve.scores[0] == pytest.approx(100 / len(utt.tokens))  # one substitution
-    st = deletion_curve(model, replace(utt, task="st"), maps()["truth"], detokenize, steps=2)
+    st = curves(model, replace(utt, task="st"), maps()["truth"], detokenize, steps=2)[1]
     assert st.metric == "100-bleu" and st.scores[0] == pytest.approx(0.0) and st.scores[-1] > 0.0
 
 
