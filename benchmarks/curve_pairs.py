@@ -60,7 +60,8 @@ def main() -> None:
                 probs, texts = separate(model, utt, rel, a.beam, insertion)
                 seconds["separate"] += time.perf_counter() - start
                 start = time.perf_counter()
-                prob, text = curves(model, utt, rel, model.detokenize, beam_size=a.beam, insertion=insertion)
+                mode = "insertion" if insertion else "deletion"
+                prob, text = curves(model, utt, {mode: {"map": rel}}, model.detokenize, beam_size=a.beam)[mode]["map"]
                 seconds["shared"] += time.perf_counter() - start
                 if not (np.allclose(prob.scores, probs, atol=1e-4) and list(text.scores) == texts):
                     raise SystemExit(f"{row.id}: the shared encoding changed a score")

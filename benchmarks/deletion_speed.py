@@ -47,8 +47,9 @@ def main() -> None:
                 curves = {}
                 for batch in seconds:
                     start = time.perf_counter()
-                    curves[batch] = deletion_curves(model, utt, rel, model.detokenize, beam_size=a.beam,
-                                                    insertion=insertion, batch_size=batch)[1]
+                    mode = "insertion" if insertion else "deletion"
+                    curves[batch] = deletion_curves(model, utt, {mode: {"map": rel}}, model.detokenize, beam_size=a.beam,
+                                                    batch_size=batch, search_batch=batch)[mode]["map"][1]
                     seconds[batch] += time.perf_counter() - start
                 if not np.allclose(curves[1].scores, curves[a.batch_size].scores):
                     raise SystemExit(f"{row.id}: batched curve differs: {curves[1].scores} vs {curves[a.batch_size].scores}")

@@ -60,7 +60,7 @@ class ExplainConfig:
     pooling: str = "max2d"  # input maps -> CA grid: max2d (the paper's), avg2d, max_avg1d
     beam_size: int = 5  # search of the explained hypothesis (the paper: 5)
     deletion_steps: int = 20  # deletion levels 0, 5, ..., 100 %
-    deletion_beam: int = 1  # search when re-decoding deleted inputs (greedy: 21 searches per map)
+    deletion_beam: int = 1  # search when re-decoding perturbed inputs (1: greedy)
     decode_deletion: bool = True  # WER/BLEU curves (re-decoding); probability curves are always computed
     timestamp_heads: str = "all"  # CA view whose heads estimate word times
     filter_width: int = 3  # median filter of timestamp DTW, in encoder frames (40 ms each)
@@ -175,21 +175,25 @@ def _curve_dict(curve: deletion.Curve) -> dict[str, Any]:
     return {"auc": curve.auc, "metric": curve.metric, "percents": list(curve.percents), "scores": list(curve.scores)}
 
 
-def deletion_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor], config: ExplainConfig,
-                    generator: torch.Generator, insertion: bool = False) -> dict[str, Any]:
-    """Deletion (or insertion) curves of each relevance source: probability and, when asked, WER/BLEU."""
+def curve_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor], config: ExplainConfig,
+                 generator: torch.Generator) -> dict[str, Any]:
+    """Deletion and insertion curves of each relevance source: probability and, when asked, WER/BLEU.
+
+    Returns mode -> source -> {"prob": curve, "text": curve}. Each mode draws its own random map.
+    """
     tokens, frames = ca.shape[-2:]
-    # a uniform map ranks nothing: ties fall back to time order (left to right), a chance baseline like random
-    relevance = {"ca": view(ca, "all"), "uniform": uniform_map(tokens, frames),
-                 "random": random_map(tokens, frames, generator)}
-    if "input_full" in maps:
-        relevance.update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
-    out: dict[str, Any] = {}
-    for name, rel in relevance.items():  # one encoding of each perturbed copy serves both curves
-        prob, text = deletion.curves(model, utt, rel, model.detokenize, config.deletion_steps, config.deletion_beam,
-                                     insertion, config.decode_deletion)
-        out[name] = {"prob": _curve_dict(prob), **({"text": _curve_dict(text)} if text is not None else {})}
-    return out
+    relevance = {}
+    for mode in deletion.MODES:
+        # a uniform map ranks nothing: ties fall back to time order (left to right), a chance baseline like random
+        relevance[mode] = {"ca": view(ca, "all"), "uniform": uniform_map(tokens, frames),
+                           "random": random_map(tokens, frames, generator)}
+        if "input_full" in maps:
+            relevance[mode].update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
+    made = deletion.curves(model, utt, relevance, model.detokenize, config.deletion_steps, config.deletion_beam,
+                           config.decode_deletion)
+    return {mode: {name: {"prob": _curve_dict(prob), **({"text": _curve_dict(text)} if text is not None else {})}
+                   for name, (prob, text) in curves.items()}
+            for mode, curves in made.items()}
 
 
 def _word_times_or_none(fn: Callable[[], list | None]) -> list | None:
@@ -249,8 +253,8 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     generator = torch.Generator().manual_seed(utterance_seed(config.seed, utt.id))
     record["agreement"] = agreement_scores(ca, targets, generator)
     record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
-    record["deletion"] = clock.run("deletion", lambda: deletion_scores(model, utt, ca, maps, config, generator))
-    record["insertion"] = clock.run("insertion", lambda: deletion_scores(model, utt, ca, maps, config, generator, True))
+    curves = clock.run("curves", lambda: curve_scores(model, utt, ca, maps, config, generator))
+    record["deletion"], record["insertion"] = curves["deletion"], curves["insertion"]
     record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))
     if config.reliability:
         record["reliability"] = clock.run("reliability", lambda: reliability_scores(model, utt, config, maps, frames))

@@ -69,21 +69,25 @@ def greedy_decode(
         B token lists, without the prefix and the eos.
     """
     options = options or DecodingOptions()
-    max_lengths = options.max_lengths(encoded.lengths)  # (B,)
+    limits = options.max_lengths(encoded.lengths)  # (N,) of the rows still decoding, N <= B
     cache = DecoderCache(model.config.decoder_layers)
-    finished = torch.zeros(prefix.shape[0], dtype=torch.bool, device=prefix.device)
-    inputs, generated = prefix, []
-    for step in range(int(max_lengths.max()) + 1):
-        logits, _ = model.decode(inputs, encoded.out, encoded.lengths, cache=cache)
-        token = _next_log_probs(logits[:, -1], step, max_lengths, options).argmax(dim=-1)  # (B,)
-        token = token.masked_fill(finished, options.pad_id)
-        generated.append(token)
-        finished |= token == options.eos_id
-        if finished.all():
+    rows = torch.arange(prefix.shape[0], device=prefix.device)  # (N,) their batch rows
+    memory, memory_lengths = encoded.out, encoded.lengths  # (N, T', D), (N,)
+    generated = torch.full((prefix.shape[0], int(limits.max()) + 1), options.pad_id, device=prefix.device)  # (B, steps)
+    inputs = prefix
+    for step in range(generated.shape[1]):
+        logits, _ = model.decode(inputs, memory, memory_lengths, cache=cache)
+        token = _next_log_probs(logits[:, -1], step, limits, options).argmax(dim=-1)  # (N,)
+        generated[rows, step] = token
+        going = (token != options.eos_id).nonzero().squeeze(1)  # (N',)
+        if going.numel() == 0:
             break
-        inputs = token[:, None]  # (B, 1)
-    rows = torch.stack(generated, dim=1).tolist()  # (B, steps)
-    return [_until_eos(row, options) for row in rows]
+        if going.numel() < rows.numel():  # finished rows leave the batch: the longest no longer pays for all
+            rows, limits, token = rows[going], limits[going], token[going]
+            memory, memory_lengths = memory[going], memory_lengths[going]
+            cache.reorder(going, cross=True)
+        inputs = token[:, None]  # (N, 1)
+    return [_until_eos(row, options) for row in generated.tolist()]
 
 
 def _until_eos(tokens: list[int], options: DecodingOptions) -> list[int]:

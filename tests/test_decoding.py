@@ -105,6 +105,19 @@ def test_batched_beam_search_equals_one_at_a_time() -> None:
         assert greedy_decode(model, alone, prefix(1), options) == greedy[b : b + 1]
 
 
+@pytest.mark.parametrize("seed", [1, 3])  # models whose outputs depend on their context enough to show a mixed-up cache
+def test_batched_greedy_equals_one_at_a_time_when_rows_end_apart(seed: int) -> None:
+    model = tiny_model(seed)
+    lengths = [40, 12, 31, 23, 36]
+    encoded = encode(model, lengths)
+    options = DecodingOptions(max_len_a=0.5, max_len_b=1)  # limits of 2 to 6 tokens: finished rows leave the batch
+    batched = greedy_decode(model, encoded, prefix(5), options)
+    assert [len(h) for h in batched] == [6, 2, 5, 4, 5] == options.max_lengths(encoded.lengths).tolist()
+    for b, length in enumerate(lengths):
+        alone = Encoded(encoded.out[b : b + 1, : encoded.lengths[b]], encoded.lengths[b : b + 1], None, None)
+        assert greedy_decode(model, alone, prefix(1), options) == batched[b : b + 1]
+
+
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_length_limit_depends_on_the_input_length(beam_size: int) -> None:
     model = tiny_model()

@@ -13,7 +13,8 @@ Every score is damage in percent, higher = further from the unperturbed behaviou
               has no match at all, so short sentences are coarse).
   "100-prob"  100 x (1 - mean probability of the original hypothesis tokens),
               force-decoded on the perturbed features (no search). It and the search of the
-              two text scores share one encoding of each perturbed copy (``curves``).
+              two text scores share one encoding of each perturbed copy (``curves``), and
+              all curves share their two end levels: the utterance and silence.
 The AUC (trapezoid over p in [0, 1]) is in the score's unit. Deletion: a faithful map does
 damage sooner, so higher AUC = more faithful (paper, WER: CA 41.2, pooled saliency 52.9,
 full-resolution SPES 91.3). Insertion: a faithful map repairs sooner, so lower AUC = more
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -129,46 +130,82 @@ def _curve(percents: Sequence[float], scores: Sequence[float], metric: str, inse
     return Curve(tuple(percents), tuple(float(s) for s in scores), auc(percents, scores), metric, mode)
 
 
+MODES = ("deletion", "insertion")
+
+
+def _copies(model: ProbeModel, utt: Utterance, relevance: Mapping[str, Mapping[str, Tensor]],
+            percents: Sequence[float]) -> tuple[Tensor, dict[str, dict[str, list[int]]]]:
+    """The distinct perturbed copies (N, T, F) of every curve, and each curve's copy per level (mode -> name -> rows).
+
+    Every curve starts and ends on the same two inputs, the utterance and silence (deletion
+    0% and 100%, insertion 100% and 0%), so those are made once, as copies 0 and 1.
+    """
+    blocks = [torch.stack((utt.features, torch.zeros_like(utt.features)))]  # [(2, T, F), (P - 2, T, F), ...]
+    rows: dict[str, dict[str, list[int]]] = {}
+    count, inner = 2, len(percents) - 2
+    for mode, maps in relevance.items():
+        if mode not in MODES:
+            raise ValueError(f"unknown curve mode {mode!r}; choose from {MODES}")
+        first, last = (1, 0) if mode == "insertion" else (0, 1)
+        rows[mode] = {}
+        for name, rel in maps.items():
+            blocks.append(_inputs(model, utt, rel, percents[1:-1], mode == "insertion"))
+            rows[mode][name] = [first, *range(count, count + inner), last]
+            count += inner
+    return torch.cat(blocks), rows
+
+
 @torch.no_grad()
 def curves(
     model: ProbeModel,
     utt: Utterance,
-    relevance: Tensor,
+    relevance: Mapping[str, Mapping[str, Tensor]],
     detokenize: Detokenize,
     steps: int = 20,
     beam_size: int = 5,
-    insertion: bool = False,
     decode: bool = True,
     batch_size: int = 32,
-) -> tuple[Curve, Curve | None]:
-    """The probability curve and (with ``decode``) the re-decoded text curve of one map, from one encoding of each
-    perturbed copy: force-decoding the hypothesis and searching a new one share it.
+    search_batch: int = 128,
+) -> dict[str, dict[str, tuple[Curve, Curve | None]]]:
+    """The probability curve and (with ``decode``) the re-decoded text curve of each map, deleting or inserting.
+
+    Each distinct perturbed copy is encoded once, and force-decoding the hypothesis and
+    searching a new one share that encoding; the two inputs every curve shares (the utterance
+    and silence) are made once for all.
 
     Args:
-        relevance: (I, T, F) input-resolution or (I, T') encoder-frame map; larger = more relevant.
+        relevance: mode -> name -> map. Modes: "deletion" zeroes the top p% cells, "insertion" restores them
+            into all-zero features. Maps: (I, T, F) input-resolution or (I, T') encoder-frame; larger = more relevant.
         detokenize: text of a token list, to compare hypotheses with the reference.
         steps: levels are p = 0, 100 / steps, ..., 100 percent.
-        insertion: restore the top p% cells into all-zero features instead of deleting them.
-        decode: also search every level (``model.search``) and score its text (WER or 100 - BLEU).
-        batch_size: perturbed copies encoded (and searched) together; each gets the result it would alone.
+        decode: also search every copy (``model.search``) and score its text (WER or 100 - BLEU).
+        batch_size: perturbed copies encoded and force-decoded together; each gets the result it would alone.
+        search_batch: encoded copies searched together (greedy: 1.3-1.8x faster at 128 than at 32 on en_asr_xs).
     Returns:
-        (100 x (1 - mean token probability), the text damage or None); deletion AUC higher = more faithful,
-        insertion AUC lower = more faithful.
+        mode -> name -> (100 x (1 - mean token probability), the text damage or None); deletion AUC
+        higher = more faithful, insertion AUC lower = more faithful.
     """
     if not utt.tokens:
         raise ValueError(f"{utt.id}: no hypothesis tokens to score")
     percents = levels(steps)
     metric, score = _text_scorer(utt, detokenize) if decode else ("", None)
-    feats = _inputs(model, utt, relevance, percents, insertion)  # (P, T, F)
-    log_probs, hyps = [], []
-    for chunk in feats.split(batch_size):  # (B, T, F)
-        lengths = torch.full((chunk.shape[0],), chunk.shape[1], dtype=torch.long, device=chunk.device)
-        enc, enc_lengths = model.encode(chunk, lengths)  # (B, T', D)
-        log_probs.append(force_on_encoding(model, utt, enc, enc_lengths).log_probs)  # (B, I, V)
-        if decode:
-            hyps += model.search(enc, enc_lengths, utt.prefix, beam_size)
-    tokens = torch.tensor(utt.tokens, device=feats.device).expand(len(percents), -1)  # (P, I)
-    probs = torch.cat(log_probs).gather(-1, tokens[..., None]).squeeze(-1).exp()  # (P, I)
-    prob = _curve(percents, (100.0 * (1.0 - probs.mean(dim=1))).tolist(), "100-prob", insertion)
-    text = _curve(percents, [score(detokenize(h)) for h in hyps], metric, insertion) if decode else None
-    return prob, text
+    feats, rows = _copies(model, utt, relevance, percents)  # (N, T, F)
+    tokens = torch.tensor(utt.tokens, device=feats.device)  # (I,)
+    probs, texts = [], []
+    for group in feats.split(search_batch):  # (S, T, F)
+        encodings = []
+        for chunk in group.split(batch_size):  # (B, T, F)
+            lengths = torch.full((chunk.shape[0],), chunk.shape[1], dtype=torch.long, device=chunk.device)
+            enc, enc_lengths = model.encode(chunk, lengths)  # (B, T', D)
+            log_probs = force_on_encoding(model, utt, enc, enc_lengths).log_probs  # (B, I, V)
+            probs.append(log_probs.gather(-1, tokens.expand(chunk.shape[0], -1)[..., None]).squeeze(-1).exp())  # (B, I)
+            encodings.append((enc, enc_lengths))
+        if decode:  # rows that finish leave a greedy search, so larger groups waste less on the longest
+            hyps = model.search(torch.cat([e for e, _ in encodings]), torch.cat([n for _, n in encodings]), utt.prefix,
+                                beam_size)
+            texts += [score(detokenize(h)) for h in hyps]
+    damage = (100.0 * (1.0 - torch.cat(probs).mean(dim=1))).tolist()  # (N,)
+    return {mode: {name: (_curve(percents, [damage[r] for r in index], "100-prob", mode == "insertion"),
+                          _curve(percents, [texts[r] for r in index], metric, mode == "insertion") if decode else None)
+                   for name, index in names.items()}
+            for mode, names in rows.items()}

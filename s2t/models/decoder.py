@@ -24,13 +24,14 @@ class DecoderCache:
         """Number of tokens decoded so far."""
         return len(self.self_attn[0])
 
-    def reorder(self, index: Tensor) -> None:
-        """Keep rows ``index`` (B',) of the self-attention caches, e.g. surviving beams.
+    def reorder(self, index: Tensor, cross: bool = False) -> None:
+        """Keep rows ``index`` (B',) of the self-attention caches, e.g. surviving beams, and with ``cross`` of the
+        cross-attention caches too, e.g. the utterances still decoding.
 
-        Cross-attention caches stay as they are: beam search only reorders beams within an
-        utterance, whose encoder rows (and so cross-attention keys and values) are identical.
+        Beam search reorders beams within an utterance only, whose encoder rows (and so
+        cross-attention keys and values) are identical: it leaves the cross-attention caches.
         """
-        for cache in self.self_attn:
+        for cache in self.self_attn + (self.cross_attn if cross else []):
             cache.key, cache.value = cache.key.index_select(0, index), cache.value.index_select(0, index)
 
 

@@ -29,6 +29,12 @@ def toy() -> tuple[ToyProbe, Utterance]:
     return model, toy_utterance(model, frames=FRAMES)
 
 
+def one(model: ToyProbe, utt: Utterance, relevance: Tensor, insertion: bool = False, **options) -> tuple:
+    """The (probability, text) curves of one map, deleting or inserting."""
+    mode = "insertion" if insertion else "deletion"
+    return curves(model, utt, {mode: {"map": relevance}}, detokenize, **options)[mode]["map"]
+
+
 def maps() -> dict[str, Tensor]:
     """(I, T') relevance: the true read windows, the same reversed (read frames last), and random."""
     truth = torch.zeros(len(READS), FRAMES // 4)
@@ -83,7 +89,7 @@ def test_deletion_and_insertion_zero_complementary_top_cells() -> None:
 
 def test_true_windows_destroy_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    made = {name: curves(model, utt, m, detokenize, decode=False)[0] for name, m in maps().items()}
+    made = {name: one(model, utt, m, decode=False)[0] for name, m in maps().items()}
     assert made["truth"].auc > made["random"].auc > made["reverse"].auc
     assert all(c.metric == "100-prob" and c.mode == "deletion" and len(c.scores) == 21 for c in made.values())
     truth = made["truth"].scores
@@ -93,7 +99,7 @@ def test_true_windows_destroy_token_probability_fastest(toy: tuple[ToyProbe, Utt
 
 def test_true_windows_restore_token_probability_fastest(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    made = {name: curves(model, utt, m, detokenize, insertion=True, decode=False)[0] for name, m in maps().items()}
+    made = {name: one(model, utt, m, insertion=True, decode=False)[0] for name, m in maps().items()}
     assert made["truth"].auc < made["random"].auc < made["reverse"].auc
     truth = made["truth"].scores
     assert truth[8] == pytest.approx(truth[-1])  # p = 40%: every read cell restored: the original output
@@ -102,8 +108,8 @@ def test_true_windows_restore_token_probability_fastest(toy: tuple[ToyProbe, Utt
 
 def test_true_windows_raise_wer_fastest_and_insertion_mirrors_it(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
-    deletion = {name: curves(model, utt, m, detokenize)[1] for name, m in maps().items()}
-    insertion = {name: curves(model, utt, m, detokenize, insertion=True)[1] for name, m in maps().items()}
+    deletion = {name: one(model, utt, m)[1] for name, m in maps().items()}
+    insertion = {name: one(model, utt, m, insertion=True)[1] for name, m in maps().items()}
     assert deletion["truth"].auc > deletion["reverse"].auc
     assert insertion["truth"].auc < insertion["reverse"].auc
     assert deletion["truth"].metric == "wer" and deletion["truth"].scores[0] == 0.0  # unperturbed = own hypothesis
@@ -115,16 +121,16 @@ def test_encoder_frame_map_equals_its_full_resolution_expansion(toy: tuple[ToyPr
     coarse = maps()["random"]  # (I, T')
     fine = input_relevance(coarse, FRAMES, model.n_mels, model.subsampling)[None] / len(READS)  # (1, T, F)
     fine = fine.expand(len(READS), -1, -1)  # (I, T, F), sums back to the same cells
-    coarse_curve, fine_curve = (curves(model, utt, m, detokenize, decode=False)[0] for m in (coarse, fine))
+    coarse_curve, fine_curve = (one(model, utt, m, decode=False)[0] for m in (coarse, fine))
     assert coarse_curve.scores == pytest.approx(fine_curve.scores)
 
 
 def test_scores_against_a_given_reference_and_bleu_for_st(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
     wrong = replace(utt, reference=detokenize(utt.tokens[:-1] + [99]))
-    curve = curves(model, wrong, maps()["truth"], detokenize, steps=2)[1]
+    curve = one(model, wrong, maps()["truth"], steps=2)[1]
     assert curve.scores[0] == pytest.approx(100 / len(utt.tokens))  # one substitution
-    st = curves(model, replace(utt, task="st"), maps()["truth"], detokenize, steps=2)[1]
+    st = one(model, replace(utt, task="st"), maps()["truth"], steps=2)[1]
     assert st.metric == "100-bleu" and st.scores[0] == pytest.approx(0.0) and st.scores[-1] > 0.0
 
 
@@ -134,7 +140,7 @@ def test_one_encoding_serves_both_curves_as_two_separate_passes_would(toy: tuple
     model, utt = toy
     reference = detokenize(utt.tokens)
     for name, m in maps().items():
-        prob, text = curves(model, utt, m, detokenize, steps=5, beam_size=1, insertion=insertion, batch_size=4)
+        prob, text = one(model, utt, m, insertion, steps=5, beam_size=1, batch_size=4)
         cells = input_relevance(m, FRAMES, model.n_mels, model.subsampling)
         feats = perturbed(utt.features, ranking(cells), levels(5), insertion)  # (6, T, F)
         log_probs = forced(model, utt, feats).log_probs  # all six levels in one pass, encoded apart from any search
@@ -143,3 +149,16 @@ def test_one_encoding_serves_both_curves_as_two_separate_passes_would(toy: tuple
         searched = hypotheses(model, feats, utt.prefix, 1)  # the search on its own encoding
         assert text.scores == tuple(100 * float(word_error_rate([detokenize(h)], [reference])) for h in searched), name
         assert prob.mode == text.mode == ("insertion" if insertion else "deletion")
+
+
+def test_all_curves_at_once_equal_each_curve_alone(toy: tuple[ToyProbe, Utterance]) -> None:
+    model, utt = toy
+    relevance = {"deletion": maps(), "insertion": {name: m.flip(0) for name, m in maps().items()}}
+    together = curves(model, utt, relevance, detokenize, steps=10, beam_size=1, batch_size=7, search_batch=16)
+    assert set(together) == {"deletion", "insertion"} and all(set(c) == set(maps()) for c in together.values())
+    for mode, named in relevance.items():
+        for name, m in named.items():
+            alone = one(model, utt, m, mode == "insertion", steps=10, beam_size=1)
+            assert together[mode][name] == alone, (mode, name)  # the shared 0% and 100% levels included
+    with pytest.raises(ValueError, match="unknown curve mode"):
+        curves(model, utt, {"deleted": maps()}, detokenize)
