@@ -83,7 +83,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", help="comma-separated source-target pairs, e.g. en-en (English ASR) or en-it,it-en")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator (cpu, gpu, auto)")
-    p.add_argument("--devices", default="1", help="devices per node; with several, each explains a shard")
+    p.add_argument("--devices", default="auto",
+                   help="devices per node, each explaining a shard; auto on CPU: one single-thread worker process per "
+                        "core (forked, strategy ddp_fork), faster than one multi-threaded process, above all on a busy "
+                        "machine; 1: one process with torch's threads")
     p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--no-report", action="store_true", help="metrics only: no report, tables or figures")

@@ -17,7 +17,7 @@ from probes.explain import explain as real_explain
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--masks", "12", "--encoder-masks", "12", "--granularities", "300", "--batch-size", "6", "--deletion-steps", "4", "--beam", "1",
-        "--tasks", "asr", "--languages", "en", "--limit", "3", "--no-wandb"]
+        "--tasks", "asr", "--languages", "en", "--limit", "3", "--no-wandb", "--devices", "1"]  # in this process
 
 
 def run(ckpt: Path, corpus: Path, out: Path, *extra: str) -> int:
@@ -144,16 +144,27 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
 
 
 @pytest.mark.slow
-def test_two_processes_give_the_same_metrics_as_one(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
-    # one thread per process in both runs: float sums then happen in the same order, and results are equal
+@pytest.mark.parametrize("workers", [["--devices", "2", "--strategy", "ddp"], ["--devices", "auto"]])
+def test_worker_processes_give_the_same_metrics_as_one(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                                       workers: list[str]) -> None:
+    # one thread per process in every run: float sums then happen in the same order, and results are equal
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for out, devices in (("one", "1"), ("two", "2")):
+    for out, devices in (("one", ["--devices", "1"]), ("workers", workers)):
         cmd = [sys.executable, str(ROOT / "evaluate.py"), "--ckpt", str(tiny_checkpoint), "--manifest",
-               str(tiny_corpus / "test.tsv"), "--out", str(tmp_path / out), *FAST, "--no-report",
-               "--devices", devices, "--strategy", "ddp" if devices == "2" else "auto"]
+               str(tiny_corpus / "test.tsv"), "--out", str(tmp_path / out), *FAST, "--no-report", *devices]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-3000:]
-    assert results(tmp_path / "two") == results(tmp_path / "one")
+    assert results(tmp_path / "workers") == results(tmp_path / "one")
+
+
+def test_cpu_runs_default_to_one_single_thread_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probes.evaluation.run, "usable_cores", lambda: 2)
+    placement = probes.evaluation.run.placement
+    assert placement("cpu", "auto", "auto", rows=30) == (2, "ddp_fork", 1)
+    assert placement("cpu", "auto", "auto", rows=1) == (1, "auto", None)  # no worker without a row
+    assert placement("cpu", "auto", "ddp", rows=30) == (2, "ddp", 1)
+    assert placement("cpu", 3, "auto", rows=30) == (3, "auto", None)  # asked for: Lightning places it
+    assert placement("gpu", "auto", "auto", rows=30) == ("auto", "auto", None)
 
 
 def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path, tiny_corpus: Path,
