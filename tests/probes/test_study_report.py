@@ -188,19 +188,22 @@ def test_a_group_whose_target_was_missed_draws_no_finding(tmp_path: Path) -> Non
     assert sr.study_numbers_traceable(text, tmp_path) == []
 
 
-COMMITTED = Path(__file__).resolve().parents[2] / "results" / "study"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
-@pytest.mark.skipif(not (COMMITTED / "report.md").is_file(), reason="no committed study results (make study-results)")
-def test_committed_study_report_rebuilds_identically_and_every_number_traces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["study", "demo_paper"])
+def test_committed_study_report_rebuilds_identically_and_every_number_traces(tmp_path: Path, name: str) -> None:
     import shutil
 
-    copy = tmp_path / "study"
-    shutil.copytree(COMMITTED, copy)
+    committed = RESULTS / name
+    if not (committed / "report.md").is_file():
+        pytest.skip(f"no committed results in {committed} (make study-results)")
+    copy = tmp_path / name
+    shutil.copytree(committed, copy)
     (copy / "report.md").unlink()
     rebuilt = sr.write_study_report(copy).read_text()
-    assert rebuilt == (COMMITTED / "report.md").read_text()
-    assert sr.study_numbers_traceable(rebuilt, COMMITTED) == []
+    assert rebuilt == (committed / "report.md").read_text()
+    assert sr.study_numbers_traceable(rebuilt, committed) == []
 
 
 def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
