@@ -226,7 +226,7 @@ def placement(accelerator: str, devices: int | str, strategy: str, rows: int) ->
     """
     if devices != "auto" or accelerator != "cpu":
         return devices, strategy, None
-    workers = max(1, min(usable_cores(), rows))
+    workers = max(1, min(usable_cores(), rows)) if hasattr(os, "fork") else 1  # no forking on Windows
     if workers == 1:
         return 1, strategy, None
     return workers, "ddp_fork" if strategy == "auto" else strategy, 1
