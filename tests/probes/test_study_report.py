@@ -230,7 +230,7 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
 
 
 def test_findings_that_do_not_replicate_say_what_differs_measured() -> None:
-    models = load_study(COMMITTED)
+    models = load_study(RESULTS / "study")
     found = {f.key: f for f in fd.findings(models)}
     for f in found.values():
         assert bool(f.differs) == (f.verdict in (fd.PARTLY, fd.NOT) and f.key in "aefgh"), f.key
