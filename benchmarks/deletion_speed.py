@@ -49,7 +49,7 @@ def main() -> None:
                     start = time.perf_counter()
                     mode = "insertion" if insertion else "deletion"
                     curves[batch] = deletion_curves(model, utt, {mode: {"map": rel}}, model.detokenize, beam_size=a.beam,
-                                                    batch_size=batch, search_batch=batch)[mode]["map"][1]
+                                                    batch_size=batch)[mode]["map"][1]
                     seconds[batch] += time.perf_counter() - start
                 if not np.allclose(curves[1].scores, curves[a.batch_size].scores):
                     raise SystemExit(f"{row.id}: batched curve differs: {curves[1].scores} vs {curves[a.batch_size].scores}")

@@ -79,6 +79,9 @@ class ProbeModel(Protocol):
     def search(self, enc: Tensor, enc_lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
         """The model's own output tokens for each row of an encoding (B, T', D) from ``encode``, without prefix and eos.
 
+        The encoding is that of the latest ``encode`` call: an adapter may complete it with state
+        kept from that call (Whisper keeps its padding frames, for ``force_decode`` too).
+
         One utterance's perturbed copies are searched together (deletion curves); each row's
         result is the one it would get alone.
         """

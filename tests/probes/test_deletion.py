@@ -154,7 +154,7 @@ def test_one_encoding_serves_both_curves_as_two_separate_passes_would(toy: tuple
 def test_all_curves_at_once_equal_each_curve_alone(toy: tuple[ToyProbe, Utterance]) -> None:
     model, utt = toy
     relevance = {"deletion": maps(), "insertion": {name: m.flip(0) for name, m in maps().items()}}
-    together = curves(model, utt, relevance, detokenize, steps=10, beam_size=1, batch_size=7, search_batch=16)
+    together = curves(model, utt, relevance, detokenize, steps=10, beam_size=1, batch_size=7)
     assert set(together) == {"deletion", "insertion"} and all(set(c) == set(maps()) for c in together.values())
     for mode, named in relevance.items():
         for name, m in named.items():

@@ -24,6 +24,7 @@ import evaluate
 from probes.adapters.whisper import WhisperProbe
 from probes.explain import ExplainConfig, explain
 from probes.interface import ProbeModel, Utterance, hypotheses
+from probes.metrics.deletion import curves
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import read_manifest
@@ -293,6 +294,22 @@ def test_explain_runs_every_method(probe: WhisperProbe, wav: Tensor) -> None:
         scores = record["agreement"][f"ca_vs_{target}"]
         assert all(math.isfinite(scores[view]["pearson"]) for view in ("all", "layer:1", "head:2.2"))
     assert math.isfinite(record["deletion"]["ca"]["prob"]["auc"])
+
+
+def test_curves_over_several_encoding_batches_equal_each_curve_alone(probe: WhisperProbe, wav: Tensor) -> None:
+    """Whisper completes an encoding with the padding frames of its latest encode call, so every batch of perturbed
+    copies is searched right after it is encoded: more copies than one batch still give each curve its own scores."""
+    utt = Utterance(id="w", features=probe.features(wav), prefix=probe.prefix("en", "asr"))
+    utt.tokens = hypotheses(probe, utt.features[None], utt.prefix, 1)[0]
+    frames = (utt.num_frames + 1) // 2
+    maps = {name: torch.rand(len(utt.tokens), frames, generator=torch.Generator().manual_seed(k))
+            for k, name in enumerate(("a", "b"))}
+    relevance = {"deletion": maps, "insertion": maps}
+    together = curves(probe, utt, relevance, probe.detokenize, steps=4, beam_size=1, batch_size=4)  # 14 copies
+    for mode, named in relevance.items():
+        for name, m in named.items():
+            alone = curves(probe, utt, {mode: {name: m}}, probe.detokenize, steps=4, beam_size=1, batch_size=8)
+            assert together[mode][name] == alone[mode][name], (mode, name)
 
 
 def test_from_pretrained_loads_a_saved_checkpoint(probe: WhisperProbe, wav: Tensor, tmp_path: Path) -> None:
