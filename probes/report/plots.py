@@ -35,7 +35,6 @@ SUMMARY_GAP = 0.3  # blank strip between a heatmap's cells and its summaries, in
 MAX_VALUE_LABELS = 24  # bar charts print each mean only while that stays legible
 
 
-
 def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
     """Write ``fig`` as a PNG at ``path`` (creating its folder) and return the path."""
     path = Path(path)

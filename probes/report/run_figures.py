@@ -104,7 +104,7 @@ def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Pat
         maps = {title: views[name] for name, title in panels.items() if name in views}
         labels = [(token_text or str)(t) for t in stored.tokens]
         fig = utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
-                                          1 / by_id[utt_id].get("frames_per_second", 100),  # 100: runs before it was recorded
-                                          _shorten(f"{utt_id}: {stored.hypothesis}"))
+                                    1 / by_id[utt_id].get("frames_per_second", 100),  # 100: runs before it was recorded
+                                    _shorten(f"{utt_id}: {stored.hypothesis}"))
         paths.append(plots.save(fig, out / f"example_{k}.png"))
     return paths
