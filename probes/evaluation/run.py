@@ -220,7 +220,7 @@ def placement(accelerator: str, devices: int | str, strategy: str, rows: int) ->
 
     ``devices="auto"`` on CPU: one single-thread worker process per usable core, at most one
     per row, forked (``ddp_fork``) so that none re-imports or reloads anything. On 2 cores it
-    beat one 2-thread process by 1.1x on an idle machine and by 2.4x beside a busy core, where
+    beat one 2-thread process by 1.14x on an idle machine and by 2.6x beside a busy core, where
     a process's threads wait for each other at every operation (``benchmarks/RESULTS.md``).
     Anything else is Lightning's to place, with its own thread setting.
     """
