@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -147,9 +148,33 @@ def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
     return model, identity
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged (test runners swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
+def show_progress_lines() -> None:
+    """Print the probes' INFO lines (an utterance explained, an adaptive budget's doublings) to stderr, timed."""
+    logger = logging.getLogger("probes")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:  # main() may run several times in one process
+        handler = StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s [pid %(process)d] %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``crossprobe-evaluate``, ``python -m probes.evaluation`` and ``python evaluate.py``; the exit status."""
     a = parser().parse_args(argv)
+    show_progress_lines()
     try:
         config = explain_config(a)
     except ValueError as err:

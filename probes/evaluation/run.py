@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -124,7 +125,9 @@ def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequenc
         log.warning("skipping %s", record["skipped"])
     else:
         utt.features = utt.features.to(device)
+        start = time.perf_counter()
         explanation = explain(model, utt, job.config)
+        log.info("%s explained in %.0f s", row.id, time.perf_counter() - start)
         record = json_ready(explanation.record)
         maps = {name: m.float().cpu().numpy() for name, m in explanation.maps.items()}
         if maps:

@@ -45,12 +45,15 @@ V vocabulary.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import torch
 from torch import Tensor
 
 from probes.metrics.agreement import token_pearson
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], object]  # called with the number of masks just scored (tqdm's ``update``)
 ESTIMATORS = ("occluded", "contrast", "ridge")
@@ -300,6 +303,8 @@ def occlusion_saliency(
     per_round = spent = sum(k.shape[0] for k in keeps)
     while True:
         reliability = split_half_reliability(designs, keeps, scores, estimator)
+        if target is not None:
+            log.info("%d masks scored, split-half reliability %.3f (target %.2f)", spent, reliability, target)
         more = 0 if target is None or reliability >= target else min(rounds, (max_masks - spent) // max(per_round, 1))
         if more < 1:
             return Estimate(estimate(designs, keeps, scores, estimator), spent, reliability)

@@ -128,16 +128,21 @@ def test_options_reach_the_explanation_config() -> None:
         assert c.precision == "bf16"
 
 
-def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
-    """--target-reliability: every record says what its maps spent and reached; metrics.json averages them."""
+def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """--target-reliability: every record says what its maps spent and reached; metrics.json averages them; each
+    doubling and each utterance prints a progress line."""
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--target-reliability", "0.5", "--max-masks", "64",
                "--no-report") == 0
     metrics, records = results(tmp_path / "out")
+    lines = capsys.readouterr().err
     for r in records:
+        assert f"{r['id']} explained in" in lines
         for target in ("input", "encoder"):
             spent = r["budget"][target]
             assert spent["masks"] in (12, 24, 48, 60)  # doubling from --masks 12, whole rounds of 12 within 64
             assert spent["split_half"] >= 0.5 or spent["masks"] == 60
+            assert f"{spent['masks']} masks scored, split-half reliability {spent['split_half']:.3f}" in lines
     assert metrics["budget"]["input"]["masks"]["n"] == 3
     assert metrics["budget"]["input"]["masks"]["mean"] == pytest.approx(
         sum(r["budget"]["input"]["masks"] for r in records) / 3)
