@@ -7,8 +7,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                                  comparison_label, count, csv_stat, display_name, fmt, lookup, mean_ci, paper_number,
-                                  stat_columns)
+                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
+                                  paper_number, stat_columns)
 from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
                                  targets)
 
@@ -109,33 +109,40 @@ def differences_table(models: Sequence[Model]) -> Table | None:
 
 def resolution_table(models: Sequence[Model]) -> Table | None:
     """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps: whole-map and
-    per-token Pearson, the maps' noise and their share in the true word spans."""
+    per-token Pearson, the maps' noise (split-half, and across two seeds when measured) and their share in the true
+    word spans."""
     rows, csv_rows = [], []
     for m, g, fine in paper_runs(models):
         coarse = m.groups.get(g) or {}
         for label, x, paper in (("paper's", fine, True), ("study's", coarse, False)):
             s, token = ca_stat(x, "ca_vs_input"), ca_stat(x, "ca_vs_input", "pearson_token")
-            rel, truth = map_reliability(x, "input"), lookup(x, "ground_truth", "input")
+            half, twins = lookup(x, "budget", "input", "split_half"), lookup(x, "reliability", "input")
+            truth = lookup(x, "ground_truth", "input")
             segments, masks = _spes_setting(m, g, paper) if x else ("n/a", "n/a")
             rows.append([code_span(m.name), code_span(g), label, segments, masks,
                          *(mean_ci(v, CORR) if v else "n/a" for v in (s, token)),
-                         mean_ci(rel, CORR) if rel else "not measured", mean_ci(truth, SHARE) if truth else "n/a",
-                         count(s) if s else "n/a"])
+                         *(mean_ci(v, CORR) if is_stat(v) else "not measured" for v in (half, twins)),
+                         mean_ci(truth, SHARE) if truth else "n/a", count(s) if s else "n/a"])
             csv_rows.append([m.name, g, label, segments, masks, *csv_stat(s), *csv_stat(token)[:3],
-                             *csv_stat(rel)[:3], *csv_stat(truth)[:3]])
+                             *csv_stat(half if is_stat(half) else None)[:3],
+                             *csv_stat(twins if is_stat(twins) else None)[:3],
+                             *csv_stat(truth)[:3]])
     if not rows:
         return None
     return Table("paper_resolution", "CA vs input saliency at the paper's resolution",
                  ["model", "group", "resolution", "segments per 500 frames", "masks", "CA vs input", "per token",
-                  "map reliability r", "input map in true spans", "n"], rows,
+                  "split-half reliability", "two seeds' r", "input map in true spans", "n"], rows,
                  ["model", "group", "resolution", "segments", "masks", *stat_columns("ca_vs_input"),
-                  *stat_columns("per_token")[:3], *stat_columns("reliability")[:3], *stat_columns("truth_share")[:3]],
+                  *stat_columns("per_token")[:3], *stat_columns("split_half")[:3], *stat_columns("reliability")[:3],
+                  *stat_columns("truth_share")[:3]],
                  csv_rows,
                  "The first utterances of each model's first group explained again with the paper's SPES segments and "
-                 "thousands of masks (the study file's paper_resolution), beside the study's coarse maps of all "
-                 "the group's utterances. Per token: each token's row z-scored first. Map reliability r: two mask "
-                 "seeds' Pearson of the avg2d-pooled maps. Input map in true spans: share of the SPES map's relevance "
-                 "inside each token's true word span.")
+                 "thousands of masks (the study file's paper_resolution; masks: the mean spent per utterance, which "
+                 "an adaptive budget sets), beside the study's coarse maps of all the group's utterances. Per token: "
+                 "each token's row z-scored first. Split-half reliability: how well the full-resolution map would "
+                 "reproduce with new masks, from its own masks' two halves (Spearman-Brown). Two seeds' r: Pearson of "
+                 "the avg2d-pooled maps of two mask seeds, when the run made both. Input map in true spans: share of "
+                 "the SPES map's relevance inside each token's true word span.")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:

@@ -214,14 +214,21 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
     fine = root / "models" / "en_asr_xs" / "paper_resolution" / "asr_en"
     fine.mkdir(parents=True)
     records = [record(f"fine{u}", "asr_en", 0.32, None, seed=7 + u) for u in range(UTTERANCES)]
+    for u, r in enumerate(records):  # an adaptive budget: masks doubled from 8,192 until the map reproduced; one seed
+        r["budget"] = {"input": {"masks": 8192 * 2 ** (u % 2 + 3), "split_half": 0.9 + 0.01 * u}}
+        del r["reliability"]
     write_json(fine / "metrics.json", summarize_records(records))
-    write_json(fine / "settings.json", {"config": {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192},
-                                                   "pooling": "avg2d"}})
+    write_json(fine / "settings.json", {"config": {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192,
+                                                            "target_reliability": 0.9}, "pooling": "avg2d"}})
     text = sr.write_study_report(root).read_text()
     mean = load_study(root)[0].paper["asr_en"]["pearson"]["ca_vs_input"]["all"]["mean"]
     assert "### At the paper's resolution" in text
     row = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | paper's |"))
-    assert "| 2000/2500/3000 | 8192 |" in row and f"| {mean:.3f} [" in row
+    masks, half = np.mean([r["budget"]["input"]["masks"] for r in records]), 0.9 + 0.01 * np.mean(range(UTTERANCES))
+    assert f"| 2000/2500/3000 | {masks:.0f} |" in row and f"| {mean:.3f} [" in row
+    assert f"| {half:.3f} [" in row and "| not measured |" in row  # split-half measured, no second seed
+    coarse = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | study's |"))
+    assert f"| {RELIABILITY:.3f} [" in coarse  # the study's runs measured two seeds
     assert f"at the paper's resolution ({UTTERANCES} utterances): {mean:.3f}" in text
     assert sr.study_numbers_traceable(text, root) == []
     shutil.rmtree(fine)  # without the run, no table and no quote
