@@ -24,8 +24,9 @@ class ModelSpec:
 class PaperResolution:
     """A few utterances of each model's first group explained at the paper's SPES resolution (thousands of segments).
 
-    The study's default maps are coarse because fine ones do not converge on a CPU budget; these runs measure what
-    that costs: agreement and map reliability at the paper's resolution on the same model and rows.
+    The study's default maps are coarse because fine ones converge only with a hundred thousand masks; these runs
+    measure what that costs: agreement and map reliability at the paper's resolution on the same model and rows
+    (with ``--target-reliability`` in ``explain``, maps that have converged).
     """
 
     limit: int = 6  # utterances per model
