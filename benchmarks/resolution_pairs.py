@@ -1,0 +1,96 @@
+"""Explain runs of one model compared on the utterances they share: coarse maps, fixed-budget and converged fine ones.
+
+Each RUN is ``LABEL=DIR``, an evaluate.py output folder (its ``utterances.jsonl``). Runs explain
+different numbers of utterances (the study's coarse run 40, the paper-resolution runs 6), so
+every number here is over the utterances all the runs explained, and each run after the first
+also gets its difference from the first, utterance by utterance (a paired interval, much
+narrower than the difference of two unpaired ones). Markdown on stdout:
+
+    .venv/bin/python -m benchmarks.resolution_pairs \\
+        coarse=MODEL/explain/asr_en fixed=MODEL/paper_resolution.8192/asr_en converged=MODEL/paper_resolution/asr_en
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from probes.metrics.agreement import summarize
+
+Record = dict[str, Any]
+MEASURES: dict[str, Callable[[Record], Any]] = {  # column -> the per-utterance value
+    "masks": lambda r: r.get("budget", {}).get("input", {}).get("masks"),
+    "split-half reliability": lambda r: r.get("budget", {}).get("input", {}).get("split_half"),
+    "CA vs input": lambda r: r["agreement"]["ca_vs_input"]["all"]["pearson"],
+    "per token": lambda r: r["agreement"]["ca_vs_input"]["all"]["pearson_token"],
+    "SPES in true spans": lambda r: r.get("ground_truth", {}).get("input"),
+    "CA in true spans": lambda r: r.get("ground_truth", {}).get("ca", {}).get("all"),
+    "encoder saliency in true spans": lambda r: r.get("ground_truth", {}).get("encoder"),
+}
+PAIRED = ("CA vs input", "per token", "SPES in true spans")  # differences from the first run, utterance by utterance
+
+
+def read_run(folder: Path) -> dict[str, Record]:
+    """An evaluate.py folder's explained records by utterance id (skipped rows left out)."""
+    path = folder / "utterances.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"error: {path} does not exist (not an evaluate.py output folder, or not finished)")
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {r["id"]: r for r in records if not r.get("skipped")}
+
+
+def value(record: Record, measure: str) -> float:
+    """One measure of one record, nan when the run did not make it."""
+    try:
+        v = MEASURES[measure](record)
+    except (KeyError, TypeError):
+        return math.nan
+    return math.nan if v is None else float(v)
+
+
+def cell(values: Sequence[float], digits: str = ".3f") -> str:
+    """mean [95% interval] over utterances, or "n/a"."""
+    s = summarize(values)
+    if math.isnan(s.mean):
+        return "n/a"
+    if digits == ".0f" or math.isnan(s.ci_low):
+        return format(s.mean, digits)
+    return f"{s.mean:{digits}} [{s.ci_low:{digits}}, {s.ci_high:{digits}}]"
+
+
+def table(runs: dict[str, dict[str, Record]]) -> str:
+    """The Markdown table: one row per run, then one per run's paired difference from the first."""
+    shared = sorted(set.intersection(*(set(r) for r in runs.values())))
+    if not shared:
+        raise SystemExit("error: the runs share no utterance")
+    lines = [f"| run | {' | '.join(MEASURES)} |", "|---|" + "---:|" * len(MEASURES)]
+    for label, records in runs.items():
+        cells = [cell([value(records[u], m) for u in shared], ".0f" if m == "masks" else ".3f") for m in MEASURES]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    (first, base), *others = runs.items()
+    for label, records in others:
+        cells = [cell([value(records[u], m) - value(base[u], m) for u in shared]) if m in PAIRED else ""
+                 for m in MEASURES]
+        lines.append(f"| {label} - {first} | {' | '.join(cells)} |")
+    return "\n".join(lines) + f"\n\n{len(shared)} utterances: {', '.join(shared)}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the table of the runs named on the command line."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", metavar="LABEL=DIR", help="evaluate.py output folders; the first is the reference")
+    a = p.parse_args(argv)
+    runs = {}
+    for spec in a.runs:
+        label, sep, folder = spec.partition("=")
+        if not sep:
+            p.error(f"{spec!r}: expected LABEL=DIR")
+        runs[label] = read_run(Path(folder))
+    print(table(runs))
+
+
+if __name__ == "__main__":
+    main()
