@@ -43,6 +43,7 @@ from probes.metrics.agreement import baselines, correlations, random_map, span_m
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
 from probes.saliency.gradients import METHODS as GRADIENT_METHODS
 from probes.saliency.gradients import gradient_saliency
+from probes.saliency.perturbation import Estimate
 from probes.saliency.pooling import POOLERS, pool_to_frames
 from probes.saliency.spes import SpesConfig, spes, spes_estimate
 
@@ -107,22 +108,31 @@ class _Clock:
         return out
 
 
+def budget_record(found: Estimate) -> dict[str, Any]:
+    """What an occlusion map spent and reached, for the utterance's record."""
+    spent: dict[str, Any] = {"masks": found.masks, "split_half": found.reliability}
+    if found.rounds:
+        spent["rounds"] = [list(check) for check in found.rounds]
+    return spent
+
+
 def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, frames: int, clock: _Clock,
                   progress: Callable[[int], object] | None = None,
                   budget: dict[str, Any] | None = None) -> dict[str, Tensor]:
     """Every configured saliency map: full-resolution (I, T, F) ones and their (I, T') poolings.
 
-    ``budget`` receives, per occlusion map, the masks it spent and its split-half reliability.
+    ``budget`` receives, per occlusion map, the masks it spent and its split-half reliability (with an adaptive
+    budget, also ``rounds``: [masks, split-half reliability] at each doubling).
     """
     maps: dict[str, Tensor] = {}
     spent = budget if budget is not None else {}
     if "spes" in config.methods:
         found = clock.run("spes", lambda: spes_estimate(model, utt, config.spes, progress))
-        maps["input_full"], spent["input"] = found.map, {"masks": found.masks, "split_half": found.reliability}
+        maps["input_full"], spent["input"] = found.map, budget_record(found)
         maps["input"] = pool_to_frames(maps["input_full"], frames, config.pooling)
     if "encoder" in config.methods:
         found = clock.run("encoder", lambda: encoder_estimate(model, utt, config.encoder, progress))
-        maps["encoder"], spent["encoder"] = found.map, {"masks": found.masks, "split_half": found.reliability}
+        maps["encoder"], spent["encoder"] = found.map, budget_record(found)
     for method in GRADIENT_METHODS:
         if method in config.methods:
             full = clock.run(method, lambda: gradient_saliency(model, utt, method, config.ig_steps))

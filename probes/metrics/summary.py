@@ -12,6 +12,7 @@ Layout, for each correlation (pearson, spearman, kendall)::
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
+        (records also keep ``rounds``, [masks, split-half] at each doubling of an adaptive budget)
     hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair

@@ -212,6 +212,28 @@ def distributions_figure(
     return fig
 
 
+def convergence_figure(rounds: Mapping[str, Sequence[tuple[float, float]]], title: str) -> Figure:
+    """Split-half reliability of each utterance's map as an adaptive budget doubled its masks.
+
+    Args:
+        rounds: utterance id -> (masks scored, split-half reliability) at each check, in order.
+        title: figure title.
+
+    Returns:
+        The figure: masks on a log-2 axis, one line per utterance (legend: its id and final value).
+    """
+    fig = new_figure(9.0, 5.5)
+    ax = fig.add_subplot()
+    for (name, points), colour in zip(rounds.items(), _colours(list(rounds))):
+        masks, reliability = (as_array([p[k] for p in points]) for k in (0, 1))
+        ax.plot(masks, reliability, marker="o", ms=4, color=colour, label=f"{name} ({reliability[-1]:.3f})")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="masks scored", ylabel="split-half reliability", title=title, ylim=(min(0.0, ax.get_ylim()[0]), 1.0))
+    ax.grid(alpha=0.3)
+    fig.legend(title="utterance (reliability reached)", loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return fig
+
+
 def deletion_figure(
     curves: Mapping[str, tuple[Any, Any]],
     ylabel: str = "WER (%)",

@@ -51,6 +51,17 @@ def write_distributions(records: Sequence[Mapping[str, Any]], folder: Path) -> P
     return plots.save(plots.distributions_figure(samples), folder / "distributions_pearson.png")
 
 
+def write_convergence_figures(records: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]:
+    """Split-half reliability against masks per utterance, for each map an adaptive budget made."""
+    paths = []
+    for target in ("input", "encoder"):
+        rounds = {r["id"]: checks for r in records if (checks := lookup(r, "budget", target, "rounds"))}
+        if rounds:
+            fig = plots.convergence_figure(rounds, f"Adaptive budget: {display_name(target)}")
+            paths.append(plots.save(fig, folder / f"convergence_{target}.png"))
+    return paths
+
+
 def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "deletion") -> list[Path]:
     """Mean deletion (or insertion) curve of every source, one figure per curve kind."""
     auc = metrics.get(f"{mode}_auc") or {}

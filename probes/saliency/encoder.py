@@ -125,7 +125,7 @@ def encoder_estimate(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
                                progress, config.estimator, config.target_reliability, config.max_masks)
     cells = found.map.view(-1, t_enc, groups)  # (I, T', G)
     reduced = cells.mean(dim=-1) if config.reduce == "mean" else cells.amax(dim=-1)  # (I, T')
-    return Estimate(reduced.cpu(), found.masks, found.reliability)
+    return Estimate(reduced.cpu(), found.masks, found.reliability, found.rounds)
 
 
 def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyConfig = EncoderSaliencyConfig(),

@@ -132,8 +132,7 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
                                                    capsys: pytest.CaptureFixture) -> None:
     """--target-reliability: every record says what its maps spent and reached; metrics.json averages them; each
     doubling and each utterance prints a progress line."""
-    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--target-reliability", "0.5", "--max-masks", "64",
-               "--no-report") == 0
+    assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--target-reliability", "0.5", "--max-masks", "64") == 0
     metrics, records = results(tmp_path / "out")
     lines = capsys.readouterr().err
     for r in records:
@@ -143,6 +142,12 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
             assert spent["masks"] in (12, 24, 48, 60)  # doubling from --masks 12, whole rounds of 12 within 64
             assert spent["split_half"] >= 0.5 or spent["masks"] == 60
             assert f"{spent['masks']} masks scored, split-half reliability {spent['split_half']:.3f}" in lines
+            masks = [m for m, _ in spent["rounds"]]  # every check on the way, the last one the map's
+            assert masks == [12, 24, 48, 60][:len(masks)] and spent["rounds"][-1] == [spent["masks"], spent["split_half"]]
+            assert all(half < 0.5 for _, half in spent["rounds"][:-1])  # it went on only while below the target
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Map convergence" in report and "figures/convergence_input.png" in report
+    assert (tmp_path / "out" / "figures" / "convergence_encoder.png").is_file()
     assert metrics["budget"]["input"]["masks"]["n"] == 3
     assert metrics["budget"]["input"]["masks"]["mean"] == pytest.approx(
         sum(r["budget"]["input"]["masks"] for r in records) / 3)

@@ -153,3 +153,12 @@ def test_bars_single_and_grouped(tmp_path: Path) -> None:
 def test_bars_reject_inverted_intervals() -> None:
     with pytest.raises(ValueError, match="low <= mean <= high"):
         plots.bars_figure(["a"], [0.5], [0.6], [0.7], "r", "t")
+
+
+def test_convergence_figure_draws_each_utterance_on_a_log2_mask_axis(tmp_path: Path) -> None:
+    rounds = {"u1": [(8192, 0.45), (16384, 0.62), (32768, 0.76)], "u2": [(8192, 0.91)]}
+    fig = plots.convergence_figure(rounds, "Adaptive budget")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and [line.get_xdata().tolist() for line in ax.lines] == [[8192, 16384, 32768], [8192]]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["u1 (0.760)", "u2 (0.910)"]  # the reliability reached
+    _width_ok(_png(plots.save(fig, tmp_path / "convergence.png")))
