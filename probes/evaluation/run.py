@@ -87,7 +87,7 @@ def prepare(job: EvaluationJob) -> None:
     settings_file = job.out / "settings.json"
     settings = job.settings()
     if settings_file.is_file():
-        previous = _with_defaults(read_json(settings_file),
+        previous = with_defaults(read_json(settings_file),
                                   json_ready({"config": dataclasses.asdict(ExplainConfig())}))
         if previous != settings:
             changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
@@ -99,7 +99,7 @@ def prepare(job: EvaluationJob) -> None:
         write_json(settings_file, settings)
 
 
-def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """``saved`` settings with the keys they lack taken from ``defaults``, recursively: a run made before an option
     existed was made with that option's default, and resumes under it."""
     out = dict(saved)
@@ -107,7 +107,7 @@ def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
         if key not in out:
             out[key] = value
         elif isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = _with_defaults(out[key], value)
+            out[key] = with_defaults(out[key], value)
     return out
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import logging
 import shutil
@@ -34,7 +35,8 @@ from typing import Any, Sequence
 
 import torch
 
-from probes.evaluation.run import rescore
+from probes.evaluation.cli import explain_config, parser
+from probes.evaluation.run import rescore, with_defaults
 from probes.store import write_json
 from probes.study.config import ModelSpec, Study, group_filter
 from probes.study.models import group_quality, meets_target, targets
@@ -196,6 +198,9 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
               options: Sequence[str], what: str = "") -> None:
     """One evaluate.py run of a group into ``out``, unless its report exists (an unfinished run resumes)."""
     if (out / "report.md").is_file():
+        if changed := changed_settings(out, options):
+            print(f"[study] {spec.name}: note: {out} was explained with other settings than the study file's "
+                  f"({', '.join(changed)} differ); kept as it is: remove it to explain {group}{what} anew", flush=True)
         return
     if not ckpt.is_file():
         raise RuntimeError(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on this "
@@ -203,6 +208,22 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
     call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
           "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
          folder / LEDGER)
+
+
+def _leaves(x: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict's values by dotted path."""
+    if not isinstance(x, dict):
+        return {prefix: x}
+    return {k: v for key, value in x.items() for k, v in _leaves(value, f"{prefix}.{key}" if prefix else key).items()}
+
+
+def changed_settings(out: Path, options: Sequence[str]) -> list[str]:
+    """The explanation settings (``spes.masks``, ...) of the finished run in ``out`` that ``options`` now set otherwise."""
+    wanted = json.loads(json.dumps(dataclasses.asdict(
+        explain_config(parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *options])))))
+    saved = with_defaults(json.loads((out / "settings.json").read_text()).get("config") or {}, wanted)
+    before, now = _leaves(saved), _leaves(wanted)
+    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
 
 
 def check_data(study: Study) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 from probes.study.config import Study, group_filter
-from probes.study.run import main
+from probes.study.run import changed_settings, main
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
@@ -56,6 +57,22 @@ def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.slow
+def test_a_run_made_with_other_settings_is_named_field_by_field(tmp_path: Path) -> None:
+    from probes.evaluation.cli import explain_config, parser
+    from probes.store import write_json
+
+    fixed = ["--granularities", "2000,2500,3000", "--masks", "8192", "--methods", "spes", "--reliability"]
+    args = parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *fixed])
+    config = json.loads(json.dumps(dataclasses.asdict(explain_config(args))))
+    del config["spes"]["precision"]  # a run made before the option existed was made with its default
+    write_json(tmp_path / "settings.json", {"manifest": "m", "config": config})
+    assert changed_settings(tmp_path, fixed) == []
+    adaptive = ["--granularities", "2000,2500,3000", "--masks", "8192", "--methods", "spes",
+                "--target-reliability", "0.9", "--max-masks", "131072"]
+    assert changed_settings(tmp_path, adaptive) == ["encoder.max_masks", "encoder.target_reliability", "reliability",
+                                                    "spes.max_masks", "spes.target_reliability"]
+
+
 def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     from probes.study.report import study_numbers_traceable
 
