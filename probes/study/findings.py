@@ -74,7 +74,9 @@ def _at_paper_resolution(m: Model) -> str:
     if not (s := ca_stat(fine, "ca_vs_input")):
         return ""
     noise_free = corrected(fine, "ca_vs_input", m.paper_settings.get(ENGLISH_ASR))
-    return (f"; at the paper's resolution ({count(s)} utterances): {mean_ci(s, CORR)}"
+    half = lookup(fine, "budget", "input", "split_half", "mean")
+    maps = f", maps reproducing at {fmt(half, CORR)} split-half" if half is not None else ""
+    return (f"; at the paper's resolution ({count(s)} utterances{maps}): {mean_ci(s, CORR)}"
             + (f", {fmt(noise_free, CORR)} corrected" if math.isfinite(noise_free) else ""))
 
 

@@ -229,7 +229,7 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
     assert f"| {half:.3f} [" in row and "| not measured |" in row  # split-half measured, no second seed
     coarse = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | study's |"))
     assert f"| {RELIABILITY:.3f} [" in coarse  # the study's runs measured two seeds
-    assert f"at the paper's resolution ({UTTERANCES} utterances): {mean:.3f}" in text
+    assert f"at the paper's resolution ({UTTERANCES} utterances, maps reproducing at {half:.3f} split-half): {mean:.3f}" in text
     assert sr.study_numbers_traceable(text, root) == []
     shutil.rmtree(fine)  # without the run, no table and no quote
     text = sr.write_study_report(root).read_text()
