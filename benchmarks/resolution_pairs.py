@@ -7,7 +7,7 @@ also gets its difference from the first, utterance by utterance (a paired interv
 narrower than the difference of two unpaired ones). Markdown on stdout:
 
     .venv/bin/python -m benchmarks.resolution_pairs \\
-        coarse=MODEL/explain/asr_en fixed=MODEL/paper_resolution.8192/asr_en converged=MODEL/paper_resolution/asr_en
+        coarse=MODEL/explain/asr_en fixed=MODEL/paper_resolution.8192-masks/asr_en converged=MODEL/paper_resolution/asr_en
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from probes.metrics.agreement import summarize
+from probes.report.tables import lookup
 
 Record = dict[str, Any]
-MEASURES: dict[str, Callable[[Record], Any]] = {  # column -> the per-utterance value
-    "masks": lambda r: r.get("budget", {}).get("input", {}).get("masks"),
-    "split-half reliability": lambda r: r.get("budget", {}).get("input", {}).get("split_half"),
-    "CA vs input": lambda r: r["agreement"]["ca_vs_input"]["all"]["pearson"],
-    "per token": lambda r: r["agreement"]["ca_vs_input"]["all"]["pearson_token"],
-    "SPES in true spans": lambda r: r.get("ground_truth", {}).get("input"),
-    "CA in true spans": lambda r: r.get("ground_truth", {}).get("ca", {}).get("all"),
-    "encoder saliency in true spans": lambda r: r.get("ground_truth", {}).get("encoder"),
+MEASURES: dict[str, tuple[str, ...]] = {  # column -> where a record keeps the per-utterance value
+    "masks": ("budget", "input", "masks"),
+    "split-half reliability": ("budget", "input", "split_half"),
+    "CA vs input": ("agreement", "ca_vs_input", "all", "pearson"),
+    "per token": ("agreement", "ca_vs_input", "all", "pearson_token"),
+    "SPES in true spans": ("ground_truth", "input"),
+    "CA in true spans": ("ground_truth", "ca", "all"),
+    "encoder saliency in true spans": ("ground_truth", "encoder"),
 }
 PAIRED = ("CA vs input", "per token", "SPES in true spans")  # differences from the first run, utterance by utterance
 
@@ -44,10 +45,7 @@ def read_run(folder: Path) -> dict[str, Record]:
 
 def value(record: Record, measure: str) -> float:
     """One measure of one record, nan when the run did not make it."""
-    try:
-        v = MEASURES[measure](record)
-    except (KeyError, TypeError):
-        return math.nan
+    v = lookup(record, *MEASURES[measure])
     return math.nan if v is None else float(v)
 
 

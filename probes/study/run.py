@@ -37,6 +37,7 @@ import torch
 
 from probes.evaluation.cli import explain_config, parser
 from probes.evaluation.run import rescore, with_defaults
+from probes.metrics.summary import json_ready
 from probes.store import write_json
 from probes.study.config import ModelSpec, Study, group_filter
 from probes.study.models import group_quality, meets_target, targets
@@ -219,8 +220,8 @@ def _leaves(x: Any, prefix: str = "") -> dict[str, Any]:
 
 def changed_settings(out: Path, options: Sequence[str]) -> list[str]:
     """The explanation settings (``spes.masks``, ...) of the finished run in ``out`` that ``options`` now set otherwise."""
-    wanted = json.loads(json.dumps(dataclasses.asdict(
-        explain_config(parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *options])))))
+    wanted = json_ready(dataclasses.asdict(
+        explain_config(parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *options]))))
     saved = with_defaults(json.loads((out / "settings.json").read_text()).get("config") or {}, wanted)
     before, now = _leaves(saved), _leaves(wanted)
     return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
