@@ -4,15 +4,18 @@ Each RUN is ``LABEL=DIR``, an evaluate.py output folder (its ``utterances.jsonl`
 different numbers of utterances (the study's coarse run 40, the paper-resolution runs 6), so
 every number here is over the utterances all the runs explained, and each run after the first
 also gets its difference from the first, utterance by utterance (a paired interval, much
-narrower than the difference of two unpaired ones). Markdown on stdout:
+narrower than the difference of two unpaired ones). ``LABEL=DIR@MASKS`` reads an adaptive run as
+if it had been capped at MASKS: each utterance's SPES map at that doubling (its record's
+``budget.input.by_round``), or its final map when it stopped sooner. Markdown on stdout:
 
-    .venv/bin/python -m benchmarks.resolution_pairs \\
-        coarse=MODEL/explain/asr_en fixed=MODEL/paper_resolution.8192-masks/asr_en converged=MODEL/paper_resolution/asr_en
+    .venv/bin/python -m benchmarks.resolution_pairs coarse=MODEL/explain/asr_en \\
+        8192=MODEL/paper_resolution/asr_en@8192 converged=MODEL/paper_resolution/asr_en
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 from pathlib import Path
@@ -41,6 +44,26 @@ def read_run(folder: Path) -> dict[str, Record]:
         raise SystemExit(f"error: {path} does not exist (not an evaluate.py output folder, or not finished)")
     records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
     return {r["id"]: r for r in records if not r.get("skipped")}
+
+
+def capped(record: Record, masks: int) -> Record:
+    """The record as an adaptive run capped at ``masks`` would have made it: the SPES map of the last doubling within
+    the cap (its masks, split-half reliability, agreement with the mean CA and mass in the true spans)."""
+    spent = lookup(record, "budget", "input") or {}
+    if not spent.get("by_round"):
+        raise SystemExit(f"error: {record['id']}: no per-doubling scores (budget.input.by_round) to cap at {masks} "
+                         "masks: the run was not adaptive, or was made before they were recorded")
+    within = [i for i, b in enumerate(spent["by_round"]) if b["masks"] <= masks]
+    if not within:
+        raise SystemExit(f"error: {record['id']}: its first doubling already spent {spent['by_round'][0]['masks']} "
+                         f"masks, more than {masks}")
+    i = within[-1]
+    out = copy.deepcopy(record)
+    out["budget"]["input"].update(masks=spent["by_round"][i]["masks"], split_half=spent["rounds"][i][1])
+    out["agreement"]["ca_vs_input"]["all"] = spent["by_round"][i]["ca"]
+    if out.get("ground_truth"):
+        out["ground_truth"]["input"] = spent["by_round"][i]["span_mass"]
+    return out
 
 
 def value(record: Record, measure: str) -> float:
@@ -79,14 +102,19 @@ def table(runs: dict[str, dict[str, Record]]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the table of the runs named on the command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", nargs="+", metavar="LABEL=DIR", help="evaluate.py output folders; the first is the reference")
+    p.add_argument("runs", nargs="+", metavar="LABEL=DIR[@MASKS]",
+                   help="evaluate.py output folders, the first the reference; @MASKS: an adaptive run capped there")
     a = p.parse_args(argv)
     runs = {}
     for spec in a.runs:
         label, sep, folder = spec.partition("=")
         if not sep:
-            p.error(f"{spec!r}: expected LABEL=DIR")
-        runs[label] = read_run(Path(folder))
+            p.error(f"{spec!r}: expected LABEL=DIR[@MASKS]")
+        folder, at, masks = folder.rpartition("@") if "@" in folder else (folder, "", "")
+        if at and not masks.isdigit():
+            p.error(f"{spec!r}: @{masks} is not a number of masks")
+        records = read_run(Path(folder))
+        runs[label] = {u: capped(r, int(masks)) for u, r in records.items()} if at else records
     print(table(runs))
 
 

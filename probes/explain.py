@@ -15,6 +15,10 @@ records and in ``metrics.json``:
 - ``deletion`` / ``insertion``: AUC of the damage curves when the most relevant input is
   removed first / restored first into silence, for CA, SPES pooled to CA's grid,
   full-resolution SPES and a random map;
+- ``budget``: per occlusion map, the masks it spent and its split-half reliability; with an
+  adaptive budget also ``rounds`` ([masks, split-half] at each doubling) and ``by_round``
+  (what the map of each smaller budget gave: its correlations with the ``all`` CA view and its
+  mass in the true spans), so one run shows how the answer moves as the map converges;
 - ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
   against the true ones;
 - ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
@@ -117,22 +121,26 @@ def budget_record(found: Estimate) -> dict[str, Any]:
 
 
 def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, frames: int, clock: _Clock,
-                  progress: Callable[[int], object] | None = None,
-                  budget: dict[str, Any] | None = None) -> dict[str, Tensor]:
+                  progress: Callable[[int], object] | None = None, budget: dict[str, Any] | None = None,
+                  trails: dict[str, list[Tensor]] | None = None) -> dict[str, Tensor]:
     """Every configured saliency map: full-resolution (I, T, F) ones and their (I, T') poolings.
 
     ``budget`` receives, per occlusion map, the masks it spent and its split-half reliability (with an adaptive
-    budget, also ``rounds``: [masks, split-half reliability] at each doubling).
+    budget, also ``rounds``: [masks, split-half reliability] at each doubling); ``trails``, with an adaptive
+    budget, the map at each doubling at CA's resolution, (I, T') each.
     """
     maps: dict[str, Tensor] = {}
     spent = budget if budget is not None else {}
+    kept = trails if trails is not None else {}
     if "spes" in config.methods:
         found = clock.run("spes", lambda: spes_estimate(model, utt, config.spes, progress))
         maps["input_full"], spent["input"] = found.map, budget_record(found)
         maps["input"] = pool_to_frames(maps["input_full"], frames, config.pooling)
+        kept["input"] = [pool_to_frames(m, frames, config.pooling) for m in found.trail]
     if "encoder" in config.methods:
         found = clock.run("encoder", lambda: encoder_estimate(model, utt, config.encoder, progress))
         maps["encoder"], spent["encoder"] = found.map, budget_record(found)
+        kept["encoder"] = list(found.trail)
     for method in GRADIENT_METHODS:
         if method in config.methods:
             full = clock.run(method, lambda: gradient_saliency(model, utt, method, config.ig_steps))
@@ -165,19 +173,34 @@ def agreement_scores(ca: Tensor, targets: dict[str, Tensor], generator: torch.Ge
     return scores
 
 
+def true_spans(model: ProbeModel, utt: Utterance, frames: int) -> list | None:
+    """Each hypothesis token's true windows on a grid of ``frames``, or None when the utterance has no ground truth."""
+    if utt.words is None or (utt.task == "st" and not utt.alignment):
+        return None
+    return token_spans(model, utt, frames)
+
+
 def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: dict[str, Tensor],
                         generator: torch.Generator) -> dict[str, Any] | None:
     """Share of each map's mass inside the true spans (CA views, saliency maps, uniform and random)."""
-    if utt.words is None or (utt.task == "st" and not utt.alignment):
-        return None
     tokens, frames = ca.shape[-2:]
-    spans = token_spans(model, utt, frames)
+    if (spans := true_spans(model, utt, frames)) is None:
+        return None
     out: dict[str, Any] = {"ca": {spec: span_mass(m, spans) for spec, m in standard_views(ca).items()}}
     out.update({name: span_mass(m, spans) for name, m in targets.items()})
     out["uniform"] = span_mass(uniform_map(tokens, frames), spans)
     out["random"] = span_mass(random_map(tokens, frames, generator), spans)
     out["scored_tokens"] = sum(1 for s in spans if s)
     return out
+
+
+def round_scores(model: ProbeModel, utt: Utterance, ca: Tensor, trail: list[Tensor],
+                 rounds: list[list[float]]) -> list[dict[str, Any]]:
+    """What each doubling's map of an adaptive budget gave: masks, correlations with the ``all`` CA view, span mass."""
+    mean_ca = view(ca, "all")  # (I, T')
+    spans = true_spans(model, utt, ca.shape[-1])
+    return [{"masks": int(masks), "ca": correlations(mean_ca, m),
+             "span_mass": None if spans is None else span_mass(m, spans)} for (masks, _), m in zip(rounds, trail)]
 
 
 def _curve_dict(curve: deletion.Curve) -> dict[str, Any]:
@@ -257,12 +280,16 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
         return Explanation(record, {})
     ca = clock.run("ca", lambda: cross_attention(model, utt))  # (L, H, I, T')
     record["encoder_frames"] = frames = ca.shape[-1]
-    record["budget"] = {}
-    maps = {"ca": ca, **saliency_maps(model, utt, config, frames, clock, progress, record["budget"])}
+    record["budget"], trails = {}, {}
+    maps = {"ca": ca, **saliency_maps(model, utt, config, frames, clock, progress, record["budget"], trails)}
     targets = {name: m for name, m in maps.items() if name not in ("ca", "input_full")}
     generator = torch.Generator().manual_seed(utterance_seed(config.seed, utt.id))
     record["agreement"] = agreement_scores(ca, targets, generator)
     record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
+    for name, trail in trails.items():
+        if trail:
+            spent = record["budget"][name]
+            spent["by_round"] = round_scores(model, utt, ca, trail, spent["rounds"])
     curves = clock.run("curves", lambda: curve_scores(model, utt, ca, maps, config, generator))
     record["deletion"], record["insertion"] = curves["deletion"], curves["insertion"]
     record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))

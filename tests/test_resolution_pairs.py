@@ -42,3 +42,34 @@ def test_missing_run_and_disjoint_runs_are_named(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", {"u2": 0.1}, 256)
     with pytest.raises(SystemExit, match="share no utterance"):
         rp.main([f"a={a}", f"b={b}"])
+
+
+def test_an_adaptive_run_capped_reads_each_utterance_at_its_last_doubling_within_the_cap(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = tmp_path / "adaptive"
+    folder.mkdir()
+
+    def record(u: str, checks: list[tuple[int, float, float]]) -> dict:
+        """checks: (masks, split-half, CA Pearson) at each doubling; the last is the record's own map."""
+        masks, half, r = checks[-1]
+        return {"id": u, "budget": {"input": {
+            "masks": masks, "split_half": half, "rounds": [[m, h] for m, h, _ in checks],
+            "by_round": [{"masks": m, "ca": {"pearson": p, "pearson_token": p}, "span_mass": p / 2} for m, _, p in checks]}},
+            "agreement": {"ca_vs_input": {"all": {"pearson": r, "pearson_token": r}}},
+            "ground_truth": {"input": r / 2, "ca": {"all": 0.6}}}
+
+    records = [record("a", [(8, 0.5, 0.1), (16, 0.7, 0.2), (32, 0.9, 0.3)]), record("b", [(8, 0.95, 0.4)])]
+    (folder / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    rp.main([f"full={folder}", f"sixteen={folder}@16", f"eight={folder}@8"])
+    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| ")}
+    assert rows["sixteen"].split(" | ")[1] == "12"  # a at 16 masks, b stopped at 8: mean 12
+    at_16 = summarize([0.2, 0.4])  # b reached its target in the first round: its final map
+    assert f"| {at_16.mean:.3f} [{at_16.ci_low:.3f}, {at_16.ci_high:.3f}] |" in rows["sixteen"]
+    paired = summarize([0.1 - 0.3, 0.0])  # eight - full, per utterance
+    assert f"| {paired.mean:.3f} [{paired.ci_low:.3f}, {paired.ci_high:.3f}] |" in rows["eight - full"]
+    with pytest.raises(SystemExit, match="more than 4"):
+        rp.main([f"x={folder}@4"])
+    plain = write_run(tmp_path / "plain", {"a": 0.1}, 256)
+    with pytest.raises(SystemExit, match="no per-doubling scores"):
+        rp.main([f"x={plain}@256"])

@@ -123,9 +123,12 @@ def encoder_estimate(model: ProbeModel, utt: Utterance, config: EncoderSaliencyC
 
     found = occlusion_saliency(log_probs_of, original, draw, [torch.arange(t_enc * groups, device=enc.device)],
                                progress, config.estimator, config.target_reliability, config.max_masks)
-    cells = found.map.view(-1, t_enc, groups)  # (I, T', G)
-    reduced = cells.mean(dim=-1) if config.reduce == "mean" else cells.amax(dim=-1)  # (I, T')
-    return Estimate(reduced.cpu(), found.masks, found.reliability, found.rounds)
+    def reduced(cell_map: Tensor) -> Tensor:
+        """The (I, T') frame map of an (I, T' * G) cell map."""
+        cells = cell_map.view(-1, t_enc, groups)  # (I, T', G)
+        return (cells.mean(dim=-1) if config.reduce == "mean" else cells.amax(dim=-1)).cpu()  # (I, T')
+
+    return Estimate(reduced(found.map), found.masks, found.reliability, found.rounds, tuple(map(reduced, found.trail)))
 
 
 def encoder_saliency(model: ProbeModel, utt: Utterance, config: EncoderSaliencyConfig = EncoderSaliencyConfig(),

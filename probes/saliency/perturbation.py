@@ -252,6 +252,7 @@ class Estimate(NamedTuple):
     masks: int  # masks scored
     reliability: float  # split-half reliability (``split_half_reliability``); nan with fewer than 4 masks
     rounds: tuple[tuple[int, float], ...] = ()  # (masks, split-half reliability) at each check of an adaptive budget
+    trail: tuple[Tensor, ...] = ()  # the (I, C) map at each of those checks, the last one ``map``
 
 
 def split_half_reliability(designs: Sequence[Tensor], keeps: Sequence[Tensor], scores: Sequence[Tensor],
@@ -297,22 +298,25 @@ def occlusion_saliency(
 
     Returns:
         the (I, C) float32 map on ``original``'s device, the masks spent and the reliability reached (with a target,
-        also the masks and reliability at each check).
+        also the masks, reliability and map at each check, so that what a smaller budget gives is known too).
     """
     check_estimator(estimator)
     keeps, scores = score_masks(log_probs_of, original, draw(), designs, progress)
     rounds = 1
     per_round = spent = sum(k.shape[0] for k in keeps)
     checks: list[tuple[int, float]] = []
+    trail: list[Tensor] = []
     while True:
         reliability = split_half_reliability(designs, keeps, scores, estimator)
         checks.append((spent, reliability))
+        trail.append(estimate(designs, keeps, scores, estimator))  # (I, C)
         if target is not None:
             log.info("%d masks scored, split-half reliability %.3f (target %.2f)", spent, reliability, target)
         more = 0 if target is None or reliability >= target else min(rounds, (max_masks - spent) // max(per_round, 1))
         if more < 1:
-            return Estimate(estimate(designs, keeps, scores, estimator), spent, reliability,
-                            tuple(checks) if target is not None else ())
+            if target is None:
+                return Estimate(trail[-1], spent, reliability)
+            return Estimate(trail[-1], spent, reliability, tuple(checks), tuple(t.cpu() for t in trail))
         for _ in range(more):  # as many rounds as before (the masks double), within the cap
             new_keeps, new_scores = score_masks(log_probs_of, original, draw(), designs, progress)
             keeps = [torch.cat([a, b]) for a, b in zip(keeps, new_keeps)]

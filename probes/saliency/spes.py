@@ -175,7 +175,8 @@ def spes_estimate(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesCo
     designs = [segments.flatten() for segments in labels]  # (T * F,) segment of each cell, per granularity
     found = occlusion_saliency(log_probs_of, original, lambda: segment_keep_batches(labels, config, generator), designs,
                                progress, config.estimator, config.target_reliability, config.max_masks)
-    return Estimate(found.map.view(-1, t, f).cpu(), found.masks, found.reliability, found.rounds)  # map (I, T, F)
+    return Estimate(found.map.view(-1, t, f).cpu(), found.masks, found.reliability, found.rounds,  # map (I, T, F)
+                    tuple(m.view(-1, t, f) for m in found.trail))
 
 
 def spes(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesConfig(),

@@ -136,6 +136,9 @@ def test_adaptive_budget_doubles_masks_until_the_target_or_the_cap(toy: tuple[To
     config = dataclasses.replace(SMALL, masks=64, target_reliability=0.9, max_masks=8192)
     reached = encoder_estimate(model, utt, config)
     assert reached.reliability >= 0.9 and reached.masks in (128, 256, 512, 1024, 2048, 4096, 8192)
+    assert once.trail == () and len(reached.trail) == len(reached.rounds)  # a map per check, with a target only
+    assert torch.equal(reached.trail[-1], reached.map)
+    assert torch.allclose(reached.trail[0], once.map)  # the first check's map is the one-round map of the same seed
     capped = encoder_estimate(model, utt, dataclasses.replace(config, target_reliability=0.9999, max_masks=256))
     assert capped.masks == 256 and capped.reliability < 0.9999
     fresh = encoder_estimate(model, utt, dataclasses.replace(config, seed=5, target_reliability=None,

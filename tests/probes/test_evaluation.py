@@ -145,6 +145,13 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
             masks = [m for m, _ in spent["rounds"]]  # every check on the way, the last one the map's
             assert masks == [12, 24, 48, 60][:len(masks)] and spent["rounds"][-1] == [spent["masks"], spent["split_half"]]
             assert all(half < 0.5 for _, half in spent["rounds"][:-1])  # it went on only while below the target
+            by_round = spent["by_round"]  # what each doubling's map gave; the last one is the map's own scores
+            assert [b["masks"] for b in by_round] == masks
+            assert by_round[-1]["ca"] == pytest.approx(r["agreement"][f"ca_vs_{target}"]["all"], nan_ok=True)
+            truth = r["ground_truth"][target] if r["ground_truth"] else None
+            assert by_round[-1]["span_mass"] == (truth if truth is None else pytest.approx(truth, nan_ok=True))
+    doubled = [r["budget"]["input"]["by_round"] for r in records if len(r["budget"]["input"]["rounds"]) > 1]
+    assert doubled and all(b[0]["ca"]["pearson"] != b[-1]["ca"]["pearson"] for b in doubled)  # earlier maps differ
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Map convergence" in report and "figures/convergence_input.png" in report
     assert (tmp_path / "out" / "figures" / "convergence_encoder.png").is_file()
