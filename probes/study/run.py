@@ -143,9 +143,9 @@ def test_metrics(metrics_csv: Path) -> dict[str, float]:
     return values
 
 
-def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str, Any]:
+def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str = "quality.json") -> dict[str, Any]:
     """Test the final checkpoint (beam search) once; WER/CER per language, BLEU per direction, size and steps."""
-    path = folder / "quality.json"
+    path = folder / name
     if path.is_file():
         return json.loads(path.read_text())
     test_dir = folder / "test"
@@ -176,9 +176,15 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path) -> dict[str
     return result
 
 
-def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any]) -> None:
+class CheckpointMissing(RuntimeError):
+    """A run needs the model, whose checkpoint is not on this machine."""
+
+
+def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any],
+            redo_changed: bool = False) -> None:
     """Explain every group on which the model meets its quality target (evaluate.py resumes unfinished groups),
-    then its first such group at the paper's resolution when the study asks for it."""
+    then its first such group at the paper's resolution when the study asks for it. ``redo_changed``: a finished run
+    made with other settings than the study file's is set aside and made anew (else it is kept, with a note)."""
     explained = []
     for group in spec.groups:
         if not meets_target(scores, group):
@@ -188,24 +194,30 @@ def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dic
                   f"(WER <= {goal['wer_max']:g}, BLEU >= {goal['bleu_min']:g})", flush=True)
             continue
         explained.append(group)
-        _evaluate(study, spec, ckpt, folder, folder / "explain" / group, group, study.limit, study.explain)
+        _evaluate(study, spec, ckpt, folder, folder / "explain" / group, group, study.limit, study.explain,
+                  redo_changed=redo_changed)
     if study.paper_resolution and explained:
         fine, group = study.paper_resolution, explained[0]
         _evaluate(study, spec, ckpt, folder, folder / "paper_resolution" / group, group, fine.limit, fine.explain,
-                  " at the paper's resolution")
+                  " at the paper's resolution", redo_changed)
 
 
 def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path, group: str, limit: int,
-              options: Sequence[str], what: str = "") -> None:
+              options: Sequence[str], what: str = "", redo_changed: bool = False) -> None:
     """One evaluate.py run of a group into ``out``, unless its report exists (an unfinished run resumes)."""
     if (out / "report.md").is_file():
-        if changed := changed_settings(out, options):
+        if not (changed := changed_settings(out, options)):
+            return
+        if not redo_changed:
             print(f"[study] {spec.name}: note: {out} was explained with other settings than the study file's "
-                  f"({', '.join(changed)} differ); kept as it is: remove it to explain {group}{what} anew", flush=True)
-        return
+                  f"({', '.join(changed)} differ); kept as it is: --redo-changed sets it aside and explains "
+                  f"{group}{what} anew", flush=True)
+            return
+        print(f"[study] {spec.name}: {out} was explained with other settings ({', '.join(changed)} differ); set aside "
+              f"as {set_aside_run(out)}, explaining {group}{what} anew", flush=True)
     if not ckpt.is_file():
-        raise RuntimeError(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on this "
-                           f"machine (its results came from {study.results}); remove {folder} to train it again")
+        raise CheckpointMissing(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on "
+                                f"this machine")
     call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
           "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
          folder / LEDGER)
@@ -234,8 +246,12 @@ def check_data(study: Study) -> None:
         read_manifest(manifest, unique_ids=True)
 
 
-def run(study: Study, only: Sequence[str] = ()) -> Path:
-    """Train, test and explain every (selected) model, then write the study report."""
+def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False) -> Path:
+    """Train, test and explain every (selected) model, then write the study report.
+
+    ``redo_changed``: finished explain runs made with other settings than the study file's are set aside and made
+    anew; a model taken from the committed results is then trained again for them (``train_again``).
+    """
     check_data(study)
     for spec in study.models:
         if only and spec.name not in only:
@@ -250,7 +266,13 @@ def run(study: Study, only: Sequence[str] = ()) -> Path:
         if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
             scores["targets"] = study.targets
             write_json(folder / "quality.json", scores)
-        explain(study, spec, ckpt, folder, scores)
+        try:
+            explain(study, spec, ckpt, folder, scores, redo_changed)
+        except CheckpointMissing:
+            if not seeded(folder / "train"):
+                raise
+            ckpt = train_again(study, spec, folder, scores)
+            explain(study, spec, ckpt, folder, scores, redo_changed)
         scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
         write_json(folder / "quality.json", scores)
     report = write_study_report(study.out)
@@ -277,11 +299,44 @@ def seed_from_results(study: Study, spec: ModelSpec, folder: Path) -> bool:
     return True
 
 
+def seeded(train_folder: Path) -> bool:
+    """Whether a model's training was taken from the committed results (``seed_from_results``), not made here."""
+    marker = train_folder / "train.done"
+    return marker.is_file() and "from" in json.loads(marker.read_text())
+
+
+def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, Any]) -> Path:
+    """Train a model taken from the committed results again, with the same recipe and seed, for a run that needs it.
+
+    Its test is run again (``quality.retrained.json``) and compared with the committed scores, which stay those of
+    the study (its other runs came from the first training): a difference is printed, as the runs may then differ
+    in more than their settings.
+    """
+    print(f"[study] {spec.name}: a run needs the model, which came from {study.results} without its checkpoint; "
+          "training it again with the same recipe and seed", flush=True)
+    (folder / "train" / "train.done").unlink()
+    ckpt = train(study, spec, folder / "train")
+    again = quality(study, spec, ckpt, folder, "quality.retrained.json")
+    differ = [f"{m} {k}: {scores.get(m, {}).get(k)} committed, {v} now" for m in ("wer", "cer", "bleu")
+              for k, v in again.get(m, {}).items() if scores.get(m, {}).get(k) != v]
+    print(f"[study] {spec.name}: trained again, " + (f"but its test scores differ ({'; '.join(differ)}): its "
+          "committed runs came from another training" if differ else "and it tests as the committed model did"),
+          flush=True)
+    return ckpt
+
+
 def set_aside(folder: Path) -> Path | None:
     """Rename an explain folder to ``<name>.<time>`` (kept, but no longer read), so that it is made anew."""
     if not folder.is_dir():
         return None
     return folder.rename(folder.with_name(f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+
+
+def set_aside_run(run: Path) -> Path:
+    """Move one group's run ``<stage>/<group>`` to ``<stage>.<time>/<group>`` (kept, but no longer read)."""
+    dest = run.parent.with_name(f"{run.parent.name}.{time.strftime('%Y%m%d-%H%M%S')}") / run.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return run.rename(dest)
 
 
 def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
@@ -338,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="the study's folder (default: the study file's out)")
     p.add_argument("--redo-explain", action="store_true",
                    help="set aside the (selected) models' explain runs and explain them again, without retraining")
+    p.add_argument("--redo-changed", action="store_true",
+                   help="set aside the finished explain and paper-resolution runs made with other settings than the "
+                        "study file's (else kept, with a note) and make them anew; a model that came from the "
+                        "committed results is trained again for them (same recipe and seed, its test compared)")
     p.add_argument("--export", type=Path, metavar="DIR",
                    help="copy the light results (no checkpoints, no maps.h5) into DIR, rebuild DIR/report.md, and stop")
     p.add_argument("--rescore", action="store_true",
@@ -373,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{', '.join(spec.groups)}{also}")
         return 0
     try:
-        run(study, a.only)
+        run(study, a.only, a.redo_changed)
     except (RuntimeError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

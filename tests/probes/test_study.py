@@ -73,7 +73,7 @@ def test_a_run_made_with_other_settings_is_named_field_by_field(tmp_path: Path) 
                                                     "spes.max_masks", "spes.target_reliability"]
 
 
-def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
+def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from probes.study.report import study_numbers_traceable
 
     config = study_file(tmp_path, tiny_corpus)
@@ -128,6 +128,24 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path) -> None:
     assert ledger.read_text() == (results / "models" / "tiny_en" / "ledger.jsonl").read_text()  # no step ran
     assert json.loads((results / "models" / "tiny_en" / "quality.json").read_text())["recipe"] == [
         *elsewhere["train"], *elsewhere["models"][0]["train"]]
+    # ... and when the study file now explains at the paper's resolution otherwise, that run is kept with a note, or
+    # with --redo-changed set aside and made anew: the model is trained again for it (same recipe and seed, so it
+    # tests as the committed one did) and the runs whose settings did not change are kept
+    fine = elsewhere["paper_resolution"]
+    changed = elsewhere | {"paper_resolution": fine | {"explain": ["--masks", "12", *fine["explain"][2:]]}}
+    (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(changed))
+    capsys.readouterr()
+    assert main(["--config", str(tmp_path / "elsewhere.yaml"), "--only", "tiny_en"]) == 0
+    assert "spes.masks differ); kept as it is: --redo-changed sets it aside" in capsys.readouterr().out
+    assert ledger.read_text() == (results / "models" / "tiny_en" / "ledger.jsonl").read_text()  # still nothing ran
+    assert main(["--config", str(tmp_path / "elsewhere.yaml"), "--only", "tiny_en", "--redo-changed"]) == 0
+    assert "trained again, and it tests as the committed model did" in capsys.readouterr().out
+    steps = [json.loads(line)["step"] for line in ledger.read_text().splitlines()]
+    assert steps[-3:] == ["tiny_en: training", "tiny_en: testing", "tiny_en: explaining asr_en at the paper's resolution"]
+    redone = tmp_path / "elsewhere" / "models" / "tiny_en"
+    assert json.loads((redone / "paper_resolution/asr_en/settings.json").read_text())["config"]["spes"]["masks"] == 12
+    assert [p.parent.name.split(".")[0] for p in redone.glob("paper_resolution.*/asr_en")] == ["paper_resolution"]
+    assert (redone / "quality.retrained.json").is_file() and not list(redone.glob("explain.*"))
     # redo the explanations alone: set aside, explained again, nothing retrained
     assert main(["--config", str(config), "--only", "tiny_en", "--redo-explain"]) == 0
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
