@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from probes.metrics.agreement import summarize
+from probes.metrics.summary import at_cap
 from probes.report.tables import lookup
 
 Record = dict[str, Any]
@@ -47,22 +48,20 @@ def read_run(folder: Path) -> dict[str, Record]:
 
 
 def capped(record: Record, masks: int) -> Record:
-    """The record as an adaptive run capped at ``masks`` would have made it: the SPES map of the last doubling within
-    the cap (its masks, split-half reliability, agreement with the mean CA and mass in the true spans)."""
+    """The record as an adaptive run capped at ``masks`` would have made it (``at_cap``: the SPES map of the last
+    doubling within the cap, its masks, split-half reliability, agreement with the mean CA and mass in the spans)."""
     spent = lookup(record, "budget", "input") or {}
     if not spent.get("by_round"):
         raise SystemExit(f"error: {record['id']}: no per-doubling scores (budget.input.by_round) to cap at {masks} "
                          "masks: the run was not adaptive, or was made before they were recorded")
-    within = [i for i, b in enumerate(spent["by_round"]) if b["masks"] <= masks]
-    if not within:
+    if (at := at_cap(spent, masks)) is None:
         raise SystemExit(f"error: {record['id']}: its first doubling already spent {spent['by_round'][0]['masks']} "
                          f"masks, more than {masks}")
-    i = within[-1]
     out = copy.deepcopy(record)
-    out["budget"]["input"].update(masks=spent["by_round"][i]["masks"], split_half=spent["rounds"][i][1])
-    out["agreement"]["ca_vs_input"]["all"] = spent["by_round"][i]["ca"]
+    out["budget"]["input"].update(masks=at["masks"], split_half=at["split_half"])
+    out["agreement"]["ca_vs_input"]["all"].update(pearson=at["pearson"], pearson_token=at["pearson_token"])
     if out.get("ground_truth"):
-        out["ground_truth"]["input"] = spent["by_round"][i]["span_mass"]
+        out["ground_truth"]["input"] = at["span_mass"]
     return out
 
 

@@ -12,7 +12,9 @@ Layout, for each correlation (pearson, spearman, kendall)::
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
-        (records also keep ``rounds``, [masks, split-half] at each doubling of an adaptive budget)
+        (records also keep ``rounds``, [masks, split-half] at each doubling of an adaptive budget, and ``by_round``)
+    budget.{input, encoder}.by_cap.{"8192", ...}.{masks, split_half, pearson, pearson_token, span_mass}: an adaptive
+        run as if capped at each budget its doublings passed (``at_cap``): what a smaller budget would have said
     hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
     baselines: the uniform and random rows of every family, gathered
     groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
@@ -176,6 +178,32 @@ def _hypothesis_lengths(records: Sequence[Record]) -> dict[str, Any]:
             "tokens_per_word": _summary(t / w if t is not None and w else None for t, w in zip(tokens, words))}
 
 
+CAPPED = ("masks", "split_half", "pearson", "pearson_token", "span_mass")  # what ``at_cap`` gives
+
+
+def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
+    """One occlusion map's budget record (``budget.<map>``) as if its adaptive run had been capped at ``cap`` masks:
+    the masks, split-half reliability, Pearson with the mean CA and span mass of its last doubling within the cap.
+
+    None when the first doubling already spent more, or the record has no per-doubling scores.
+    """
+    checks = [(check, scores) for check, scores in zip(spent.get("rounds") or [], spent.get("by_round") or [])
+              if scores["masks"] <= cap]
+    if not checks:
+        return None
+    (masks, half), scores = checks[-1]
+    return {"masks": masks, "split_half": half, "pearson": scores["ca"]["pearson"],
+            "pearson_token": scores["ca"].get("pearson_token"), "span_mass": scores["span_mass"]}
+
+
+def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
+    """``at_cap`` summarised over utterances, at each budget some utterance's doublings reached."""
+    spent = [r["budget"][target] for r in records if _dig(r, ("budget", target, "by_round"))]
+    caps = sorted({b["masks"] for s in spent for b in s["by_round"]})
+    return {str(cap): {k: _summary(c and c[k] for c in capped) for k in CAPPED}
+            for cap in caps for capped in [[at_cap(s, cap) for s in spent]]}
+
+
 def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     """``metrics.json`` content of a set of per-utterance records (skipped ones counted, not averaged)."""
     done = [r for r in records if not r.get("skipped")]
@@ -194,6 +222,9 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     metrics["hypothesis"] = _hypothesis_lengths(done)
     spent = sorted({t for r in done for t in (r.get("budget") or {})})
     metrics["budget"] = {t: {k: _over(done, "budget", t, k) for k in ("masks", "split_half")} for t in spent}
+    for t in spent:
+        if by_cap := _by_cap(done, t):
+            metrics["budget"][t]["by_cap"] = by_cap
     metrics["baselines"] = _baselines(metrics)
     stages = sorted({s for r in done for s in r.get("seconds", {})})
     metrics["seconds_per_utterance"] = {s: _over(done, "seconds", s)["mean"] for s in stages}

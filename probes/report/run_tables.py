@@ -182,6 +182,26 @@ def groups_table(metrics: Mapping[str, Any]) -> Table | None:
                  [[g, v.get("n", ""), *(x for c in columns for x in csv_stat(lookup(v, *c)))] for g, v in groups.items()])
 
 
+def budget_table(metrics: Mapping[str, Any]) -> Table | None:
+    """What an adaptive run's maps said at each budget its doublings passed: reliability, CA agreement, span mass."""
+    rows, csv_rows = [], []
+    budget = metrics.get("budget") or {}
+    for target in ordered(budget):
+        for cap, at in (budget[target].get("by_cap") or {}).items():
+            cells = [at["split_half"], at["pearson"], at["pearson_token"], at["span_mass"]]
+            rows.append([display_name(target), cap, fmt(at["masks"]["mean"], ".0f"),
+                         *(mean_ci(c, spec) for c, spec in zip(cells, (CORR, CORR, CORR, SHARE))), count(at["pearson"])])
+            csv_rows.append([target, int(cap), at["masks"]["mean"], *(v for c in cells for v in csv_stat(c)[:3])])
+    if not rows:
+        return None
+    names = ("split_half", "pearson", "pearson_token", "span_mass")
+    return Table("budget", "What each budget gives: the adaptive run's maps as if capped there",
+                 ["map", "cap", "masks", "split-half", "CA Pearson", "per token", "in true spans", "n"], rows,
+                 ["map", "cap", "masks", *(c for name in names for c in stat_columns(name)[:3])], csv_rows,
+                 "Each utterance's map at its last doubling within the cap (the masks column: their mean); CA: "
+                 "all layers and heads. Mean [CI] over utterances.")
+
+
 def cost_table(metrics: Mapping[str, Any]) -> Table | None:
     """Mean wall-clock seconds per utterance of each stage."""
     seconds = metrics.get("seconds_per_utterance") or {}
@@ -198,5 +218,5 @@ def tables(metrics: Mapping[str, Any]) -> list[Table]:
     layer_head = [layer_head_table(metrics, c, corr) for corr in CORRELATIONS for c in ca_comparisons(pearson)]
     built = [aggregated_table(metrics), input_vs_encoder_table(metrics), per_layer_table(metrics), *layer_head,
              deletion_table(metrics), deletion_table(metrics, "insertion"), ground_truth_table(metrics), timestamps_table(metrics),
-             groups_table(metrics), cost_table(metrics)]
+             groups_table(metrics), budget_table(metrics), cost_table(metrics)]
     return [t for t in built if t is not None]

@@ -154,6 +154,11 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
     assert doubled and all(b[0]["ca"]["pearson"] != b[-1]["ca"]["pearson"] for b in doubled)  # earlier maps differ
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Map convergence" in report and "figures/convergence_input.png" in report
+    by_cap = metrics["budget"]["input"]["by_cap"]  # the run as if capped at each budget; the largest is the run
+    assert set(by_cap) <= {"12", "24", "48", "60"}
+    assert by_cap[max(by_cap, key=int)]["pearson"]["mean"] == pytest.approx(
+        metrics["pearson"]["ca_vs_input"]["all"]["mean"])
+    assert "What each budget gives" in report
     assert (tmp_path / "out" / "figures" / "convergence_encoder.png").is_file()
     assert metrics["budget"]["input"]["masks"]["n"] == 3
     assert metrics["budget"]["input"]["masks"]["mean"] == pytest.approx(

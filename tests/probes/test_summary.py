@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from probes.metrics.summary import json_ready, scalars, summarize_records
+from probes.metrics.summary import at_cap, json_ready, scalars, summarize_records
 
 
 def record(uid: str, pearson: float | None, heads: dict[str, float], task: str = "asr") -> dict:
@@ -51,3 +51,22 @@ def test_scalars_are_flat_finite_means() -> None:
     assert flat["probe/pearson/ca_vs_input/layer1"] == pytest.approx(0.1)
     assert flat["probe/deletion_auc/ca/prob"] == 40.0 and flat["probe/ground_truth/ca"] == 0.5
     assert all(math.isfinite(v) for v in flat.values())
+
+
+def adaptive(checks: list[tuple[int, float, float]]) -> dict:
+    """A budget record of an adaptive map: (masks, split-half, CA Pearson) at each doubling, span mass Pearson / 2."""
+    return {"masks": checks[-1][0], "split_half": checks[-1][1], "rounds": [[m, h] for m, h, _ in checks],
+            "by_round": [{"masks": m, "ca": {"pearson": r, "pearson_token": r + 0.1}, "span_mass": r / 2}
+                         for m, _, r in checks]}
+
+
+def test_an_adaptive_run_capped_takes_each_utterance_at_its_last_doubling_within_the_cap() -> None:
+    slow, quick = adaptive([(8, 0.5, 0.1), (16, 0.7, 0.2), (32, 0.9, 0.3)]), adaptive([(8, 0.95, 0.4)])
+    assert at_cap(slow, 20) == {"masks": 16, "split_half": 0.7, "pearson": 0.2, "pearson_token": pytest.approx(0.3),
+                                "span_mass": 0.1}
+    assert at_cap(slow, 7) is None and at_cap(quick, 1000)["masks"] == 8  # it had stopped: its final map
+    records = [{**record("a", 0.3, {}), "budget": {"input": slow}}, {**record("b", 0.4, {}), "budget": {"input": quick}}]
+    by_cap = summarize_records(records)["budget"]["input"]["by_cap"]
+    assert list(by_cap) == ["8", "16", "32"]
+    assert by_cap["8"]["pearson"]["mean"] == pytest.approx(0.25) and by_cap["16"]["masks"]["mean"] == pytest.approx(12)
+    assert by_cap["32"]["span_mass"]["mean"] == pytest.approx(0.175)  # (0.3 + 0.4) / 2 / 2: the final maps
