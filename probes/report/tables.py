@@ -85,6 +85,12 @@ def fmt(x: Any, spec: str) -> str:
     return f"{v:{spec}}" if math.isfinite(v) else "n/a"
 
 
+def mean_count(x: Any) -> str:
+    """A mean of counts (masks spent): whole when it is, else with one decimal, so that it quotes the exact mean."""
+    v = as_float(x)
+    return fmt(v, ".0f" if math.isfinite(v) and v == round(v) else ".1f")
+
+
 def mean_ci(s: Stat | None, spec: str) -> str:
     """``mean [low, high]``; the mean alone when the interval is undefined; "n/a" without a mean."""
     if s is None or not math.isfinite(as_float(s.get("mean"))):

@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from probes.report.paper import TARGETS
 from probes.report.tables import Stat, as_float, code_span, is_stat, lookup
 from probes.store import read_json
+from probes.study.paired import capped, compare, first_doubling, read_records
 
 PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
@@ -31,6 +32,7 @@ class Model:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # each explain run's settings.json
     paper: dict[str, dict[str, Any]] = field(default_factory=dict)  # paper_resolution/<group>/metrics.json
     paper_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # and their settings.json
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)  # per paper run: ``paired_runs`` of its records
 
     @property
     def multilingual(self) -> bool:
@@ -68,8 +70,31 @@ def load_study(study: Path) -> list[Model]:
     for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
         runs, settings = _runs(folder / "explain")
         paper, paper_settings = _runs(folder / "paper_resolution")
-        models.append(Model(folder.name, read_json(folder / "quality.json"), runs, settings, paper, paper_settings))
+        paired = {g: found for g in paper if (found := paired_runs(folder / "explain" / g, folder / "paper_resolution" / g))}
+        models.append(Model(folder.name, read_json(folder / "quality.json"), runs, settings, paper, paper_settings,
+                            paired))
     return sorted(models, key=_model_key)
+
+
+def paired_runs(coarse: Path, fine: Path) -> dict[str, Any] | None:
+    """A paper-resolution run beside the coarse run of its group on the utterances both explained, differences paired
+    (``probes.study.paired.compare``): runs ``coarse``, ``first_doubling`` (an adaptive run as its first doubling
+    left it, when it doubled) and ``paper``; None without both runs' records."""
+    if not ((coarse / "utterances.jsonl").is_file() and (fine / "utterances.jsonl").is_file()):
+        return None
+    paper = read_records(fine)
+    runs = {"coarse": read_records(coarse)}
+    if first := first_doubling(paper):
+        runs["first_doubling"] = {u: capped(r, first) for u, r in paper.items()}
+    try:
+        found = compare({**runs, "paper": paper})
+    except ValueError:  # no shared utterance
+        return None
+    if first:  # what doubling on to convergence changed, paired, on the same utterances
+        shared = found["utterances"]
+        gain = compare({"first_doubling": {u: runs["first_doubling"][u] for u in shared}, "paper": paper})
+        found["paper_minus_first_doubling"] = gain["differences"]["paper"]
+    return {**found, "first_doubling_masks": first}
 
 
 def _runs(folder: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

@@ -29,7 +29,7 @@ from probes.study.findings import Finding, finding_section, findings, findings_t
 from probes.study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
                                  missed_targets, paper_runs, run_span)
 from probes.study.tables import (COMPARISONS, QUALITY, agreement_table, deletion_table, differences_table,
-                                 ground_truth_table, models_table, per_layer_table, quality_table, resolution_table,
+                                 ground_truth_table, models_table, per_layer_table, quality_table, paired_table, resolution_table,
                                  spearman_table, timestamps_table)
 
 HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
@@ -45,7 +45,8 @@ def derived(models: Sequence[Model]) -> dict[str, Any]:
                               "encoder_minus_input": encoder_gain(x),
                               "corrected": {c: corrected(x, c, m.settings.get(g)) for c in COMPARISONS}}
             for m, g, x in explain_runs(models)}
-    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input", m.paper_settings.get(g))}
+    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input", m.paper_settings.get(g)),
+                                                "paired": m.paired.get(g)}
             for m, g, x in paper_runs(models)}
     return {**runs, **fine}
 
@@ -136,7 +137,9 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
         f"## Our setting against the paper's\n\n{_inline(built['differences'])}",
         f"## Agreement\n\n{_inline(built['agreement_pearson'])}\n"
         f"### Spearman\n\n{_inline(built['agreement_spearman'])}"
-        + (f"\n### At the paper's resolution\n\n{_inline(built['paper_resolution'])}" if built["paper_resolution"] else ""),
+        + (f"\n### At the paper's resolution\n\n{_inline(built['paper_resolution'])}" if built["paper_resolution"] else "")
+        + (f"\n#### The same utterances, paired\n\n{_inline(built['paired_resolution'])}"
+           if built["paired_resolution"] else ""),
         f"## Agreement per layer\n\nCA of each decoder layer (heads averaged) vs input saliency.\n\n{per_layer}\n"
         "### Layer x head heatmaps and an example\n\n" + "\n\n".join(_run_figures(study, models) or ["No explain runs."])
         + "\n" + figure_link,
@@ -157,6 +160,7 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
     built: dict[str, Table | None] = {
         "findings": findings_table(found), "models": models_table(models), "quality": quality_table(models),
         "differences": differences_table(models), "paper_resolution": resolution_table(models),
+        "paired_resolution": paired_table(models),
         "agreement_pearson": agreement_table(models), "agreement_spearman": spearman_table(models),
         **{f"per_layer_{m.name}": per_layer_table(m) for m in models},
         "deletion": deletion_table(models), "insertion": deletion_table(models, "insertion"),

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
+                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_count,
                                   paper_number, stat_columns)
 from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
                                  targets)
@@ -75,7 +75,7 @@ def _spes_setting(m: Model, group: str, paper: bool = False) -> tuple[str, str]:
     spes = lookup(settings.get(group), "config", "spes") or {}
     segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
     spent = lookup(metrics[group], "budget", "input", "masks", "mean")
-    masks = fmt(spent, ".0f") if spent is not None else _raw(spes.get("masks"))
+    masks = mean_count(spent) if spent is not None else _raw(spes.get("masks"))
     return segments, masks
 
 
@@ -143,6 +143,38 @@ def resolution_table(models: Sequence[Model]) -> Table | None:
                  "reproduce with new masks, from its own masks' two halves (Spearman-Brown). Two seeds' r: Pearson of "
                  "the avg2d-pooled maps of two mask seeds, when the run made both. Input map in true spans: share of "
                  "the SPES map's relevance inside each token's true word span.")
+
+
+PAIRED_LABELS = {"coarse": "study's (coarse)", "first_doubling": "paper's, first doubling", "paper": "paper's"}
+
+
+def paired_table(models: Sequence[Model]) -> Table | None:
+    """Each paper-resolution run beside its group's coarse run on the utterances both explained (the adaptive run also
+    as its first doubling left it), with the differences paired utterance by utterance."""
+    rows, csv_rows = [], []
+    measures = (("ca_vs_input", CORR), ("per_token", CORR), ("input_in_spans", SHARE))
+    for m, g, _ in paper_runs(models):
+        if not (paired := m.paired.get(g)):
+            continue
+        lines = [(PAIRED_LABELS[label], label, x) for label, x in paired["runs"].items()]
+        lines += [(f"{PAIRED_LABELS[label]} − study's", f"{label}-coarse", x) for label, x in paired["differences"].items()]
+        if gain := paired.get("paper_minus_first_doubling"):  # what doubling on to convergence changed, paired
+            lines.append((f"{PAIRED_LABELS['paper']} − first doubling", "paper-first_doubling", gain))
+        for label, key, x in lines:
+            masks = lookup(x, "masks", "mean")
+            rows.append([code_span(m.name), code_span(g), label, mean_count(masks) if masks is not None else "",
+                         *(mean_ci(x.get(k), spec) for k, spec in measures), count(x["ca_vs_input"])])
+            csv_rows.append([m.name, g, key, "" if masks is None else masks,
+                             *(v for k, _ in measures for v in csv_stat(x.get(k))[:3]), x["ca_vs_input"]["n"]])
+    if not rows:
+        return None
+    return Table("paired_resolution", "The paper's resolution against the coarse maps, on the same utterances",
+                 ["model", "group", "maps", "masks", "CA vs input", "per token", "input map in true spans", "n"], rows,
+                 ["model", "group", "maps", "masks", *stat_columns("ca_vs_input")[:3], *stat_columns("per_token")[:3],
+                  *stat_columns("truth_share")[:3], "n"], csv_rows,
+                 "The paper-resolution utterances only, in both runs: the study's coarse maps and the paper-resolution "
+                 "maps (an adaptive run's also as its first doubling left them); then the differences, one per "
+                 "utterance (a paired interval, narrower than two unpaired ones). CA: all layers and heads.")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:

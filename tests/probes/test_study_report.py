@@ -236,6 +236,57 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
     assert "At the paper's resolution" not in text and "at the paper's resolution" not in text
 
 
+def test_paper_resolution_runs_are_paired_with_the_coarse_maps_utterance_by_utterance(tmp_path: Path) -> None:
+    """The paper-resolution utterances are read in both runs (the coarse run explained more), the adaptive run also
+    at its first doubling, and every difference is a mean of per-utterance differences."""
+    import json
+
+    from probes.metrics.agreement import summarize
+
+    root = tmp_path / "study"
+    add_model(root, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.58, 0.72)})
+    model = root / "models" / "en_asr_xs"
+    coarse = {f"u{u}": 0.3 + 0.1 * u for u in range(4)}  # CA vs input of each utterance's coarse map
+    first, final = {"u0": 0.2, "u1": 0.5, "u2": 0.3}, {"u0": 0.4, "u1": 0.5, "u2": 0.6}  # fine maps: 3 utterances
+
+    def write(folder: Path, records: list[dict[str, Any]]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        write_json(folder / "metrics.json", summarize_records(records))
+        write_json(folder / "settings.json", {"config": {"pooling": "avg2d"}})
+
+    def with_ca(u: str, r: float) -> dict[str, Any]:
+        out = record(u, "asr_en", r, None, seed=3)
+        out["agreement"]["ca_vs_input"]["all"]["pearson"] = r
+        return out
+
+    write(model / "explain" / "asr_en", [with_ca(u, r) for u, r in coarse.items()])
+    fine = []
+    for u, r in final.items():
+        rec = with_ca(u, r)  # u1 reached its target at once: one doubling
+        checks = [(8192, 0.95, r)] if u == "u1" else [(8192, 0.6, first[u]), (16384, 0.92, r)]
+        rec["budget"] = {"input": {"masks": checks[-1][0], "split_half": checks[-1][1],
+                                   "rounds": [[m, h] for m, h, _ in checks],
+                                   "by_round": [{"masks": m, "ca": {"pearson": c, "pearson_token": c}, "span_mass": 0.4}
+                                                for m, _, c in checks]}}
+        fine.append(rec)
+    write(model / "paper_resolution" / "asr_en", fine)
+    text = sr.write_study_report(root).read_text()
+    assert "#### The same utterances, paired" in text
+    rows = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` |")}
+
+    def cell(values: list[float]) -> str:
+        s = summarize(values)
+        return f"| {s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] |"
+
+    shared = ["u0", "u1", "u2"]  # u3 only in the coarse run
+    assert cell([coarse[u] for u in shared]) in rows["study's (coarse)"]
+    assert cell([first[u] for u in shared]) in rows["paper's, first doubling"] and "| 8192 |" in rows["paper's, first doubling"]
+    assert cell([final[u] - coarse[u] for u in shared]) in rows["paper's − study's"]
+    assert cell([final[u] - first[u] for u in shared]) in rows["paper's − first doubling"]
+    assert sr.study_numbers_traceable(text, root) == []
+
+
 def test_findings_that_do_not_replicate_say_what_differs_measured() -> None:
     models = load_study(RESULTS / "study")
     found = {f.key: f for f in fd.findings(models)}

@@ -1,0 +1,96 @@
+"""Explain runs of one model compared on the utterances they share, utterance by utterance.
+
+A paper-resolution run explains a model's first few utterances again with fine maps; set beside
+the coarse run's means (over all the group's utterances), its means mix a change of maps with a
+change of utterances. ``compare`` reads every run on the utterances all of them explained and
+gives each run after the first its difference from the first, one per utterance: a paired
+interval, much narrower than the difference of two unpaired ones. ``capped`` reads an adaptive
+run as if it had stopped at a budget (``at_cap``), so one converged run also says what its first
+doubling said. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
+study report makes one per paper-resolution run (coarse, first doubling, converged).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from probes.metrics.agreement import summarize
+from probes.metrics.summary import at_cap
+from probes.report.tables import as_float, lookup
+
+Record = dict[str, Any]
+MEASURES: dict[str, tuple[str, ...]] = {  # name -> where a record keeps the per-utterance value
+    "masks": ("budget", "input", "masks"),
+    "split_half": ("budget", "input", "split_half"),
+    "ca_vs_input": ("agreement", "ca_vs_input", "all", "pearson"),
+    "per_token": ("agreement", "ca_vs_input", "all", "pearson_token"),
+    "input_in_spans": ("ground_truth", "input"),
+    "ca_in_spans": ("ground_truth", "ca", "all"),
+    "encoder_in_spans": ("ground_truth", "encoder"),
+}
+PAIRED = ("ca_vs_input", "per_token", "input_in_spans")  # differences from the first run, utterance by utterance
+
+
+def read_records(folder: Path) -> dict[str, Record]:
+    """An evaluate.py folder's explained records by utterance id (skipped rows left out)."""
+    path = folder / "utterances.jsonl"
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist (not an evaluate.py output folder, or not finished)")
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {r["id"]: r for r in records if not r.get("skipped")}
+
+
+def capped(record: Record, masks: int) -> Record:
+    """The record as an adaptive run capped at ``masks`` would have made it (``at_cap``: the SPES map of the last
+    doubling within the cap, its masks, split-half reliability, agreement with the mean CA and mass in the spans)."""
+    spent = lookup(record, "budget", "input") or {}
+    if not spent.get("by_round"):
+        raise ValueError(f"{record['id']}: no per-doubling scores (budget.input.by_round) to cap at {masks} masks: "
+                         "the run was not adaptive, or was made before they were recorded")
+    if (at := at_cap(spent, masks)) is None:
+        raise ValueError(f"{record['id']}: its first doubling already spent {spent['by_round'][0]['masks']} masks, "
+                         f"more than {masks}")
+    out = copy.deepcopy(record)
+    out["budget"]["input"].update(masks=at["masks"], split_half=at["split_half"])
+    out["agreement"]["ca_vs_input"]["all"].update(pearson=at["pearson"], pearson_token=at["pearson_token"])
+    if out.get("ground_truth"):
+        out["ground_truth"]["input"] = at["span_mass"]
+    return out
+
+
+def first_doubling(records: Mapping[str, Record]) -> int | None:
+    """The smallest budget every record of an adaptive run passed (its first doubling), None when not adaptive."""
+    firsts = [r["budget"]["input"]["by_round"][0]["masks"] for r in records.values()
+              if lookup(r, "budget", "input", "by_round")]
+    return max(firsts) if firsts and len(firsts) == len(records) else None
+
+
+def value(record: Record, measure: str) -> float:
+    """One measure of one record, nan when the run did not make it."""
+    return as_float(lookup(record, *MEASURES[measure]))
+
+
+def _summary(values: Sequence[float]) -> dict[str, float]:
+    """``summarize`` as a plain dict."""
+    return dataclasses.asdict(summarize(values))
+
+
+def compare(runs: Mapping[str, Mapping[str, Record]]) -> dict[str, Any]:
+    """Every run's measures over the utterances all runs share, and each later run's paired difference from the first.
+
+    Returns {"utterances": [ids], "runs": {label: {measure: summary}}, "differences": {label: {measure: summary}}},
+    summaries as in ``metrics.json``; raises ValueError when the runs share no utterance.
+    """
+    shared = sorted(set.intersection(*(set(r) for r in runs.values())))
+    if not shared:
+        raise ValueError(f"the runs {', '.join(runs)} share no utterance")
+    (_, base), *others = runs.items()
+    return {"utterances": shared,
+            "runs": {label: {m: _summary([value(records[u], m) for u in shared]) for m in MEASURES}
+                     for label, records in runs.items()},
+            "differences": {label: {m: _summary([value(records[u], m) - value(base[u], m) for u in shared])
+                                    for m in PAIRED} for label, records in others}}
