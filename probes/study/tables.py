@@ -152,7 +152,8 @@ def paired_table(models: Sequence[Model]) -> Table | None:
     """Each paper-resolution run beside its group's coarse run on the utterances both explained (the adaptive run also
     as its first doubling left it), with the differences paired utterance by utterance."""
     rows, csv_rows = [], []
-    measures = (("ca_vs_input", CORR), ("per_token", CORR), ("input_in_spans", SHARE))
+    measures = (("ca_vs_input", CORR), ("per_token", CORR), ("input_in_spans", SHARE), ("ca_in_spans", SHARE),
+                ("encoder_in_spans", SHARE))
     for m, g, _ in paper_runs(models):
         if not (paired := m.paired.get(g)):
             continue
@@ -163,18 +164,22 @@ def paired_table(models: Sequence[Model]) -> Table | None:
         for label, key, x in lines:
             masks = lookup(x, "masks", "mean")
             rows.append([code_span(m.name), code_span(g), label, mean_count(masks) if masks is not None else "",
-                         *(mean_ci(x.get(k), spec) for k, spec in measures), count(x["ca_vs_input"])])
+                         *(mean_ci(x[k], spec) if k in x else "" for k, spec in measures), count(x["ca_vs_input"])])
             csv_rows.append([m.name, g, key, "" if masks is None else masks,
                              *(v for k, _ in measures for v in csv_stat(x.get(k))[:3]), x["ca_vs_input"]["n"]])
     if not rows:
         return None
     return Table("paired_resolution", "The paper's resolution against the coarse maps, on the same utterances",
-                 ["model", "group", "maps", "masks", "CA vs input", "per token", "input map in true spans", "n"], rows,
+                 ["model", "group", "maps", "masks", "CA vs input", "per token", "input map in true spans",
+                  "CA in true spans", "encoder map in true spans", "n"], rows,
                  ["model", "group", "maps", "masks", *stat_columns("ca_vs_input")[:3], *stat_columns("per_token")[:3],
-                  *stat_columns("truth_share")[:3], "n"], csv_rows,
+                  *stat_columns("truth_share")[:3], *stat_columns("ca_truth_share")[:3],
+                  *stat_columns("encoder_truth_share")[:3], "n"], csv_rows,
                  "The paper-resolution utterances only, in both runs: the study's coarse maps and the paper-resolution "
                  "maps (an adaptive run's also as its first doubling left them); then the differences, one per "
-                 "utterance (a paired interval, narrower than two unpaired ones). CA: all layers and heads.")
+                 "utterance (a paired interval, narrower than two unpaired ones). CA: all layers and heads. True spans: "
+                 "share of each map's relevance inside each token's true word span, the three maps on the same "
+                 "utterances (n/a: a map the run did not make).")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
