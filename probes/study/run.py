@@ -271,7 +271,7 @@ def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False) -> P
         except CheckpointMissing:
             if not seeded(folder / "train"):
                 raise
-            ckpt = train_again(study, spec, folder, scores)
+            ckpt, scores = train_again(study, spec, folder, scores)
             explain(study, spec, ckpt, folder, scores, redo_changed)
         scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
         write_json(folder / "quality.json", scores)
@@ -305,12 +305,15 @@ def seeded(train_folder: Path) -> bool:
     return marker.is_file() and "from" in json.loads(marker.read_text())
 
 
-def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, Any]) -> Path:
-    """Train a model taken from the committed results again, with the same recipe and seed, for a run that needs it.
+def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """Train a model taken from the committed results again, with the same recipe and seed, for a run that needs it;
+    returns its checkpoint and the scores the study now holds for it.
 
-    Its test is run again (``quality.retrained.json``) and compared with the committed scores, which stay those of
-    the study (its other runs came from the first training): a difference is printed, as the runs may then differ
-    in more than their settings.
+    Its test is run again (``quality.retrained.json``). When it scores as the committed model did, the committed runs
+    stand. Otherwise the training did not reproduce (a training once resumed from a checkpoint, say, is not the
+    uninterrupted one), so every run must come from the new model: the committed ones are set aside
+    (``explain.<time>/``, ``paper_resolution.<time>/``, made anew) and its scores replace the committed ones (kept as
+    ``quality.committed.json``).
     """
     print(f"[study] {spec.name}: a run needs the model, which came from {study.results} without its checkpoint; "
           "training it again with the same recipe and seed", flush=True)
@@ -319,10 +322,16 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     again = quality(study, spec, ckpt, folder, "quality.retrained.json")
     differ = [f"{m} {k}: {scores.get(m, {}).get(k)} committed, {v} now" for m in ("wer", "cer", "bleu")
               for k, v in again.get(m, {}).items() if scores.get(m, {}).get(k) != v]
-    print(f"[study] {spec.name}: trained again, " + (f"but its test scores differ ({'; '.join(differ)}): its "
-          "committed runs came from another training" if differ else "and it tests as the committed model did"),
-          flush=True)
-    return ckpt
+    if not differ:
+        print(f"[study] {spec.name}: trained again, and it tests as the committed model did", flush=True)
+        return ckpt, scores
+    print(f"[study] {spec.name}: trained again, but its test scores differ ({'; '.join(differ)}): the committed runs "
+          "came from another training, so they are set aside and the model is explained anew", flush=True)
+    for runs in EXPLANATIONS:
+        set_aside(folder / runs)
+    (folder / "quality.json").rename(folder / "quality.committed.json")
+    (folder / "quality.retrained.json").rename(folder / "quality.json")
+    return ckpt, {**again, "targets": study.targets}
 
 
 def set_aside(folder: Path) -> Path | None:

@@ -146,6 +146,18 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     assert json.loads((redone / "paper_resolution/asr_en/settings.json").read_text())["config"]["spes"]["masks"] == 12
     assert [p.parent.name.split(".")[0] for p in redone.glob("paper_resolution.*/asr_en")] == ["paper_resolution"]
     assert (redone / "quality.retrained.json").is_file() and not list(redone.glob("explain.*"))
+    # a training that does not reproduce (here: committed scores unlike the retrained model's) means runs of two
+    # models: the committed ones are set aside, the new model's scores replace the committed ones, all is explained anew
+    other = tmp_path / "elsewhere" / "models" / "tiny_multi"
+    committed = json.loads((other / "quality.json").read_text())
+    (other / "quality.json").write_text(json.dumps(committed | {"wer": {k: v + 1 for k, v in committed["wer"].items()}}))
+    assert main(["--config", str(tmp_path / "elsewhere.yaml"), "--only", "tiny_multi", "--redo-changed"]) == 0
+    assert "but its test scores differ (wer " in capsys.readouterr().out
+    assert json.loads((other / "quality.json").read_text())["wer"] == committed["wer"]  # the new model's, as before
+    assert {p.name.split(".")[0] for p in other.glob("*.*") if p.is_dir()} == {"explain", "paper_resolution"}
+    steps = [json.loads(line)["step"] for line in (other / "ledger.jsonl").read_text().splitlines()]
+    assert steps[-4:] == ["tiny_multi: training", "tiny_multi: testing", "tiny_multi: explaining asr_en",
+                          "tiny_multi: explaining asr_en at the paper's resolution"]
     # redo the explanations alone: set aside, explained again, nothing retrained
     assert main(["--config", str(config), "--only", "tiny_en", "--redo-explain"]) == 0
     assert (study.out / "models/tiny_en/train/train.done").stat().st_mtime_ns == stamp
