@@ -24,8 +24,12 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 if [ "${1:-}" = stop ]; then
   if ! running; then echo "study: not running"; exit 0; fi
-  kill -- "-$(cat "$pidfile")"
+  group=$(cat "$pidfile")
+  kill -- "-$group"
   for _ in $(seq 60); do running || break; sleep 1; done  # the runner records the time spent, then exits
+  # evaluate.py's worker processes handle SIGTERM themselves and outlive the runner: left alone, they go on
+  # writing into a run that the next `make study` resumes beside them
+  kill -9 -- "-$group" 2>/dev/null || true
   echo "study: stopped (resume with make study)"
   exit 0
 fi
