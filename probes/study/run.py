@@ -310,8 +310,8 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     returns its checkpoint and the scores the study now holds for it.
 
     Its test is run again (``quality.retrained.json``). When it scores as the committed model did, the committed runs
-    stand. Otherwise the training did not reproduce (a training once resumed from a checkpoint, say, is not the
-    uninterrupted one), so every run must come from the new model: the committed ones are set aside
+    stand. Otherwise the training did not reproduce (the committed one made on another machine, with other code or
+    resumed, say), so every run must come from the new model: the committed ones are set aside
     (``explain.<time>/``, ``paper_resolution.<time>/``, made anew) and its scores replace the committed ones (kept as
     ``quality.committed.json``).
     """
