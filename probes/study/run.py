@@ -334,16 +334,21 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     return ckpt, {**again, "targets": study.targets}
 
 
+def stamped(folder: Path) -> Path:
+    """``folder``'s name with the time appended, ``<name>.<time>``: where a set-aside folder goes."""
+    return folder.with_name(f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+
+
 def set_aside(folder: Path) -> Path | None:
     """Rename an explain folder to ``<name>.<time>`` (kept, but no longer read), so that it is made anew."""
     if not folder.is_dir():
         return None
-    return folder.rename(folder.with_name(f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+    return folder.rename(stamped(folder))
 
 
 def set_aside_run(run: Path) -> Path:
     """Move one group's run ``<stage>/<group>`` to ``<stage>.<time>/<group>`` (kept, but no longer read)."""
-    dest = run.parent.with_name(f"{run.parent.name}.{time.strftime('%Y%m%d-%H%M%S')}") / run.name
+    dest = stamped(run.parent) / run.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     return run.rename(dest)
 
