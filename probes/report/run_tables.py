@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from probes.metrics.agreement import CORRELATIONS
 from probes.metrics.summary import per_head_grid
 from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, best_view, comparison_label,
-                                  count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_pm, na_reason,
+                                  count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_count, mean_pm, na_reason,
                                   stat_columns)
 
 SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
@@ -189,7 +189,7 @@ def budget_table(metrics: Mapping[str, Any]) -> Table | None:
     for target in ordered(budget):
         for cap, at in (budget[target].get("by_cap") or {}).items():
             cells = [at["split_half"], at["pearson"], at["pearson_token"], at["span_mass"]]
-            rows.append([display_name(target), cap, fmt(at["masks"]["mean"], ".0f"),
+            rows.append([display_name(target), cap, mean_count(at["masks"]["mean"]),
                          *(mean_ci(c, spec) for c, spec in zip(cells, (CORR, CORR, CORR, SHARE))), count(at["pearson"])])
             csv_rows.append([target, int(cap), at["masks"]["mean"], *(v for c in cells for v in csv_stat(c)[:3])])
     if not rows:
