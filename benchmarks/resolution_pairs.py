@@ -19,11 +19,13 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from probes.study.paired import MEASURES, PAIRED, capped, compare, read_records
+from probes.study.paired import PAIRED, capped, compare, read_records
 
 COLUMNS = {"masks": "masks", "split_half": "split-half reliability", "ca_vs_input": "CA vs input",
            "per_token": "per token", "input_in_spans": "SPES in true spans", "ca_in_spans": "CA in true spans",
-           "encoder_in_spans": "encoder saliency in true spans"}
+           "encoder_in_spans": "encoder saliency in true spans", "input_signed": "SPES in true spans, linear",
+           "ca_signed": "CA in true spans, linear", "encoder_signed": "encoder saliency in true spans, linear",
+           "ca_minus_input_signed": "CA - SPES in true spans, linear"}
 
 
 def cell(s: Mapping[str, Any], digits: str = ".3f") -> str:
@@ -41,13 +43,14 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
         compared = compare(runs)
     except ValueError as err:
         raise SystemExit(f"error: {err}")
-    lines = [f"| run | {' | '.join(COLUMNS[m] for m in MEASURES)} |", "|---|" + "---:|" * len(MEASURES)]
+    made = [m for m in COLUMNS if any(measures[m]["n"] for measures in compared["runs"].values())]  # no empty column
+    lines = [f"| run | {' | '.join(COLUMNS[m] for m in made)} |", "|---|" + "---:|" * len(made)]
     for label, measures in compared["runs"].items():
-        cells = [cell(measures[m], ".0f" if m == "masks" else ".3f") for m in MEASURES]
+        cells = [cell(measures[m], ".0f" if m == "masks" else ".3f") for m in made]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     first = next(iter(runs))
     for label, measures in compared["differences"].items():
-        cells = [cell(measures[m]) if m in PAIRED else "" for m in MEASURES]
+        cells = [cell(measures[m]) if m in PAIRED else "" for m in made]
         lines.append(f"| {label} - {first} | {' | '.join(cells)} |")
     shared = compared["utterances"]
     return "\n".join(lines) + f"\n\n{len(shared)} utterances: {', '.join(shared)}"

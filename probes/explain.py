@@ -11,14 +11,17 @@ records and in ``metrics.json``:
   ``input_vs_encoder`` compares the two SPES maps; ``uniform`` and ``random`` maps are the
   baselines of every target;
 - ``ground_truth``: share of each token's mass inside its word's true time span (ASR), or
-  the spans of the source words aligned to it (ST);
+  the spans of the source words aligned to it (ST); ``ground_truth.signed`` the same share
+  computed linearly (``signed_span_mass``, input maps ``avg2d``-pooled) for CA and the
+  occlusion maps, which their noise does not bias: what a converged map would give;
 - ``deletion`` / ``insertion``: AUC of the damage curves when the most relevant input is
   removed first / restored first into silence, for CA, SPES pooled to CA's grid,
   full-resolution SPES and a random map;
 - ``budget``: per occlusion map, the masks it spent and its split-half reliability; with an
   adaptive budget also ``rounds`` ([masks, split-half] at each doubling) and ``by_round``
   (what the map of each smaller budget gave: its correlations with the ``all`` CA view and its
-  mass in the true spans), so one run shows how the answer moves as the map converges;
+  mass in the true spans, clipped and signed), so one run shows how the answer moves as the map
+  converges;
 - ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
   against the true ones;
 - ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
@@ -43,7 +46,8 @@ from torch import Tensor
 from probes.attention import cross_attention, standard_views, view, view_heads
 from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.metrics import deletion, timestamps
-from probes.metrics.agreement import baselines, correlations, random_map, span_mass, token_spans, uniform_map
+from probes.metrics.agreement import (baselines, correlations, random_map, signed_span_mass, span_mass, token_spans,
+                                     uniform_map)
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
 from probes.saliency.gradients import METHODS as GRADIENT_METHODS
 from probes.saliency.gradients import gradient_saliency
@@ -127,7 +131,7 @@ def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, fram
 
     ``budget`` receives, per occlusion map, the masks it spent and its split-half reliability (with an adaptive
     budget, also ``rounds``: [masks, split-half reliability] at each doubling); ``trails``, with an adaptive
-    budget, the map at each doubling at CA's resolution, (I, T') each.
+    budget, the map at each doubling as the estimator made it ((I, T, F) for SPES, (I, T') for the encoder).
     """
     maps: dict[str, Tensor] = {}
     spent = budget if budget is not None else {}
@@ -136,7 +140,7 @@ def saliency_maps(model: ProbeModel, utt: Utterance, config: ExplainConfig, fram
         found = clock.run("spes", lambda: spes_estimate(model, utt, config.spes, progress))
         maps["input_full"], spent["input"] = found.map, budget_record(found)
         maps["input"] = pool_to_frames(maps["input_full"], frames, config.pooling)
-        kept["input"] = [pool_to_frames(m, frames, config.pooling) for m in found.trail]
+        kept["input"] = list(found.trail)
     if "encoder" in config.methods:
         found = clock.run("encoder", lambda: encoder_estimate(model, utt, config.encoder, progress))
         maps["encoder"], spent["encoder"] = found.map, budget_record(found)
@@ -173,6 +177,17 @@ def agreement_scores(ca: Tensor, targets: dict[str, Tensor], generator: torch.Ge
     return scores
 
 
+def on_grid(m: Tensor, frames: int, pooling: str) -> Tensor:
+    """A saliency map on CA's grid (I, T'): a full-resolution (I, T, F) one pooled by ``pooling``, else as it is."""
+    return pool_to_frames(m, frames, pooling) if m.dim() == 3 else m
+
+
+def linear_maps(maps: dict[str, Tensor], frames: int) -> dict[str, Tensor]:
+    """The occlusion maps on CA's grid by a linear pooling (input: ``avg2d``), for ``signed_span_mass``."""
+    sources = {"input": maps.get("input_full"), "encoder": maps.get("encoder")}
+    return {name: on_grid(m, frames, "avg2d") for name, m in sources.items() if m is not None}
+
+
 def true_spans(model: ProbeModel, utt: Utterance, frames: int) -> list | None:
     """Each hypothesis token's true windows on a grid of ``frames``, or None when the utterance has no ground truth."""
     if utt.words is None or (utt.task == "st" and not utt.alignment):
@@ -181,8 +196,9 @@ def true_spans(model: ProbeModel, utt: Utterance, frames: int) -> list | None:
 
 
 def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: dict[str, Tensor],
-                        generator: torch.Generator) -> dict[str, Any] | None:
-    """Share of each map's mass inside the true spans (CA views, saliency maps, uniform and random)."""
+                        generator: torch.Generator, linear: dict[str, Tensor] | None = None) -> dict[str, Any] | None:
+    """Share of each map's mass inside the true spans (CA views, saliency maps, uniform and random); with
+    ``linear`` (``linear_maps``), ``signed``: the linear share of the mean CA and of each linearly pooled map."""
     tokens, frames = ca.shape[-2:]
     if (spans := true_spans(model, utt, frames)) is None:
         return None
@@ -191,16 +207,25 @@ def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: 
     out["uniform"] = span_mass(uniform_map(tokens, frames), spans)
     out["random"] = span_mass(random_map(tokens, frames, generator), spans)
     out["scored_tokens"] = sum(1 for s in spans if s)
+    if linear:
+        out["signed"] = {name: signed_span_mass(m, spans) for name, m in {"ca": view(ca, "all"), **linear}.items()}
     return out
 
 
-def round_scores(model: ProbeModel, utt: Utterance, ca: Tensor, trail: list[Tensor],
-                 rounds: list[list[float]]) -> list[dict[str, Any]]:
-    """What each doubling's map of an adaptive budget gave: masks, correlations with the ``all`` CA view, span mass."""
+def round_scores(model: ProbeModel, utt: Utterance, ca: Tensor, trail: list[Tensor], rounds: list[list[float]],
+                 pooling: str) -> list[dict[str, Any]]:
+    """What each doubling's map of an adaptive budget gave: masks, correlations with the ``all`` CA view, span mass
+    (on the map pooled by ``pooling``) and signed span mass (pooled linearly)."""
     mean_ca = view(ca, "all")  # (I, T')
-    spans = true_spans(model, utt, ca.shape[-1])
-    return [{"masks": int(masks), "ca": correlations(mean_ca, m),
-             "span_mass": None if spans is None else span_mass(m, spans)} for (masks, _), m in zip(rounds, trail)]
+    frames = ca.shape[-1]
+    spans = true_spans(model, utt, frames)
+    out = []
+    for (masks, _), m in zip(rounds, trail):
+        pooled = on_grid(m, frames, pooling)  # (I, T')
+        out.append({"masks": int(masks), "ca": correlations(mean_ca, pooled),
+                    "span_mass": None if spans is None else span_mass(pooled, spans),
+                    "span_mass_signed": None if spans is None else signed_span_mass(on_grid(m, frames, "avg2d"), spans)})
+    return out
 
 
 def _curve_dict(curve: deletion.Curve) -> dict[str, Any]:
@@ -285,11 +310,11 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
     targets = {name: m for name, m in maps.items() if name not in ("ca", "input_full")}
     generator = torch.Generator().manual_seed(utterance_seed(config.seed, utt.id))
     record["agreement"] = agreement_scores(ca, targets, generator)
-    record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator)
+    record["ground_truth"] = ground_truth_scores(model, utt, ca, targets, generator, linear_maps(maps, frames))
     for name, trail in trails.items():
         if trail:
             spent = record["budget"][name]
-            spent["by_round"] = round_scores(model, utt, ca, trail, spent["rounds"])
+            spent["by_round"] = round_scores(model, utt, ca, trail, spent["rounds"], config.pooling)
     curves = clock.run("curves", lambda: curve_scores(model, utt, ca, maps, config, generator))
     record["deletion"], record["insertion"] = curves["deletion"], curves["insertion"]
     record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))

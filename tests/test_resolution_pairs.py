@@ -73,3 +73,29 @@ def test_an_adaptive_run_capped_reads_each_utterance_at_its_last_doubling_within
     plain = write_run(tmp_path / "plain", {"a": 0.1}, 256)
     with pytest.raises(SystemExit, match="no per-doubling scores"):
         rp.main([f"x={plain}@256"])
+
+
+def test_linear_shares_appear_when_the_runs_made_them_and_are_capped_with_the_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = tmp_path / "adaptive"
+    folder.mkdir()
+    records = [{"id": u, "budget": {"input": {
+        "masks": 16, "split_half": 0.9, "rounds": [[8, 0.5], [16, 0.9]],
+        "by_round": [{"masks": m, "ca": {"pearson": 0.3, "pearson_token": 0.3}, "span_mass": 0.3,
+                      "span_mass_signed": s} for m, s in ((8, first), (16, last))]}},
+        "agreement": {"ca_vs_input": {"all": {"pearson": 0.3, "pearson_token": 0.3}}},
+        "ground_truth": {"input": 0.3, "ca": {"all": ca}, "signed": {"input": last, "ca": ca}}}
+        for u, first, last, ca in (("a", 0.5, 0.7, 0.6), ("b", 0.4, 0.8, 0.5), ("c", 0.6, 0.6, 0.4))]
+    (folder / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    rp.main([f"full={folder}", f"eight={folder}@8"])
+    lines = capsys.readouterr().out.splitlines()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
+    header, rows = cells[0], {row[0]: row for row in cells[1:]}
+    column = header.index("SPES in true spans, linear")
+    assert rows["full"][column].startswith(f"{(0.7 + 0.8 + 0.6) / 3:.3f} [")
+    assert rows["eight"][column].startswith(f"{(0.5 + 0.4 + 0.6) / 3:.3f} [")  # the first doubling's maps
+    minus = summarize([0.6 - 0.7, 0.5 - 0.8, 0.4 - 0.6])  # CA - SPES, utterance by utterance
+    assert rows["full"][header.index("CA - SPES in true spans, linear")].startswith(f"{minus.mean:.3f} [{minus.ci_low:.3f}")
+    paired = summarize([0.5 - 0.7, 0.4 - 0.8, 0.0])
+    assert rows["eight - full"][column].startswith(f"{paired.mean:.3f} [{paired.ci_low:.3f}")
+    assert "encoder saliency in true spans, linear" not in header  # no run made it: no column

@@ -29,8 +29,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
-from probes.explain import GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, utterance_seed
-from probes.interface import ProbeModel
+from probes.explain import (GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, ground_truth_scores, linear_maps,
+                            utterance_seed)
+from probes.interface import ProbeModel, Utterance
 from probes.metrics.summary import json_ready, summarize_records
 from probes.store import (atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_record,
                           write_records)
@@ -188,22 +189,34 @@ def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict
     return metrics, records
 
 
-def rescore(out: Path) -> dict[str, Any]:
+def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     """Recompute every record's agreement scores from a finished run's ``maps.h5`` (no model pass) and rewrite its
     ``utterances.jsonl``, ``metrics.json`` and work records; returns the metrics.
 
     The random baselines draw from the same per-utterance seed as the explanation did, so the scores are those a new
     explanation would give: this brings a run up to date when the agreement metrics change (e.g. a new correlation).
+    Given the run's ``model`` (only its tokenizer is used), the ground-truth shares are recomputed too, from the word
+    times of the run's manifest (its path as settings.json names it, relative to the working directory). Per-doubling
+    scores (``budget.<map>.by_round``) stay as they were: the maps of the smaller budgets were not kept.
     """
-    seed = read_json(out / "settings.json")["config"]["seed"]
+    settings = read_json(out / "settings.json")
+    seed = settings["config"]["seed"]
     records = read_records(out / "utterances.jsonl")
+    truth = ground_truth(settings["manifest"]) if model is not None else {}
+    if model is not None and not truth and any(r.get("ground_truth") for r in records):
+        raise ValueError(f"{out}: its manifest {settings['manifest']} has no word times here (missing, or not relative "
+                         "to this working directory): the ground truth cannot be rescored")
     for record in records:
         if record.get("skipped"):
             continue
-        stored = read_maps(out / "maps.h5", record["id"], ("ca", *TARGETS)).maps
-        targets = {name: torch.from_numpy(stored[name]) for name in TARGETS if name in stored}  # (I, T') each
+        stored = {name: torch.from_numpy(m) for name, m in read_maps(out / "maps.h5", record["id"]).maps.items()}
+        targets = {name: stored[name] for name in TARGETS if name in stored}  # (I, T') each
         generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
-        record["agreement"] = json_ready(agreement_scores(torch.from_numpy(stored["ca"]), targets, generator))
+        record["agreement"] = json_ready(agreement_scores(stored["ca"], targets, generator))
+        if model is not None:  # the generator goes on where explain() had it: the random baseline draws the same map
+            record["ground_truth"] = json_ready(ground_truth_scores(
+                model, stored_utterance(record, truth), stored["ca"], targets, generator,
+                linear_maps(stored, stored["ca"].shape[-1])))
     metrics = summarize_records(records)
     write_json(out / "metrics.json", metrics)
     write_records(out / "utterances.jsonl", records)
@@ -211,6 +224,15 @@ def rescore(out: Path) -> dict[str, Any]:
         if (work := record_file(out, index)).is_file():
             write_record(work, record)
     return metrics
+
+
+def stored_utterance(record: dict[str, Any], truth: dict[str, tuple[list, list, list]]) -> Utterance:
+    """An explained record as the Utterance its ground truth needs (hypothesis tokens, task, the manifest's word times);
+    the features are left empty."""
+    words, tgt_words, alignment = truth.get(record["id"], (None, None, None))
+    return Utterance(id=record["id"], features=torch.zeros(record["frames"], 0), prefix=[], tokens=list(record["tokens"]),
+                     task=record["task"], src_lang=record["src_lang"], tgt_lang=record["tgt_lang"], words=words,
+                     tgt_words=tgt_words, alignment=alignment)
 
 
 def usable_cores() -> int:

@@ -195,6 +195,14 @@ def token_spans(model: ProbeModel, utt: Utterance, frames: int) -> list[list[Win
     return spans
 
 
+def _inside(windows: Sequence[Window], frames: int) -> np.ndarray:
+    """(T',) bool mask of the frames inside any of ``windows`` (overlaps count once)."""
+    cells = np.zeros(frames, dtype=bool)
+    for start, stop in windows:
+        cells[start:stop] = True
+    return cells
+
+
 def mass_in_span(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> np.ndarray:
     """Share of each token's relevance mass inside its windows: (I, T') map, I window lists -> (I,).
 
@@ -209,10 +217,7 @@ def mass_in_span(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> np.nd
     for i, windows in enumerate(spans):
         total = a[i].sum()
         if windows and total > 0:
-            inside = np.zeros(a.shape[1], dtype=bool)  # (T',)
-            for start, stop in windows:
-                inside[start:stop] = True
-            shares[i] = a[i, inside].sum() / total
+            shares[i] = a[i, _inside(windows, a.shape[1])].sum() / total
     return shares
 
 
@@ -221,6 +226,28 @@ def span_mass(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> float:
     shares = mass_in_span(relevance, spans)
     scored = shares[~np.isnan(shares)]
     return float(scored.mean()) if scored.size else math.nan
+
+
+def signed_span_mass(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> float:
+    """Share of the map's summed relevance that lies inside each token's own windows, over the scored tokens.
+
+    Unlike ``span_mass`` nothing is clipped and tokens are not averaged one by one: the share is
+    (sum of the cells inside the windows) / (sum of all cells of the scored tokens), a ratio of two
+    sums linear in the map. A noisy estimate of a map (SPES with few masks) whose noise has mean
+    zero therefore estimates the noise-free map's share without bias, where clipping turns noise
+    outside the words into mass; give it a linearly pooled map (``avg2d``), not a max-pooled one.
+    A token weighs by its total relevance. For maps whose rows are non-negative and sum to one
+    (CA) it equals ``span_mass``. Nan when no token is scored or the scored total is not positive.
+    """
+    a = _as_array(relevance).astype(np.float64)
+    if a.ndim != 2 or a.shape[0] != len(spans):
+        raise ValueError(f"expected an (I, T') map with I = {len(spans)} tokens, got shape {a.shape}")
+    inside, total = 0.0, 0.0
+    for i, windows in enumerate(spans):
+        if windows:
+            inside += a[i, _inside(windows, a.shape[1])].sum()
+            total += a[i].sum()
+    return inside / total if total > 0 else math.nan
 
 
 def agreement(relevance: MapLike, target: MapLike, spans: Sequence[Sequence[Window]] | None = None) -> dict[str, float]:

@@ -9,11 +9,14 @@ Layout, for each correlation (pearson, spearman, kendall)::
     deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}; insertion_auc the same
     alignment_heads: [["l.h", share of mass inside the true word spans], ...], best first
     ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
+    ground_truth.signed.{ca, input, encoder}: the same shares computed linearly, unbiased by map noise
+        (``probes.metrics.agreement.signed_span_mass``)
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
         (records also keep ``rounds``, [masks, split-half] at each doubling of an adaptive budget, and ``by_round``)
-    budget.{input, encoder}.by_cap.{"8192", ...}.{masks, split_half, pearson, pearson_token, span_mass}: an adaptive
+    budget.{input, encoder}.by_cap.{"8192", ...}.{masks, split_half, pearson, pearson_token, span_mass,
+        span_mass_signed}: an adaptive
         run as if capped at each budget its doublings passed (``at_cap``): what a smaller budget would have said
     hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
     baselines: the uniform and random rows of every family, gathered
@@ -109,8 +112,10 @@ def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
     if not scored:
         return {}
     out: dict[str, Any] = {"ca": _views(scored, ["ground_truth", "ca"])}
-    keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens")})
+    keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens", "signed")})
     out.update({k: _over(scored, "ground_truth", k) for k in keys})
+    if signed := sorted({k for r in scored for k in r["ground_truth"].get("signed") or {}}):
+        out["signed"] = {k: _over(scored, "ground_truth", "signed", k) for k in signed}
     return out
 
 
@@ -178,12 +183,13 @@ def _hypothesis_lengths(records: Sequence[Record]) -> dict[str, Any]:
             "tokens_per_word": _summary(t / w if t is not None and w else None for t, w in zip(tokens, words))}
 
 
-CAPPED = ("masks", "split_half", "pearson", "pearson_token", "span_mass")  # what ``at_cap`` gives
+CAPPED = ("masks", "split_half", "pearson", "pearson_token", "span_mass", "span_mass_signed")  # what ``at_cap`` gives
+# (span_mass_signed only for records made since it exists)
 
 
 def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
     """One occlusion map's budget record (``budget.<map>``) as if its adaptive run had been capped at ``cap`` masks:
-    the masks, split-half reliability, Pearson with the mean CA and span mass of its last doubling within the cap.
+    the masks, split-half reliability, Pearson with the mean CA and span masses of its last doubling within the cap.
 
     None when the first doubling already spent more, or the record has no per-doubling scores.
     """
@@ -193,14 +199,15 @@ def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
         return None
     (masks, half), scores = checks[-1]
     return {"masks": masks, "split_half": half, "pearson": scores["ca"]["pearson"],
-            "pearson_token": scores["ca"].get("pearson_token"), "span_mass": scores["span_mass"]}
+            "pearson_token": scores["ca"].get("pearson_token"), "span_mass": scores["span_mass"],
+            **({"span_mass_signed": scores["span_mass_signed"]} if "span_mass_signed" in scores else {})}
 
 
 def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
     """``at_cap`` summarised over utterances, at each budget some utterance's doublings reached."""
     spent = [r["budget"][target] for r in records if _dig(r, ("budget", target, "by_round"))]
     caps = sorted({b["masks"] for s in spent for b in s["by_round"]})
-    return {str(cap): {k: _summary(c and c[k] for c in capped) for k in CAPPED}
+    return {str(cap): {k: _summary(c and c.get(k) for c in capped) for k in CAPPED if any(c and k in c for c in capped)}
             for cap in caps for capped in [[at_cap(s, cap) for s in spent]]}
 
 
@@ -267,7 +274,11 @@ def scalars(metrics: dict[str, Any], prefix: str = "probe") -> dict[str, float]:
             for kind, summary in kinds.items():
                 put(f"{mode}/{source}/{kind}", summary)
     for name, value in metrics.get("ground_truth", {}).items():
-        put(f"ground_truth/{name}", value.get("all") if name == "ca" else value)
+        if name == "signed":
+            for source, summary in value.items():
+                put(f"ground_truth/signed/{source}", summary)
+        else:
+            put(f"ground_truth/{name}", value.get("all") if name == "ca" else value)
     for name, value in metrics.get("timestamps", {}).items():
         put(f"timestamps/{name}/mae_ms", value["mae_ms"])
     for name, value in metrics.get("reliability", {}).items():

@@ -144,10 +144,15 @@ def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
                 rows.append((f"CA, best {prefix} ({prefix} {best[0]})", f"ca:{prefix}:{best[0]}", best[1]))
     others = [k for k in ordered(truth) if k != "ca" and is_stat(truth[k])]
     rows += [(display_name(k), k, truth[k]) for k in others]
+    signed = {k: v for k, v in (truth.get("signed") or {}).items() if k != "ca"}  # CA's linear share is its share
+    rows += [(f"{display_name(k)}, linear", f"signed:{k}", v) for k, v in signed.items()]
+    linear = (" Linear: the share as a ratio of sums over the unclipped map (input maps avg2d-pooled), which the "
+              "map's noise does not bias; the others clip it, so a noisy map's noise outside the words counts as mass."
+              if signed else "")
     return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                  ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
                  ["map", *stat_columns("share")], [[key, *csv_stat(s)] for _, key, s in rows],
-                 "Uniform map: the chance level (a word's share of the utterance).")
+                 "Uniform map: the chance level (a word's share of the utterance)." + linear)
 
 
 def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:
@@ -186,17 +191,22 @@ def budget_table(metrics: Mapping[str, Any]) -> Table | None:
     """What an adaptive run's maps said at each budget its doublings passed: reliability, CA agreement, span mass."""
     rows, csv_rows = [], []
     budget = metrics.get("budget") or {}
-    for target in ordered(budget):
-        for cap, at in (budget[target].get("by_cap") or {}).items():
-            cells = [at["split_half"], at["pearson"], at["pearson_token"], at["span_mass"]]
-            rows.append([display_name(target), cap, mean_count(at["masks"]["mean"]),
-                         *(mean_ci(c, spec) for c, spec in zip(cells, (CORR, CORR, CORR, SHARE))), count(at["pearson"])])
-            csv_rows.append([target, int(cap), at["masks"]["mean"], *(v for c in cells for v in csv_stat(c)[:3])])
+    caps = [(target, cap, at) for target in ordered(budget) for cap, at in (budget[target].get("by_cap") or {}).items()]
+    names = ["split_half", "pearson", "pearson_token", "span_mass"]
+    labels = ["split-half", "CA Pearson", "per token", "in true spans"]
+    if any("span_mass_signed" in at for _, _, at in caps):
+        names.append("span_mass_signed")
+        labels.append("in true spans, linear")
+    for target, cap, at in caps:
+        cells = [at.get(name) for name in names]
+        rows.append([display_name(target), cap, mean_count(at["masks"]["mean"]),
+                     *(mean_ci(c, spec) for c, spec in zip(cells, (CORR, CORR, CORR, SHARE, SHARE))),
+                     count(at["pearson"])])
+        csv_rows.append([target, int(cap), at["masks"]["mean"], *(v for c in cells for v in csv_stat(c)[:3])])
     if not rows:
         return None
-    names = ("split_half", "pearson", "pearson_token", "span_mass")
     return Table("budget", "What each budget gives: the adaptive run's maps as if capped there",
-                 ["map", "cap", "masks", "split-half", "CA Pearson", "per token", "in true spans", "n"], rows,
+                 ["map", "cap", "masks", *labels, "n"], rows,
                  ["map", "cap", "masks", *(c for name in names for c in stat_columns(name)[:3])], csv_rows,
                  "Each utterance's map at its last doubling within the cap (the masks column: their mean); CA: "
                  "all layers and heads. Mean [CI] over utterances.")

@@ -6,7 +6,8 @@ change of utterances. ``compare`` reads every run on the utterances all of them 
 gives each run after the first its difference from the first, one per utterance: a paired
 interval, much narrower than the difference of two unpaired ones. ``capped`` reads an adaptive
 run as if it had stopped at a budget (``at_cap``), so one converged run also says what its first
-doubling said. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
+doubling said. True-span shares come clipped (``span_mass``) and linear (``signed``, unbiased by a map's
+noise), with CA minus SPES per utterance. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
 study report makes one per paper-resolution run (coarse, first doubling, converged).
 """
 
@@ -31,8 +32,14 @@ MEASURES: dict[str, tuple[str, ...]] = {  # name -> where a record keeps the per
     "input_in_spans": ("ground_truth", "input"),
     "ca_in_spans": ("ground_truth", "ca", "all"),
     "encoder_in_spans": ("ground_truth", "encoder"),
+    "input_signed": ("ground_truth", "signed", "input"),  # the same shares, linear: unbiased by map noise
+    "ca_signed": ("ground_truth", "signed", "ca"),
+    "encoder_signed": ("ground_truth", "signed", "encoder"),
 }
-PAIRED = ("ca_vs_input", "per_token", "input_in_spans")  # differences from the first run, utterance by utterance
+DERIVED: dict[str, tuple[str, str]] = {  # name -> (a, b): a - b within one record
+    "ca_minus_input_signed": ("ca_signed", "input_signed"),
+}
+PAIRED = ("ca_vs_input", "per_token", "input_in_spans", "input_signed")  # differences from the first run
 
 
 def read_records(folder: Path) -> dict[str, Record]:
@@ -59,6 +66,8 @@ def capped(record: Record, masks: int) -> Record:
     out["agreement"]["ca_vs_input"]["all"].update(pearson=at["pearson"], pearson_token=at["pearson_token"])
     if out.get("ground_truth"):
         out["ground_truth"]["input"] = at["span_mass"]
+        if out["ground_truth"].get("signed"):  # a run rescored since has only its final map's
+            out["ground_truth"]["signed"]["input"] = at.get("span_mass_signed")
     return out
 
 
@@ -70,7 +79,10 @@ def first_doubling(records: Mapping[str, Record]) -> int | None:
 
 
 def value(record: Record, measure: str) -> float:
-    """One measure of one record, nan when the run did not make it."""
+    """One measure (``MEASURES`` or ``DERIVED``) of one record, nan when the run did not make it."""
+    if measure in DERIVED:
+        a, b = DERIVED[measure]
+        return value(record, a) - value(record, b)
     return as_float(lookup(record, *MEASURES[measure]))
 
 
@@ -90,7 +102,7 @@ def compare(runs: Mapping[str, Mapping[str, Record]]) -> dict[str, Any]:
         raise ValueError(f"the runs {', '.join(runs)} share no utterance")
     (_, base), *others = runs.items()
     return {"utterances": shared,
-            "runs": {label: {m: _summary([value(records[u], m) for u in shared]) for m in MEASURES}
+            "runs": {label: {m: _summary([value(records[u], m) for u in shared]) for m in (*MEASURES, *DERIVED)}
                      for label, records in runs.items()},
             "differences": {label: {m: _summary([value(records[u], m) - value(base[u], m) for u in shared])
                                     for m in PAIRED} for label, records in others}}

@@ -35,7 +35,8 @@ from typing import Any, Sequence
 
 import torch
 
-from probes.evaluation.cli import explain_config, parser
+from probes.adapters.s2t import S2TProbe
+from probes.evaluation.cli import explain_config, file_digest, parser
 from probes.evaluation.run import rescore, with_defaults
 from probes.metrics.summary import json_ready
 from probes.store import write_json
@@ -361,14 +362,28 @@ def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
     return [m for m in moved if m]
 
 
-def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
+def explained_model(folder: Path) -> S2TProbe | None:
+    """The model a finished run explained, when its checkpoint is still where the run found it and unchanged."""
+    settings = json.loads((folder / "settings.json").read_text())
+    ckpt = Path(settings.get("ckpt") or "")
+    if not ckpt.is_file() or file_digest(ckpt) != settings.get("ckpt_sha256"):
+        return None
+    return S2TProbe.from_checkpoint(ckpt)
+
+
+def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[tuple[Path, bool]]:
     """Recompute the agreement scores of every finished explain run of the (selected) models from its maps.h5, without
-    a model pass (``probes.evaluation.run.rescore``); returns the runs. Their own report.md is left as it was."""
+    a model pass (``probes.evaluation.run.rescore``), and their ground-truth shares too where the run's checkpoint is
+    still here (its tokenizer is needed); returns the runs and whether their ground truth was rescored. Their own
+    report.md is left as it was."""
     folders = [h5.parent for spec in study.models if not only or spec.name in only for runs in EXPLANATIONS
                for h5 in sorted((study.out / "models" / spec.name / runs).glob("*/maps.h5"))]
+    done = []
     for folder in folders:
-        rescore(folder)
-    return folders
+        model = explained_model(folder)
+        rescore(folder, model)
+        done.append((folder, model is not None))
+    return done
 
 
 HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints
@@ -415,8 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="copy the light results (no checkpoints, no maps.h5) into DIR, rebuild DIR/report.md, and stop")
     p.add_argument("--rescore", action="store_true",
                    help="recompute the agreement scores of the (selected) models' finished explain runs from their saved "
-                        "maps (seconds, no model pass; e.g. after a new correlation was added), rewrite the study "
-                        "report, and stop")
+                        "maps (seconds, no model pass; e.g. after a new correlation was added), and their ground-truth "
+                        "shares where the run's checkpoint is still here (run it from the folder the study ran in, so "
+                        "that the manifest is found), rewrite the study report, and stop")
     p.add_argument("--dry-run", action="store_true", help="check the study file and list the models")
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `make study-stop`: unwind, so ledgers record the time
@@ -431,8 +447,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[study] report: {export(study.out, a.export)}")
         return 0
     if a.rescore:
-        for folder in rescore_explanations(study, a.only):
-            print(f"[study] rescored {folder}")
+        try:
+            for folder, truth in rescore_explanations(study, a.only):
+                print(f"[study] rescored {folder}" + ("" if truth else " (not its ground truth: its checkpoint is gone)"))
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         print(f"[study] report: {write_study_report(study.out)}")
         return 0
     if a.redo_explain:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
@@ -152,8 +153,14 @@ def paired_table(models: Sequence[Model]) -> Table | None:
     """Each paper-resolution run beside its group's coarse run on the utterances both explained (the adaptive run also
     as its first doubling left it), with the differences paired utterance by utterance."""
     rows, csv_rows = [], []
-    measures = (("ca_vs_input", CORR), ("per_token", CORR), ("input_in_spans", SHARE), ("ca_in_spans", SHARE),
-                ("encoder_in_spans", SHARE))
+    measures = [("ca_vs_input", CORR), ("per_token", CORR), ("input_in_spans", SHARE), ("ca_in_spans", SHARE),
+                ("encoder_in_spans", SHARE)]
+    names = ["CA vs input", "per token", "input map in true spans", "CA in true spans", "encoder map in true spans"]
+    columns = ["ca_vs_input", "per_token", "truth_share", "ca_truth_share", "encoder_truth_share"]
+    if any(lookup(m.paired.get(g), "runs", "paper", "input_signed", "n") for m, g, _ in paper_runs(models)):
+        measures += [("input_signed", SHARE), ("ca_minus_input_signed", SHARE)]
+        names += ["input map in true spans, linear", "CA − input map, linear"]
+        columns += ["truth_share_linear", "ca_minus_input_linear"]
     for m, g, _ in paper_runs(models):
         if not (paired := m.paired.get(g)):
             continue
@@ -169,17 +176,18 @@ def paired_table(models: Sequence[Model]) -> Table | None:
                              *(v for k, _ in measures for v in csv_stat(x.get(k))[:3]), x["ca_vs_input"]["n"]])
     if not rows:
         return None
+    linear = (" Linear: the share as a ratio of sums over the unclipped, avg2d-pooled map, which the map's noise does "
+              "not bias (clipping turns noise outside the words into mass), and CA minus it per utterance."
+              if "input_signed" in dict(measures) else "")
     return Table("paired_resolution", "The paper's resolution against the coarse maps, on the same utterances",
-                 ["model", "group", "maps", "masks", "CA vs input", "per token", "input map in true spans",
-                  "CA in true spans", "encoder map in true spans", "n"], rows,
-                 ["model", "group", "maps", "masks", *stat_columns("ca_vs_input")[:3], *stat_columns("per_token")[:3],
-                  *stat_columns("truth_share")[:3], *stat_columns("ca_truth_share")[:3],
-                  *stat_columns("encoder_truth_share")[:3], "n"], csv_rows,
+                 ["model", "group", "maps", "masks", *names, "n"], rows,
+                 ["model", "group", "maps", "masks", *(c for name in columns for c in stat_columns(name)[:3]), "n"],
+                 csv_rows,
                  "The paper-resolution utterances only, in both runs: the study's coarse maps and the paper-resolution "
                  "maps (an adaptive run's also as its first doubling left them); then the differences, one per "
                  "utterance (a paired interval, narrower than two unpaired ones). CA: all layers and heads. True spans: "
                  "share of each map's relevance inside each token's true word span, the three maps on the same "
-                 "utterances (n/a: a map the run did not make).")
+                 f"utterances (n/a: a map the run did not make).{linear}")
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
@@ -235,7 +243,7 @@ def _stats_table(name: str, title: str, ids: Sequence[str], labels: Sequence[str
     """Identifier columns (code spans) then mean [CI] of one summary per label; CSV: mean, CI bounds and n."""
     if not rows:
         return None
-    keys = [label.lower().replace(" ", "_").replace("-", "_") for label in labels]
+    keys = [re.sub(r"\W+", "_", label.lower()).strip("_") for label in labels]
     return Table(name, title, [*ids, *labels],
                  [[*map(code_span, i), *(mean_ci(s, spec) for s in st)] for i, st in rows],
                  [*ids, *(c for k in keys for c in stat_columns(k))],
@@ -281,16 +289,22 @@ def deletion_table(models: Sequence[Model], mode: str = "deletion") -> Table | N
 
 
 def ground_truth_table(models: Sequence[Model]) -> Table | None:
-    """Share of relevance inside the true word span per model and group: CA, best head, saliency, baselines."""
+    """Share of relevance inside the true word span per model and group: CA, best head, saliency, baselines, and the
+    saliency maps' linear shares when the runs made them."""
     keys = ("input", "encoder", "uniform", "random")
+    runs = [(m, g, x) for m, g, x in explain_runs(models) if x.get("ground_truth")]
+    linear = [k for k in ("input", "encoder") if any(lookup(x, "ground_truth", "signed", k) for _, _, x in runs)]
     rows = []
-    for m, g, x in explain_runs(models):
-        if truth := x.get("ground_truth") or {}:
-            best = best_view(lookup(truth, "ca", "per_head") or {}) or ("", None)
-            rows.append(((m.name, g, best[0]), [lookup(truth, "ca", "all"), best[1], *(truth.get(k) for k in keys)]))
+    for m, g, x in runs:
+        truth = x["ground_truth"]
+        best = best_view(lookup(truth, "ca", "per_head") or {}) or ("", None)
+        rows.append(((m.name, g, best[0]), [lookup(truth, "ca", "all"), best[1], *(truth.get(k) for k in keys),
+                                            *(lookup(truth, "signed", k) for k in linear)]))
+    note = " Linear: the share as a ratio of sums over the unclipped, avg2d-pooled map, unbiased by its noise." if linear else ""
     return _stats_table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
-                        ["model", "group", "best head"], ["CA", "best CA head", *(display_name(k) for k in keys)], rows,
-                        SHARE, "Uniform map: the chance level.")
+                        ["model", "group", "best head"], ["CA", "best CA head", *(display_name(k) for k in keys),
+                                                          *(f"{display_name(k)}, linear" for k in linear)], rows,
+                        SHARE, "Uniform map: the chance level." + note)
 
 
 def timestamps_table(models: Sequence[Model]) -> Table | None:

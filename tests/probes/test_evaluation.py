@@ -13,6 +13,7 @@ import pytest
 
 import evaluate
 import probes.evaluation.run
+from probes.adapters.s2t import S2TProbe
 from probes.explain import explain as real_explain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +151,8 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
             assert by_round[-1]["ca"] == pytest.approx(r["agreement"][f"ca_vs_{target}"]["all"], nan_ok=True)
             truth = r["ground_truth"][target] if r["ground_truth"] else None
             assert by_round[-1]["span_mass"] == (truth if truth is None else pytest.approx(truth, nan_ok=True))
+            signed = r["ground_truth"]["signed"][target] if r["ground_truth"] else None  # linear share, avg2d pooled
+            assert by_round[-1]["span_mass_signed"] == (signed if signed is None else pytest.approx(signed, nan_ok=True))
     doubled = [r["budget"]["input"]["by_round"] for r in records if len(r["budget"]["input"]["rounds"]) > 1]
     assert doubled and all(b[0]["ca"]["pearson"] != b[-1]["ca"]["pearson"] for b in doubled)  # earlier maps differ
     report = (tmp_path / "out" / "report.md").read_text()
@@ -201,3 +204,16 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     probes.evaluation.run.rescore(out)
     assert {name: (out / name).read_bytes() for name in before} == before  # random baselines drawn alike too
+    for r in records:  # a run made before the linear shares existed, with a share gone wrong
+        if r.get("ground_truth"):
+            del r["ground_truth"]["signed"]
+            r["ground_truth"]["input"] = 2.0
+    (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    probes.evaluation.run.rescore(out)  # without the model the ground truth is kept as it is
+    assert json.loads((out / "utterances.jsonl").read_text().splitlines()[1])["ground_truth"]["input"] == 2.0
+    probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
+    assert {name: (out / name).read_bytes() for name in before} == before  # its tokenizer and the word times suffice
+    settings = json.loads((out / "settings.json").read_text())
+    (out / "settings.json").write_text(json.dumps({**settings, "manifest": str(tmp_path / "gone.tsv")}))
+    with pytest.raises(ValueError, match="gone.tsv has no word times here"):
+        probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))

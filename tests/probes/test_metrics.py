@@ -19,6 +19,7 @@ from probes.metrics.agreement import (
     mass_in_span,
     match_words,
     random_map,
+    signed_span_mass,
     span_mass,
     summarize,
     token_pearson,
@@ -122,6 +123,36 @@ def test_mass_in_span_on_hand_built_maps() -> None:
     np.testing.assert_allclose(mass_in_span(relevance, spans), [1.0, 0.5, 0.25, np.nan, np.nan, 4 / 6])
     assert span_mass(relevance, spans) == pytest.approx((1.0 + 0.5 + 0.25 + 4 / 6) / 4)
     assert math.isnan(span_mass(relevance, [[]] * 6))
+
+
+def test_signed_span_mass_is_a_ratio_of_sums_and_equals_span_mass_for_attention_rows() -> None:
+    relevance = torch.tensor([
+        [0.0, 2.0, 3.0, -1.0],  # inside [1, 3): 5 of 4
+        [1.0, 1.0, 1.0, 1.0],  # no windows: left out of both sums
+        [2.0, 2.0, 0.0, 0.0],  # inside [0, 1) and [0, 2) overlapping: 4 of 4
+    ])
+    spans = [[(1, 3)], [], [(0, 1), (0, 2)]]
+    assert signed_span_mass(relevance, spans) == pytest.approx((5 + 4) / (4 + 4))
+    assert math.isnan(signed_span_mass(relevance, [[]] * 3))
+    assert math.isnan(signed_span_mass(-relevance.abs(), spans))  # no positive total: undefined
+    rows = torch.softmax(torch.randn(5, 9, generator=torch.Generator().manual_seed(0)), dim=1)  # like CA
+    windows = [[(0, 3)], [(2, 5)], [], [(4, 9)], [(1, 2), (6, 8)]]
+    assert signed_span_mass(rows, windows) == pytest.approx(span_mass(rows, windows))
+
+
+def test_noise_biases_span_mass_but_not_signed_span_mass() -> None:
+    """A noise-free map with 0.85 of its relevance in the spans, estimated with zero-mean noise (like SPES with few
+    masks): clipping counts the noise outside the spans as mass, the linear share does not."""
+    spans = [[(10 * i, 10 * i + 10)] for i in range(4)]
+    clean = torch.full((4, 40), 0.2 / 40)  # (I, T'): 0.2 of each token's relevance spread over the utterance
+    for i in range(4):
+        clean[i, 10 * i:10 * i + 10] += 0.08  # 0.8 on its own word
+    truth = 0.8 + 0.2 * 10 / 40
+    assert signed_span_mass(clean, spans) == pytest.approx(truth) == span_mass(clean, spans)
+    generator = torch.Generator().manual_seed(0)
+    noisy = [clean + 0.02 * torch.randn(clean.shape, generator=generator) for _ in range(400)]
+    assert np.mean([signed_span_mass(m, spans) for m in noisy]) == pytest.approx(truth, abs=0.01)
+    assert np.mean([span_mass(m, spans) for m in noisy]) < truth - 0.05
 
 
 def test_match_words_when_the_hypothesis_drops_or_inserts_words() -> None:
