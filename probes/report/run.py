@@ -96,7 +96,10 @@ def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
         parts.append(f"best CA head ({best[0]}) {mean_ci(best[1], SHARE)}")
     parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in ordered(truth)
               if k != "ca" and is_stat(truth[k])]
-    return [f"- **Ground truth**, share of relevance inside the true word span: {', '.join(parts)}."]
+    linear = [f"{display_name(k)} {mean_ci(s, SHARE)}" for k, s in (truth.get("signed") or {}).items() if k != "ca"]
+    also = (f"; linear (a ratio of sums over the unclipped map, which its noise does not bias): {', '.join(linear)}"
+            if linear else "")
+    return [f"- **Ground truth**, share of relevance inside the true word span: {', '.join(parts)}{also}."]
 
 
 def _headline_timestamps(metrics: Mapping[str, Any]) -> list[str]:

@@ -61,8 +61,9 @@ def is_stat(x: Any) -> bool:
 
 
 def display_name(name: str) -> str:
-    """Display name of a target, source or estimator."""
-    return LABELS.get(name, name.replace("_", " "))
+    """Display name of a target, source or estimator; a qualifier after ", " is kept ("input, linear")."""
+    base, sep, qualifier = name.partition(", ")
+    return LABELS.get(base, base.replace("_", " ")) + sep + qualifier
 
 
 def comparison_label(comparison: str) -> str:
