@@ -32,7 +32,7 @@ study-run: setup corpus
 # The study's light results copied into results/study/ (to commit), then its report rebuilt from them.
 STUDY_OUT ?= $(or $(CROSSPROBE_CACHE),$(HOME)/.cache/crossprobe)/study/outputs/study
 study-results: setup
-	$(PY) -m probes.study --config configs/study/cpu.yaml --out $(STUDY_OUT) --export results/study
+	$(PY) -m probes.study --config configs/study/cpu.yaml --out $(STUDY_OUT) --export results/study $(if $(ONLY),--only $(ONLY))
 
 # results/study/report.md rebuilt from the committed files alone (byte-identical to the committed one).
 study-report: setup

@@ -390,12 +390,12 @@ HEAVY = ("*.h5", "*.ckpt")  # never exported: maps and checkpoints
 LIGHT_DIRS = EXPLANATIONS  # besides the model folder's own files, the only folders exported (not train/, test/)
 
 
-def export(out: Path, dest: Path) -> Path:
-    """Copy a study's light results (quality, ledgers, explain metrics, records, reports, figures, tables) into ``dest``
-    and rebuild its report there from those files alone; returns the report's path."""
+def export(out: Path, dest: Path, only: Sequence[str] = ()) -> Path:
+    """Copy a study's light results (quality, ledgers, explain metrics, records, reports, figures, tables) of every
+    (selected) model into ``dest`` and rebuild its report there from those files alone; returns the report's path."""
     for folder in sorted((out / "models").glob("*")):
-        if not (folder / "quality.json").is_file():
-            continue  # not trained and tested yet
+        if not (folder / "quality.json").is_file() or (only and folder.name not in only):
+            continue  # not trained and tested yet, or not asked for
         target = dest / "models" / folder.name
         if target.exists():
             shutil.rmtree(target)
@@ -427,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "study file's (else kept, with a note) and make them anew; a model that came from the "
                         "committed results is trained again for them (same recipe and seed, its test compared)")
     p.add_argument("--export", type=Path, metavar="DIR",
-                   help="copy the light results (no checkpoints, no maps.h5) into DIR, rebuild DIR/report.md, and stop")
+                   help="copy the light results (no checkpoints, no maps.h5) of the (selected) models into DIR, rebuild "
+                        "DIR/report.md, and stop (with --only, the other models' results in DIR are left as they are)")
     p.add_argument("--rescore", action="store_true",
                    help="recompute the agreement scores of the (selected) models' finished explain runs from their saved "
                         "maps (seconds, no model pass; e.g. after a new correlation was added), and their ground-truth "
@@ -444,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.out:
         study.out = a.out
     if a.export:
-        print(f"[study] report: {export(study.out, a.export)}")
+        print(f"[study] report: {export(study.out, a.export, a.only)}")
         return 0
     if a.rescore:
         try:

@@ -116,6 +116,8 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
     from probes.study.report import write_study_report
     assert write_study_report(results).read_bytes() == text
+    assert main(["--config", str(config), "--export", str(tmp_path / "one"), "--only", "tiny_multi"]) == 0
+    assert [p.name for p in (tmp_path / "one" / "models").iterdir()] == ["tiny_multi"]  # one model exported
     # rescoring from the saved maps gives the same scores, so the same report
     assert main(["--config", str(config), "--rescore"]) == 0
     assert (study.out / "report.md").read_bytes() == text
