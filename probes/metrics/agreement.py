@@ -237,7 +237,8 @@ def signed_span_mass(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> f
     zero therefore estimates the noise-free map's share without bias, where clipping turns noise
     outside the words into mass; give it a linearly pooled map (``avg2d``), not a max-pooled one.
     A token weighs by its total relevance. For maps whose rows are non-negative and sum to one
-    (CA) it equals ``span_mass``. Nan when no token is scored or the scored total is not positive.
+    (CA) it equals ``span_mass``. It exceeds 1 where the relevance outside the windows sums
+    negative. Nan when no token is scored or the scored total is not positive.
     """
     a = _as_array(relevance).astype(np.float64)
     if a.ndim != 2 or a.shape[0] != len(spans):
