@@ -234,6 +234,29 @@ def convergence_figure(rounds: Mapping[str, Sequence[tuple[float, float]]], titl
     return fig
 
 
+def budget_figure(series: Mapping[str, tuple[Sequence[float], Sequence[Mapping[str, Any]]]], title: str) -> Figure:
+    """Each measure's mean [95% interval] over utterances as if an adaptive run had stopped at each budget.
+
+    Args:
+        series: measure name -> (masks at each cap, the measure's summary at each cap: mean, ci_low, ci_high).
+        title: figure title.
+
+    Returns:
+        The figure: masks on a log-2 axis, one line with error bars per measure.
+    """
+    fig = new_figure(9.0, 5.5)
+    ax = fig.add_subplot()
+    for (name, (masks, stats)), colour in zip(series.items(), _colours(list(series))):
+        mean, low, high = (as_array([s.get(k) for s in stats]) for k in ("mean", "ci_low", "ci_high"))
+        spread = np.nan_to_num(np.stack([mean - low, high - mean]))  # (2, caps); no bar where undefined
+        ax.errorbar(as_array(masks), mean, yerr=spread, marker="o", ms=4, capsize=3, color=colour, label=name)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="masks scored per utterance (mean)", ylabel="mean over utterances [95% interval]", title=title)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return fig
+
+
 def deletion_figure(
     curves: Mapping[str, tuple[Any, Any]],
     ylabel: str = "WER (%)",

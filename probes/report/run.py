@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from probes.report.paper import PAPER
-from probes.report.run_figures import (TokenText, WordTimes, write_convergence_figures, write_deletion_figures,
-                                       write_distributions, write_examples, write_layer_head_figures,
-                                       write_per_layer_figure)
+from probes.report.run_figures import (TokenText, WordTimes, write_budget_figures, write_convergence_figures,
+                                       write_deletion_figures, write_distributions, write_examples,
+                                       write_layer_head_figures, write_per_layer_figure)
 from probes.report.run_tables import ordered, tables
 from probes.report.tables import (AUC, CORR, MS, SECONDS, SHARE, Table, as_float, best_view, code_span,
                                   comparison_label, count, display_name, fmt, is_stat, lookup, mean_ci, paper_number,
@@ -168,7 +168,10 @@ def _figure_groups(metrics: Mapping[str, Any], records: Sequence[Mapping[str, An
         ("Deletion and insertion curves", "Mean curve over utterances; legend AUCs are the means of the "
          "per-utterance AUCs.", write_deletion_figures(metrics, folder) + write_deletion_figures(metrics, folder, "insertion")),
         ("Map convergence", "Split-half reliability of each utterance's saliency map as the adaptive budget doubled "
-         "its masks, until the target or the cap.", write_convergence_figures(records, folder)),
+         "its masks, until the target or the cap; then what each budget gives, over utterances (the run as if "
+         "capped there): a measure that still moves at the last budget has not converged. The clipped share in the "
+         "true spans counts a map's noise outside the words as mass, so it rises as the noise falls; the linear one "
+         "does not.", write_convergence_figures(records, folder) + write_budget_figures(metrics, folder)),
     ]
     return [g for g in groups if g[2]]
 

@@ -62,6 +62,23 @@ def write_convergence_figures(records: Sequence[Mapping[str, Any]], folder: Path
     return paths
 
 
+BUDGET_MEASURES = {"split_half": "split-half reliability", "pearson": "Pearson with CA",
+                   "span_mass": "share in true spans (clipped)", "span_mass_signed": "share in true spans (linear)"}
+
+
+def write_budget_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
+    """What each budget gave, per map an adaptive run made: the ``by_cap`` summaries against the masks."""
+    paths = []
+    for target, spent in (metrics.get("budget") or {}).items():
+        if not (caps := list((spent.get("by_cap") or {}).values())):
+            continue
+        masks = [at["masks"]["mean"] for at in caps]
+        series = {label: (masks, [at[key] for at in caps]) for key, label in BUDGET_MEASURES.items() if key in caps[0]}
+        fig = plots.budget_figure(series, f"What each budget gives: {display_name(target)}")
+        paths.append(plots.save(fig, folder / f"budget_{target}.png"))
+    return paths
+
+
 def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "deletion") -> list[Path]:
     """Mean deletion (or insertion) curve of every source, one figure per curve kind."""
     auc = metrics.get(f"{mode}_auc") or {}

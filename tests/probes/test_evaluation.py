@@ -163,6 +163,7 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
         metrics["pearson"]["ca_vs_input"]["all"]["mean"])
     assert "What each budget gives" in report
     assert (tmp_path / "out" / "figures" / "convergence_encoder.png").is_file()
+    assert "figures/budget_input.png" in report and (tmp_path / "out" / "figures" / "budget_encoder.png").is_file()
     assert metrics["budget"]["input"]["masks"]["n"] == 3
     assert metrics["budget"]["input"]["masks"]["mean"] == pytest.approx(
         sum(r["budget"]["input"]["masks"] for r in records) / 3)

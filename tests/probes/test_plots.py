@@ -155,6 +155,19 @@ def test_bars_reject_inverted_intervals() -> None:
         plots.bars_figure(["a"], [0.5], [0.6], [0.7], "r", "t")
 
 
+def test_budget_figure_draws_each_measure_with_its_interval(tmp_path: Path) -> None:
+    def stat(mean: float, half: float) -> dict:
+        return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+    series = {"clipped": ([8192, 16384], [stat(0.25, 0.05), stat(0.30, 0.04)]),
+              "linear": ([8192, 16384], [stat(0.70, 0.1), {"mean": 0.71, "ci_low": None, "ci_high": None}])}
+    fig = plots.budget_figure(series, "What each budget gives")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and [c.lines[0].get_ydata().tolist() for c in ax.containers] == [[0.25, 0.30], [0.70, 0.71]]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["clipped", "linear"]
+    _width_ok(_png(plots.save(fig, tmp_path / "budget.png")))
+
+
 def test_convergence_figure_draws_each_utterance_on_a_log2_mask_axis(tmp_path: Path) -> None:
     rounds = {"u1": [(8192, 0.45), (16384, 0.62), (32768, 0.76)], "u2": [(8192, 0.91)]}
     fig = plots.convergence_figure(rounds, "Adaptive budget")
