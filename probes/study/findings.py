@@ -251,7 +251,7 @@ def _ranking(models: Sequence[Model], key: str, title: str, claim: str, family: 
     ours, winners = [], []
     for m, g, x in explain_runs(models):
         if block := x.get(family) or {}:
-            stats = {n: stat(block, n) for n in names if n in block or stat(block, n) is not None}
+            stats = {n: stat(block, n) for n in names if n in block}
             winners.append(_winner({n: s for n, s in stats.items() if n not in ("uniform", "random")}, lowest))
             ours.append(f"{run_span(m, g)}: "
                         + ", ".join(f"{display_name(n)} {mean_ci(s, spec)}" for n, s in stats.items())
@@ -261,27 +261,40 @@ def _ranking(models: Sequence[Model], key: str, title: str, claim: str, family: 
     return Finding(key, title, claim, ours, "", reason)
 
 
-def _truth_share(block: Mapping[str, Any], name: str) -> Stat | None:
-    """A map's share in the true spans: CA's over all heads; a saliency map's linear share (``signed``, unbiased by its
-    noise) when the run made it, else its clipped one."""
-    if name == "ca":
-        return lookup(block, "ca", "all")
-    return lookup(block, "signed", name.removesuffix(LINEAR)) if name.endswith(LINEAR) else block.get(name)
-
-
 LINEAR = ", linear"
 
 
 def finding_ground_truth(models: Sequence[Model]) -> Finding:
-    """Extra: does CA or saliency put more of its mass inside the true word spans?"""
-    linear = any(lookup(x, "ground_truth", "signed") for _, _, x in explain_runs(models))
-    names = ("ca", f"input{LINEAR}", f"encoder{LINEAR}", "uniform") if linear else ("ca", "input", "encoder", "uniform")
-    claim = "Not measured in the paper (it has no word-level ground truth)."
-    if linear:
-        claim += (" Saliency maps' shares here are linear (a ratio of sums over the unclipped map), which their noise "
-                  "does not bias; clipped, a noisy map's noise outside the words counts as mass and CA looks sharper.")
-    return _ranking(models, "i", "Ours: which map puts more mass in the true word spans", claim, "ground_truth",
-                    names, _truth_share, SHARE, False, "most mass in the true spans", "no run has ground-truth word spans")
+    """Extra: does CA or saliency put more of its mass inside the true word spans?
+
+    Saliency maps are ranked by their linear share (``ground_truth.signed``), which their noise does not bias; a run
+    made before it was recorded shows its clipped shares unranked: clipped, a noisy map's noise outside the words
+    counts as mass, and CA looks sharper than it is."""
+    ours, winners = [], []
+    for m, g, x in explain_runs(models):
+        if not (block := x.get("ground_truth") or {}):
+            continue
+        ca, uniform = lookup(block, "ca", "all"), block.get("uniform")
+        if signed := block.get("signed"):
+            stats = {"ca": ca, **{f"{k}{LINEAR}": signed[k] for k in ("input", "encoder") if signed.get(k)}}
+            winners.append(_winner(stats))
+            end = f"; most mass in the true spans: {winners[-1]}"
+        else:
+            stats = {"ca": ca, **{f"{k}, clipped": block[k] for k in ("input", "encoder") if block.get(k)}}
+            end = "; not ranked: clipped shares only (made before linear ones were recorded)"
+        ours.append(f"{run_span(m, g)}: " + ", ".join(f"{display_name(n)} {mean_ci(s, SHARE)}" for n, s in
+                                                      {**stats, "uniform": uniform}.items()) + end)
+    if not ours:
+        reason = "no run has ground-truth word spans"
+    elif not winners:
+        reason = "not ranked: no run has linear shares"
+    else:
+        reason = "most mass in the true spans: " + (f"{winners[0]} in every ranked run" if len(set(winners)) == 1 else
+                                                    "differs between runs (" + ", ".join(sorted(set(winners))) + ")")
+        reason += "; the other runs predate linear shares, not ranked" if len(winners) < len(ours) else ""
+    claim = ("Not measured in the paper (it has no word-level ground truth). Saliency maps are ranked by their linear "
+             "share (a ratio of sums over the unclipped map), which their noise does not bias.")
+    return Finding("i", "Ours: which map puts more mass in the true word spans", claim, ours, "", reason)
 
 
 def finding_timestamps(models: Sequence[Model]) -> Finding:

@@ -62,8 +62,9 @@ def record(uid: str, group: str, r_in: float, r_enc: float | None, seed: int) ->
 
 
 def add_model(study: Path, name: str, preset: str, languages: list[str], tasks: list[str],
-              groups: dict[str, tuple[float, float | None]]) -> None:
-    """quality.json and one metrics.json per group (group -> (CA vs input, CA vs encoder Pearson))."""
+              groups: dict[str, tuple[float, float | None]], signed: dict[str, float] | None = None) -> None:
+    """quality.json and one metrics.json per group (group -> (CA vs input, CA vs encoder Pearson)); ``signed``: the
+    records' linear true-span shares (none without)."""
     folder = study / "models" / name
     folder.mkdir(parents=True)
     quality = {"name": name, "experiment": f"configs/experiment/{name}.yaml", "preset": preset,
@@ -76,6 +77,8 @@ def add_model(study: Path, name: str, preset: str, languages: list[str], tasks: 
         run = folder / "explain" / group
         run.mkdir(parents=True)
         records = [record(f"{group}{u}", group, r_in, r_enc, seed=100 * k + u) for u in range(UTTERANCES)]
+        for r in records if signed else ():
+            r["ground_truth"]["signed"] = signed
         write_json(run / "metrics.json", summarize_records(records))
         write_json(run / "settings.json", {"config": {"pooling": "avg2d"}})  # averaged maps: their agreement corrects
 
@@ -125,6 +128,19 @@ def test_verdicts_are_as_designed(study: Path) -> None:
     text = (study / "report.md").read_text()
     assert "**Verdict: not testable here**: no English ASR agreement for `en_asr_s`" in text
     assert "best layer 3 of 3 (the last)" in text and "most accurate: CTC" in text
+
+
+def test_maps_are_ranked_on_the_true_words_by_their_linear_shares_only(tmp_path: Path) -> None:
+    add_model(tmp_path, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.58, 0.72)},
+              signed={"ca": 0.6, "input": 0.7, "encoder": 0.65})  # clipped: CA 0.6 ahead of input 0.4
+    add_model(tmp_path, "en_asr_s", "s", ["en"], ["asr"], {"asr_en": (0.6, 0.7)})  # clipped shares only
+    found = next(f for f in fd.findings(load_study(tmp_path)) if f.key == "i")
+    ranked, unranked = found.ours
+    assert ranked.startswith("`en_asr_xs/asr_en`") and "SPES input saliency, linear 0.700" in ranked
+    assert ranked.endswith("most mass in the true spans: SPES input saliency, linear")
+    assert "SPES input saliency, clipped 0." in unranked and "linear" not in unranked and "not ranked" in unranked
+    assert found.reason == ("most mass in the true spans: SPES input saliency, linear in every ranked run; the other "
+                            "runs predate linear shares, not ranked")
 
 
 def test_finding_a_quotes_the_agreement_corrected_for_the_maps_reliability(study: Path) -> None:
