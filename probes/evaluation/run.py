@@ -28,10 +28,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
+from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows, stored_utterance
 from probes.explain import (GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, ground_truth_scores, linear_maps,
                             utterance_seed)
-from probes.interface import ProbeModel, Utterance
+from probes.interface import ProbeModel
 from probes.metrics.summary import json_ready, summarize_records
 from probes.store import (atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_record,
                           write_records)
@@ -202,6 +202,7 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     settings = read_json(out / "settings.json")
     seed = settings["config"]["seed"]
     records = read_records(out / "utterances.jsonl")
+    names = ("ca", *TARGETS, "input_full")  # input_full: the input map, pooled linearly for the ground truth
     truth = ground_truth(settings["manifest"]) if model is not None else {}
     if model is not None and not truth and any(r.get("ground_truth") for r in records):
         raise ValueError(f"{out}: its manifest {settings['manifest']} has no word times here (missing, or not relative "
@@ -209,7 +210,7 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     for record in records:
         if record.get("skipped"):
             continue
-        stored = {name: torch.from_numpy(m) for name, m in read_maps(out / "maps.h5", record["id"]).maps.items()}
+        stored = {name: torch.from_numpy(m) for name, m in read_maps(out / "maps.h5", record["id"], names).maps.items()}
         targets = {name: stored[name] for name in TARGETS if name in stored}  # (I, T') each
         generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
         record["agreement"] = json_ready(agreement_scores(stored["ca"], targets, generator))
@@ -224,15 +225,6 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
         if (work := record_file(out, index)).is_file():
             write_record(work, record)
     return metrics
-
-
-def stored_utterance(record: dict[str, Any], truth: dict[str, tuple[list, list, list]]) -> Utterance:
-    """An explained record as the Utterance its ground truth needs (hypothesis tokens, task, the manifest's word times);
-    the features are left empty."""
-    words, tgt_words, alignment = truth.get(record["id"], (None, None, None))
-    return Utterance(id=record["id"], features=torch.zeros(record["frames"], 0), prefix=[], tokens=list(record["tokens"]),
-                     task=record["task"], src_lang=record["src_lang"], tgt_lang=record["tgt_lang"], words=words,
-                     tgt_words=tgt_words, alignment=alignment)
 
 
 def usable_cores() -> int:

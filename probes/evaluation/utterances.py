@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -36,6 +36,15 @@ def ground_truth(manifest: Path | str) -> dict[str, tuple[list, list, list]]:
         return {}
     return {a.id: ([tuple(w) for w in a.words], list(a.tgt_words), [tuple(p) for p in a.alignment])
             for a in iter_alignments(path)}
+
+
+def stored_utterance(record: dict[str, Any], truth: dict[str, tuple[list, list, list]]) -> Utterance:
+    """An explained record as the Utterance its ground truth needs (hypothesis tokens, task, the manifest's word times);
+    the features are left empty (its frames only), as no model pass follows."""
+    words, tgt_words, alignment = truth.get(record["id"], (None, None, None))
+    return Utterance(id=record["id"], features=torch.zeros(record["frames"], 0), prefix=[], tokens=list(record["tokens"]),
+                     task=record["task"], src_lang=record["src_lang"], tgt_lang=record["tgt_lang"], words=words,
+                     tgt_words=tgt_words, alignment=alignment)
 
 
 def load_utterance(model: ProbeModel, manifest: Path | str, row: ManifestRow,

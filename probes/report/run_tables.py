@@ -7,9 +7,9 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from probes.metrics.agreement import CORRELATIONS
 from probes.metrics.summary import per_head_grid
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SECONDS, SHARE, Stat, Table, best_view, comparison_label,
-                                  count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_count, mean_pm, na_reason,
-                                  stat_columns)
+from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SECONDS, SHARE, Stat, Table, best_view,
+                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
+                                  mean_count, mean_pm, na_reason, stat_columns)
 
 SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 
@@ -146,13 +146,10 @@ def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
     rows += [(display_name(k), k, truth[k]) for k in others]
     signed = {k: v for k, v in (truth.get("signed") or {}).items() if k != "ca"}  # CA's linear share is its share
     rows += [(f"{display_name(k)}, linear", f"signed:{k}", v) for k, v in signed.items()]
-    linear = (" Linear: the share as a ratio of sums over the unclipped map (input maps avg2d-pooled), which the "
-              "map's noise does not bias; the others clip it, so a noisy map's noise outside the words counts as mass."
-              if signed else "")
     return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                  ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
                  ["map", *stat_columns("share")], [[key, *csv_stat(s)] for _, key, s in rows],
-                 "Uniform map: the chance level (a word's share of the utterance)." + linear)
+                 "Uniform map: the chance level (a word's share of the utterance)." + (f" {LINEAR_NOTE}" if signed else ""))
 
 
 def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:

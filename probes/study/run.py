@@ -39,7 +39,7 @@ from probes.adapters.s2t import S2TProbe
 from probes.evaluation.cli import explain_config, file_digest, parser
 from probes.evaluation.run import rescore, with_defaults
 from probes.metrics.summary import json_ready
-from probes.store import write_json
+from probes.store import read_json, write_json
 from probes.study.config import ModelSpec, Study, group_filter
 from probes.study.models import group_quality, meets_target, targets
 from probes.study.report import write_study_report
@@ -364,7 +364,7 @@ def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
 
 def explained_model(folder: Path) -> S2TProbe | None:
     """The model a finished run explained, when its checkpoint is still where the run found it and unchanged."""
-    settings = json.loads((folder / "settings.json").read_text())
+    settings = read_json(folder / "settings.json")
     ckpt = Path(settings.get("ckpt") or "")
     if not ckpt.is_file() or file_digest(ckpt) != settings.get("ckpt_sha256"):
         return None

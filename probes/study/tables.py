@@ -7,9 +7,9 @@ import re
 from typing import Any, Iterator, Mapping, Sequence
 
 from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
-from probes.report.tables import (AUC, CORR, DIRECTIONS, MS, SHARE, Stat, Table, as_float, best_view, code_span,
-                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci, mean_count,
-                                  paper_number, stat_columns)
+from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SHARE, Stat, Table, as_float, best_view,
+                                  code_span, comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
+                                  mean_count, paper_number, stat_columns)
 from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
                                  targets)
 
@@ -157,7 +157,7 @@ def paired_table(models: Sequence[Model]) -> Table | None:
                 ("encoder_in_spans", SHARE)]
     names = ["CA vs input", "per token", "input map in true spans", "CA in true spans", "encoder map in true spans"]
     columns = ["ca_vs_input", "per_token", "truth_share", "ca_truth_share", "encoder_truth_share"]
-    if any(lookup(m.paired.get(g), "runs", "paper", "input_signed", "n") for m, g, _ in paper_runs(models)):
+    if linear := any(lookup(m.paired.get(g), "runs", "paper", "input_signed", "n") for m, g, _ in paper_runs(models)):
         measures += [("input_signed", SHARE), ("ca_minus_input_signed", SHARE)]
         names += ["input map in true spans, linear", "CA − input map, linear"]
         columns += ["truth_share_linear", "ca_minus_input_linear"]
@@ -176,9 +176,6 @@ def paired_table(models: Sequence[Model]) -> Table | None:
                              *(v for k, _ in measures for v in csv_stat(x.get(k))[:3]), x["ca_vs_input"]["n"]])
     if not rows:
         return None
-    linear = (" Linear: the share as a ratio of sums over the unclipped, avg2d-pooled map, which the map's noise does "
-              "not bias (clipping turns noise outside the words into mass), and CA minus it per utterance."
-              if "input_signed" in dict(measures) else "")
     return Table("paired_resolution", "The paper's resolution against the coarse maps, on the same utterances",
                  ["model", "group", "maps", "masks", *names, "n"], rows,
                  ["model", "group", "maps", "masks", *(c for name in columns for c in stat_columns(name)[:3]), "n"],
@@ -187,7 +184,8 @@ def paired_table(models: Sequence[Model]) -> Table | None:
                  "maps (an adaptive run's also as its first doubling left them); then the differences, one per "
                  "utterance (a paired interval, narrower than two unpaired ones). CA: all layers and heads. True spans: "
                  "share of each map's relevance inside each token's true word span, the three maps on the same "
-                 f"utterances (n/a: a map the run did not make).{linear}")
+                 "utterances (n/a: a map the run did not make)."
+                 + (f" {LINEAR_NOTE} CA − input map: CA's share minus it, per utterance." if linear else ""))
 
 
 def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
@@ -300,11 +298,10 @@ def ground_truth_table(models: Sequence[Model]) -> Table | None:
         best = best_view(lookup(truth, "ca", "per_head") or {}) or ("", None)
         rows.append(((m.name, g, best[0]), [lookup(truth, "ca", "all"), best[1], *(truth.get(k) for k in keys),
                                             *(lookup(truth, "signed", k) for k in linear)]))
-    note = " Linear: the share as a ratio of sums over the unclipped, avg2d-pooled map, unbiased by its noise." if linear else ""
     return _stats_table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                         ["model", "group", "best head"], ["CA", "best CA head", *(display_name(k) for k in keys),
                                                           *(f"{display_name(k)}, linear" for k in linear)], rows,
-                        SHARE, "Uniform map: the chance level." + note)
+                        SHARE, "Uniform map: the chance level." + (f" {LINEAR_NOTE}" if linear else ""))
 
 
 def timestamps_table(models: Sequence[Model]) -> Table | None:
