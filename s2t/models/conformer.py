@@ -46,6 +46,24 @@ class MaskedBatchNorm(nn.Module):
         return (x - mean) * (self.weight * torch.rsqrt(var + self.eps)) + self.bias  # (B, T, C)
 
 
+def depthwise_conv(x: Tensor, conv: nn.Conv1d) -> Tensor:
+    """``conv`` (depthwise, odd kernel, same length) over (B, T, D) frames.
+
+    Without autograd on a CPU it is computed as the kernel's sum of shifted, channel-scaled frames, which
+    measured 2.6-5x faster than oneDNN's depthwise kernel at the presets' widths (benchmarks/depthwise_conv.py);
+    with gradients oneDNN's is the faster one at larger widths, and on GPUs cuDNN's, so they keep ``conv``.
+    """
+    if x.device.type != "cpu" or torch.is_grad_enabled():
+        return conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+    kernel, frames = conv.kernel_size[0], x.shape[1]
+    padded = F.pad(x, (0, 0, kernel // 2, kernel // 2))  # (B, T + kernel - 1, D)
+    taps = conv.weight[:, 0].t().contiguous().to(x.dtype)  # (kernel, D), each tap contiguous over channels
+    out = conv.bias.to(x.dtype).expand_as(x).clone()  # (B, T, D)
+    for k in range(kernel):
+        out.addcmul_(padded[:, k:k + frames], taps[k])
+    return out
+
+
 class ConvolutionModule(nn.Module):
     """LayerNorm, pointwise + GLU, depthwise convolution, norm, Swish, pointwise, dropout."""
 
@@ -73,7 +91,7 @@ class ConvolutionModule(nn.Module):
         x = F.glu(self.pointwise_in(self.layer_norm(x)), dim=-1)  # (B, T, D)
         # Zero padded frames so that the depthwise kernel sees the same zeros at an utterance's
         # end whether it is padded in a batch or alone.
-        x = self.depthwise((x * mask).transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+        x = depthwise_conv(x * mask, self.depthwise)  # (B, T, D)
         x = self.norm(x, mask) if isinstance(self.norm, MaskedBatchNorm) else self.norm(x)
         return self.dropout(self.pointwise_out(self.activation(x)))
 

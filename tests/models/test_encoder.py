@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from s2t.models import S2TModel
-from s2t.models.conformer import MaskedBatchNorm
+from s2t.models.conformer import MaskedBatchNorm, depthwise_conv
 from s2t.models.encoder import TransformerEncoderBlock
 from s2t.models.layers import Conv1dSubsampler
 
@@ -96,3 +96,14 @@ def test_training_step_backpropagates_everywhere(make_model: Callable[..., S2TMo
     (out["logits"].square().mean() + out["ctc_logits"].square().mean()).backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None]
     assert missing == []
+
+
+@pytest.mark.parametrize("kernel", [1, 5, 31])
+def test_depthwise_conv_without_autograd_equals_the_convolution(kernel: int) -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(6, 6, kernel, padding=kernel // 2, groups=6).double()
+    x = torch.randn(3, 17, 6, dtype=torch.float64)  # (B, T, D), shorter than the kernel at 31
+    with torch.no_grad():
+        fast = depthwise_conv(x, conv)
+    torch.testing.assert_close(fast, conv(x.transpose(1, 2)).transpose(1, 2))
+    assert depthwise_conv(x, conv).requires_grad  # with autograd, the convolution itself
