@@ -10,6 +10,8 @@
 #   STUDY_COMMIT=<rev>          pin another commit (default: HEAD)
 #   STUDY_ARGS=--redo-explain   explain the trained models anew (python -m probes.study --help)
 #   STUDY_THREADS=2             torch threads (default 1; 2 only on an otherwise idle machine)
+#   STUDY_RUNNERS=2             runners sharing the models (default 1): each takes the next model no other
+#                               runner holds, so one trains on a core while another explains on the other
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -20,21 +22,22 @@ pidfile="$home/study.pid"
 log="$home/study.log"
 mkdir -p "$home/outputs" "$home/data"
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# The pid file holds one runner's process group per line.
+running() { [ -f "$pidfile" ] && while read -r group; do kill -0 "$group" 2>/dev/null && return 0; done <"$pidfile"; return 1; }
 
 if [ "${1:-}" = stop ]; then
   if ! running; then echo "study: not running"; exit 0; fi
-  group=$(cat "$pidfile")
-  kill -- "-$group"
-  for _ in $(seq 60); do running || break; sleep 1; done  # the runner records the time spent, then exits
+  groups=$(cat "$pidfile")
+  for group in $groups; do kill -- "-$group" 2>/dev/null || true; done
+  for _ in $(seq 60); do running || break; sleep 1; done  # the runners record the time spent, then exit
   # evaluate.py's worker processes handle SIGTERM themselves and outlive the runner: left alone, they go on
   # writing into a run that the next `make study` resumes beside them
-  kill -9 -- "-$group" 2>/dev/null || true
+  for group in $groups; do kill -9 -- "-$group" 2>/dev/null || true; done
   echo "study: stopped (resume with make study)"
   exit 0
 fi
 if running; then
-  echo "study: already running (pid $(cat "$pidfile"), clone at $(git -C "$src" rev-parse --short HEAD)); follow it with: tail -f $log"
+  echo "study: already running (pids $(tr '\n' ' ' <"$pidfile")clone at $(git -C "$src" rev-parse --short HEAD)); follow it with: tail -f $log"
   exit 0
 fi
 
@@ -55,7 +58,14 @@ export OMP_NUM_THREADS=${STUDY_THREADS:-1} MKL_NUM_THREADS=${STUDY_THREADS:-1}
 if [ -n "${STUDY_FG:-}" ]; then
   exec nice -n 10 make -C "$src" study-run
 fi
-setsid nohup nice -n 10 make -C "$src" study-run >>"$log" 2>&1 < /dev/null &
-echo $! >"$pidfile"
-echo "study: running in the background (pid $!); follow it with: tail -f $log"
+: >"$pidfile"
+for runner in $(seq "${STUDY_RUNNERS:-1}"); do
+  out=$log
+  [ "$runner" = 1 ] || out="${log%.log}.$runner.log"
+  # setsid -f: the runner leads its own process group, whose id is its pid, which `make study-stop` ends; the
+  # setup (venv, corpus) is made by one runner at a time, so a new machine builds it once
+  setsid -f nice -n 10 sh -c 'echo $$ >>"$1"; flock "$2" make -C "$3" setup corpus && exec make -C "$3" study-run' \
+    sh "$pidfile" "$home/setup.lock" "$src" >>"$out" 2>&1 </dev/null
+  echo "study: runner $runner running in the background; follow it with: tail -f $out"
+done
 echo "study: when it has finished: make study-results (copies the light results into results/study/)"

@@ -23,15 +23,18 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import fcntl
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -53,6 +56,7 @@ ROOT = checkout_root()  # where the steps run: the checkout's root, or (installe
 TRAIN, EVALUATE = "s2t.train", "probes.evaluation"  # the steps' modules
 EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
+LOCK = ".runner.lock"  # OUT/.runner.lock and OUT/models/<name>/.runner.lock: the runner working there (model_lock)
 
 
 def call(module: str, args: Sequence[str], what: str, ledger: Path) -> None:
@@ -247,11 +251,12 @@ def check_data(study: Study) -> None:
         read_manifest(manifest, unique_ids=True)
 
 
-def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False) -> Path:
-    """Train, test and explain every (selected) model, then write the study report.
+def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False, redo_explain: bool = False) -> Path:
+    """Train, test and explain every (selected) model that no other runner holds, then write the study report.
 
     ``redo_changed``: finished explain runs made with other settings than the study file's are set aside and made
     anew; a model taken from the committed results is then trained again for them (``train_again``).
+    ``redo_explain``: every explain run of the model is set aside first and made anew, without retraining.
     """
     check_data(study)
     for spec in study.models:
@@ -259,26 +264,68 @@ def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False) -> P
             continue
         folder = study.out / "models" / spec.name
         folder.mkdir(parents=True, exist_ok=True)
-        if seed_from_results(study, spec, folder):
-            print(f"[study] {spec.name}: finished in {study.results}; its light results copied, not made again",
-                  flush=True)
-        ckpt = train(study, spec, folder / "train")
-        scores = quality(study, spec, ckpt, folder)
-        if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
-            scores["targets"] = study.targets
-            write_json(folder / "quality.json", scores)
-        try:
-            explain(study, spec, ckpt, folder, scores, redo_changed)
-        except CheckpointMissing:
-            if not seeded(folder / "train"):
-                raise
-            ckpt, scores = train_again(study, spec, folder, scores)
-            explain(study, spec, ckpt, folder, scores, redo_changed)
-        scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
-        write_json(folder / "quality.json", scores)
-    report = write_study_report(study.out)
+        with model_lock(folder) as holder:
+            if holder:
+                print(f"[study] {spec.name}: skipped, another runner is on it ({holder})", flush=True)
+                continue
+            if redo_explain and (moved := set_aside(folder / "explain")):
+                print(f"[study] {spec.name}: set aside {moved}; explaining anew", flush=True)
+            run_model(study, spec, folder, redo_changed)
+    with study_lock(study.out):
+        report = write_study_report(study.out)
     print(f"[study] report: {report}", flush=True)
     return report
+
+
+@contextmanager
+def model_lock(folder: Path) -> Iterator[str | None]:
+    """Hold ``folder``'s lock for the block: yields None when this process got it, else who holds it ("pid N").
+
+    Several runners of one study (e.g. one per core) then share its models without two working on one. The
+    lock is the OS's (``flock``), so it is released however its holder ends, a lost machine included.
+    """
+    with open(folder / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            yield handle.read().strip() or "a runner that has just started"
+            return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield None
+
+
+@contextmanager
+def study_lock(out: Path) -> Iterator[None]:
+    """Wait for, then hold, the study's own lock: one runner at a time writes the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -> None:
+    """Train, test and explain one model in ``folder`` (each step resumes or is skipped when finished)."""
+    if seed_from_results(study, spec, folder):
+        print(f"[study] {spec.name}: finished in {study.results}; its light results copied, not made again",
+              flush=True)
+    ckpt = train(study, spec, folder / "train")
+    scores = quality(study, spec, ckpt, folder)
+    if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
+        scores["targets"] = study.targets
+        write_json(folder / "quality.json", scores)
+    try:
+        explain(study, spec, ckpt, folder, scores, redo_changed)
+    except CheckpointMissing:
+        if not seeded(folder / "train"):
+            raise
+        ckpt, scores = train_again(study, spec, folder, scores)
+        explain(study, spec, ckpt, folder, scores, redo_changed)
+    scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
+    write_json(folder / "quality.json", scores)
 
 
 def seed_from_results(study: Study, spec: ModelSpec, folder: Path) -> bool:
@@ -354,14 +401,6 @@ def set_aside_run(run: Path) -> Path:
     return run.rename(dest)
 
 
-def redo_explanations(study: Study, only: Sequence[str] = ()) -> list[Path]:
-    """Set aside the explain runs of every (selected) model, so that they are run anew (paper-resolution runs, whose
-    settings the study file spells out, are kept: remove their folder to redo them)."""
-    moved = [set_aside(study.out / "models" / spec.name / "explain") for spec in study.models
-             if not only or spec.name in only]
-    return [m for m in moved if m]
-
-
 def explained_model(folder: Path) -> S2TProbe | None:
     """The model a finished run explained, when its checkpoint is still where the run found it and unchanged."""
     settings = read_json(folder / "settings.json")
@@ -401,7 +440,7 @@ def export(out: Path, dest: Path, only: Sequence[str] = ()) -> Path:
             shutil.rmtree(target)
         target.mkdir(parents=True)
         for f in folder.iterdir():
-            if f.is_file():
+            if f.is_file() and f.name != LOCK:
                 shutil.copy2(f, target / f.name)
         for name in LIGHT_DIRS:
             if (folder / name).is_dir():
@@ -456,9 +495,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"[study] report: {write_study_report(study.out)}")
         return 0
-    if a.redo_explain:
-        for moved in redo_explanations(study, a.only):
-            print(f"[study] set aside {moved}; explaining anew")
     if a.dry_run:
         for spec in study.models:
             fine = study.paper_resolution
@@ -467,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{', '.join(spec.groups)}{also}")
         return 0
     try:
-        run(study, a.only, a.redo_changed)
+        run(study, a.only, a.redo_changed, a.redo_explain)
     except (RuntimeError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 from probes.study.config import Study, group_filter
-from probes.study.run import changed_settings, main
+from probes.study.run import changed_settings, main, model_lock
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
@@ -73,6 +74,21 @@ def test_a_run_made_with_other_settings_is_named_field_by_field(tmp_path: Path) 
                                                     "spes.max_masks", "spes.target_reliability"]
 
 
+def test_a_model_another_runner_holds_is_skipped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    config = study_file(tmp_path, tmp_path / "no_corpus")
+    folder = tmp_path / "study" / "models" / "tiny_en"
+    folder.mkdir(parents=True)
+    with model_lock(folder) as mine:
+        assert mine is None
+        with model_lock(folder) as other:  # a second open file: to flock, another runner
+            assert other == f"pid {os.getpid()}"
+        assert main(["--config", str(config), "--only", "tiny_en"]) == 0
+    assert "tiny_en: skipped, another runner is on it (pid" in capsys.readouterr().out
+    assert not (folder / "train").exists()  # nothing was started beside the holder
+    with model_lock(folder) as again:  # released with the block
+        assert again is None
+
+
 def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from probes.study.report import study_numbers_traceable
 
@@ -111,7 +127,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     exported = [p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()]
     assert "models/tiny_en/explain/asr_en/metrics.json" in exported and "models/tiny_en/quality.json" in exported
     assert "models/tiny_en/paper_resolution/asr_en/metrics.json" in exported
-    assert not [p for p in exported if p.endswith((".h5", ".ckpt")) or "/train/" in p or "/work/" in p]
+    assert not [p for p in exported if p.endswith((".h5", ".ckpt", ".lock")) or "/train/" in p or "/work/" in p]
     text = (results / "report.md").read_bytes()
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
     from probes.study.report import write_study_report
