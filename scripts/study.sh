@@ -37,7 +37,7 @@ if [ "${1:-}" = stop ]; then
   exit 0
 fi
 if running; then
-  echo "study: already running (pids $(tr '\n' ' ' <"$pidfile")clone at $(git -C "$src" rev-parse --short HEAD)); follow it with: tail -f $log"
+  echo "study: already running (pids $(paste -sd ' ' "$pidfile"), clone at $(git -C "$src" rev-parse --short HEAD)); follow it with: tail -f $log"
   exit 0
 fi
 
