@@ -62,8 +62,9 @@ class ExplanationCallback(L.Callback):
             methods: saliency methods (``probes.explain.METHODS``).
             beam_size: search of the explained hypothesis (1 = greedy, cheap).
             figures: utterances drawn as CA/saliency heatmaps.
-            target_reliability: adaptive budget: double an utterance's masks (from ``masks``) until its map's
-                split-half reliability reaches it, or ``max_masks`` are spent (logged as ``probe/budget/...``).
+            target_reliability: adaptive budget: double an utterance's masks (from ``masks``; near the target
+                only what it needs, ``rounds_to_add``) until its map's split-half reliability reaches it, or
+                ``max_masks`` are spent (logged as ``probe/budget/...``).
             source: the utterances to probe: a manifest (TSV, with its ``.align.jsonl`` ground truth when
                 there is one) or ``Utterance``s with their features; None: the validation manifest of the
                 trainer's data module (this project's ``S2TDataModule``).

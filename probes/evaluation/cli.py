@@ -57,8 +57,8 @@ def parser() -> argparse.ArgumentParser:
                         "the scores on all units at once (ridge: every mask informs every cell)")
     p.add_argument("--target-reliability", type=float, metavar="R",
                    help="adaptive budget: keep doubling an utterance's masks (from --masks / --encoder-masks) until the "
-                        "map's split-half reliability reaches R, or --max-masks are spent; both are recorded per "
-                        "utterance (metrics.json budget.*)")
+                        "map's split-half reliability reaches R, or --max-masks are spent (near R, adding only what "
+                        "Spearman-Brown predicts R needs); both are recorded per utterance (metrics.json budget.*)")
     p.add_argument("--max-masks", type=int, default=SpesConfig.max_masks,
                    help="cap of the adaptive budget, per map and utterance")
     p.add_argument("--antithetic", action="store_true",

@@ -62,7 +62,7 @@ class SpesConfig:
     compactness: float = 0.1
     sigma: float = 1.0
     antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
-    target_reliability: float | None = None  # add masks (doubling) until the split-half reliability reaches it
+    target_reliability: float | None = None  # add masks (``rounds_to_add``) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
     precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
 

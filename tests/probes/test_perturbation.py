@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from probes.saliency.perturbation import OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency, ridge_fit
+from probes.saliency.perturbation import (OcclusionAccumulator, keep_masks, kl_per_token, occlusion_saliency, ridge_fit,
+                                          rounds_to_add)
 
 # 3 masks over 4 cells (True = kept), 2 tokens. Occluded cells per mask:
 #   mask 0 occludes {1},    scores (1, 10)
@@ -148,6 +149,21 @@ def excess_share(row: torch.Tensor, window: tuple[int, int]) -> float:
     """
     excess = (row - row.median()).clamp(min=0)  # (T',)
     return float(excess[window[0]:window[1]].sum() / excess.sum())
+
+
+def test_rounds_to_add_doubles_far_from_the_target_and_tops_up_near_it() -> None:
+    assert rounds_to_add(8, 0.47, 0.9) == 8  # Spearman-Brown asks for 10x: doubled
+    assert rounds_to_add(8, float("nan"), 0.9) == rounds_to_add(8, -0.1, 0.9) == 8
+    assert rounds_to_add(8, 0.892, 0.9) == 2  # 0.9 * 0.108 / (0.892 * 0.1) * 1.1 = 1.199: 9.59 -> 10 rounds
+    assert rounds_to_add(8, 0.8999, 0.9) == 1
+    assert rounds_to_add(1, 0.89, 0.9) == 1
+    for r in torch.linspace(0.05, 0.899, 60).tolist():  # wherever it stops short of doubling, the prediction reaches it
+        for rounds in (1, 3, 8, 16):
+            more = rounds_to_add(rounds, r, 0.9)
+            assert 1 <= more <= rounds
+            k = (rounds + more) / rounds
+            if more < rounds:
+                assert k * r / (1 + (k - 1) * r) >= 0.9
 
 
 def test_excess_share() -> None:
