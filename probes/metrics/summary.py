@@ -204,9 +204,16 @@ def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
 
 
 def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
-    """``at_cap`` summarised over utterances, at each budget some utterance's doublings reached."""
+    """``at_cap`` summarised over utterances, at the doublings of the first round below the most any utterance spent,
+    and at that most (a run's top-ups near its target add no budgets of their own)."""
     spent = [r["budget"][target] for r in records if _dig(r, ("budget", target, "by_round"))]
-    caps = sorted({b["masks"] for s in spent for b in s["by_round"]})
+    caps = []
+    if spent:
+        cap, most = min(s["by_round"][0]["masks"] for s in spent), max(s["by_round"][-1]["masks"] for s in spent)
+        while cap < most:
+            caps.append(cap)
+            cap *= 2
+        caps.append(most)
     return {str(cap): {k: _summary(c and c.get(k) for c in capped) for k in CAPPED if any(c and k in c for c in capped)}
             for cap in caps for capped in [[at_cap(s, cap) for s in spent]]}
 

@@ -140,11 +140,12 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
         assert f"{r['id']} explained in" in lines
         for target in ("input", "encoder"):
             spent = r["budget"][target]
-            assert spent["masks"] in (12, 24, 48, 60)  # doubling from --masks 12, whole rounds of 12 within 64
+            assert spent["masks"] % 12 == 0 and spent["masks"] <= 64  # whole rounds of --masks 12 within 64
             assert spent["split_half"] >= 0.5 or spent["masks"] == 60
             assert f"{spent['masks']} masks scored, split-half reliability {spent['split_half']:.3f}" in lines
             masks = [m for m, _ in spent["rounds"]]  # every check on the way, the last one the map's
-            assert masks == [12, 24, 48, 60][:len(masks)] and spent["rounds"][-1] == [spent["masks"], spent["split_half"]]
+            assert masks[0] == 12 and all(a < b <= 2 * a for a, b in zip(masks, masks[1:]))  # at most doubling
+            assert spent["rounds"][-1] == [spent["masks"], spent["split_half"]]
             assert all(half < 0.5 for _, half in spent["rounds"][:-1])  # it went on only while below the target
             by_round = spent["by_round"]  # what each doubling's map gave; the last one is the map's own scores
             assert [b["masks"] for b in by_round] == masks
@@ -158,7 +159,8 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Map convergence" in report and "figures/convergence_input.png" in report
     by_cap = metrics["budget"]["input"]["by_cap"]  # the run as if capped at each budget; the largest is the run
-    assert set(by_cap) <= {"12", "24", "48", "60"}
+    most = max(r["budget"]["input"]["masks"] for r in records)
+    assert list(by_cap) == [str(c) for c in (12, 24, 48) if c < most] + [str(most)]  # doublings, then the most spent
     assert by_cap[max(by_cap, key=int)]["pearson"]["mean"] == pytest.approx(
         metrics["pearson"]["ca_vs_input"]["all"]["mean"])
     assert "What each budget gives" in report

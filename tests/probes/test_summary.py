@@ -70,3 +70,6 @@ def test_an_adaptive_run_capped_takes_each_utterance_at_its_last_doubling_within
     assert list(by_cap) == ["8", "16", "32"]
     assert by_cap["8"]["pearson"]["mean"] == pytest.approx(0.25) and by_cap["16"]["masks"]["mean"] == pytest.approx(12)
     assert by_cap["32"]["span_mass"]["mean"] == pytest.approx(0.175)  # (0.3 + 0.4) / 2 / 2: the final maps
+    topped = adaptive([(8, 0.5, 0.1), (16, 0.7, 0.2), (24, 0.9, 0.3)])  # its last round a top-up, not a doubling
+    records.append({**record("c", 0.5, {}), "budget": {"input": topped}})
+    assert list(summarize_records(records)["budget"]["input"]["by_cap"]) == ["8", "16", "32"]  # no budget "24"
