@@ -56,7 +56,7 @@ ROOT = checkout_root()  # where the steps run: the checkout's root, or (installe
 TRAIN, EVALUATE = "s2t.train", "probes.evaluation"  # the steps' modules
 EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
-LOCK = ".runner.lock"  # OUT/.runner.lock and OUT/models/<name>/.runner.lock: the runner working there (model_lock)
+LOCK = ".runner.lock"  # OUT/.runner.lock and OUT/models/<name>/.runner.lock: the runner working there (runner_lock)
 
 
 def call(module: str, args: Sequence[str], what: str, ledger: Path) -> None:
@@ -263,30 +263,32 @@ def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False, redo
         if only and spec.name not in only:
             continue
         folder = study.out / "models" / spec.name
-        folder.mkdir(parents=True, exist_ok=True)
-        with model_lock(folder) as holder:
+        with runner_lock(folder) as holder:
             if holder:
                 print(f"[study] {spec.name}: skipped, another runner is on it ({holder})", flush=True)
                 continue
             if redo_explain and (moved := set_aside(folder / "explain")):
                 print(f"[study] {spec.name}: set aside {moved}; explaining anew", flush=True)
             run_model(study, spec, folder, redo_changed)
-    with study_lock(study.out):
+    with runner_lock(study.out, wait=True):
         report = write_study_report(study.out)
     print(f"[study] report: {report}", flush=True)
     return report
 
 
 @contextmanager
-def model_lock(folder: Path) -> Iterator[str | None]:
-    """Hold ``folder``'s lock for the block: yields None when this process got it, else who holds it ("pid N").
+def runner_lock(folder: Path, wait: bool = False) -> Iterator[str | None]:
+    """Hold ``folder``'s lock for the block: yields None once this process holds it; held by another runner, yields
+    who holds it ("pid N") instead, unless ``wait``, which waits for it.
 
-    Several runners of one study (e.g. one per core) then share its models without two working on one. The
-    lock is the OS's (``flock``), so it is released however its holder ends, a lost machine included.
+    Several runners of one study (e.g. one per core) then share its models without two working on one, and write
+    its report one at a time. The lock is the OS's (``flock``), so it is released however its holder ends, a lost
+    machine included.
     """
+    folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             yield handle.read().strip() or "a runner that has just started"
@@ -296,15 +298,6 @@ def model_lock(folder: Path) -> Iterator[str | None]:
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
         yield None
-
-
-@contextmanager
-def study_lock(out: Path) -> Iterator[None]:
-    """Wait for, then hold, the study's own lock: one runner at a time writes the report."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -> None:

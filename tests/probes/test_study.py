@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from probes.study.config import Study, group_filter
-from probes.study.run import changed_settings, main, model_lock
+from probes.study.run import changed_settings, main, runner_lock
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
@@ -78,14 +78,14 @@ def test_a_model_another_runner_holds_is_skipped(tmp_path: Path, capsys: pytest.
     config = study_file(tmp_path, tmp_path / "no_corpus")
     folder = tmp_path / "study" / "models" / "tiny_en"
     folder.mkdir(parents=True)
-    with model_lock(folder) as mine:
+    with runner_lock(folder) as mine:
         assert mine is None
-        with model_lock(folder) as other:  # a second open file: to flock, another runner
+        with runner_lock(folder) as other:  # a second open file: to flock, another runner
             assert other == f"pid {os.getpid()}"
         assert main(["--config", str(config), "--only", "tiny_en"]) == 0
     assert "tiny_en: skipped, another runner is on it (pid" in capsys.readouterr().out
     assert not (folder / "train").exists()  # nothing was started beside the holder
-    with model_lock(folder) as again:  # released with the block
+    with runner_lock(folder) as again:  # released with the block
         assert again is None
 
 
