@@ -26,8 +26,8 @@ def topped_up(checks: Sequence[tuple[int, float]], target: float, cap: int) -> i
     per_round = checks[0][0]
     for masks, reliability in checks:
         rounds = masks // per_round
-        more = min(rounds_to_add(rounds, reliability, target), (cap - masks) // per_round)
-        if reliability >= target or more < 1:
+        more = rounds_to_add(rounds, reliability, target, (cap - masks) // per_round)
+        if more < 1:
             return masks
         if more < rounds:  # less than a doubling: Spearman-Brown says this reaches the target
             return (rounds + more) * per_round

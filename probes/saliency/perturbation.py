@@ -276,20 +276,24 @@ def split_half_reliability(designs: Sequence[Tensor], keeps: Sequence[Tensor], s
     return 2 * r / (1 + r) if r > 0 else r
 
 
-def rounds_to_add(rounds: int, reliability: float, target: float, margin: float = 1.1) -> int:
-    """Rounds of masks to add to ``rounds`` whose map reproduces at ``reliability`` for it to reach ``target``.
+def rounds_to_add(rounds: int, reliability: float, target: float, room: int | None = None, margin: float = 1.1) -> int:
+    """Rounds of masks to add to ``rounds`` whose map reproduces at ``reliability`` for it to reach ``target``, at most
+    ``room`` (what the cap leaves); none once it has reached it.
 
     Spearman-Brown: a map of k times the masks reproduces at k r / (1 + (k - 1) r), so the target needs
     k = target (1 - r) / (r (1 - target)); ``margin`` more, as the prediction came out up to 0.006 above the
-    measured reliability when maps doubled from 65,536 to 131,072 masks (benchmarks/budget_rule.py). At least
-    one round, at most ``rounds`` (the masks double): far from the target the prediction is least sure, and
-    doubling costs at most as much as all the masks so far. Near the target this stops a map at 0.89 for 0.9
-    from doubling its masks.
+    measured reliability when maps doubled from 65,536 to 131,072 masks (benchmarks/budget_rule.py). Below the
+    target at least one round, at most ``rounds`` (the masks double): far from the target the prediction is
+    least sure, and doubling costs at most as much as all the masks so far. Near the target this stops a map
+    at 0.89 for 0.9 from doubling its masks.
     """
-    if not reliability > 0:  # nan (too few masks) or no signal yet
-        return rounds
-    factor = target * (1 - reliability) / (reliability * (1 - target)) * margin
-    return max(1, min(rounds, math.ceil(rounds * factor) - rounds))
+    if reliability >= target:
+        return 0
+    wanted = rounds
+    if reliability > 0:  # else nan (too few masks) or no signal yet: double
+        factor = target * (1 - reliability) / (reliability * (1 - target)) * margin
+        wanted = max(1, min(rounds, math.ceil(rounds * factor) - rounds))
+    return wanted if room is None else min(wanted, room)
 
 
 def occlusion_saliency(
@@ -329,8 +333,8 @@ def occlusion_saliency(
         trail.append(estimate(designs, keeps, scores, estimator))  # (I, C)
         if target is not None:
             log.info("%d masks scored, split-half reliability %.3f (target %.2f)", spent, reliability, target)
-        more = 0 if target is None or reliability >= target else min(rounds_to_add(rounds, reliability, target),
-                                                                      (max_masks - spent) // max(per_round, 1))
+        room = (max_masks - spent) // max(per_round, 1)  # whole rounds the cap still allows
+        more = 0 if target is None else rounds_to_add(rounds, reliability, target, room)
         if more < 1:
             if target is None:
                 return Estimate(trail[-1], spent, reliability)
