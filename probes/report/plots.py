@@ -1,8 +1,8 @@
-"""Report figures: layer x head agreement, one utterance's maps, distributions, deletion, bars.
+"""Report figures: layer x head agreement, one utterance's maps, distributions, deletion, bars, budgets.
 
 Every builder (``layer_head_figure``, ``utterance_plot.utterance_maps_figure``, ``distributions_figure``,
-``deletion_figure``, ``bars_figure``) returns a ``matplotlib.figure.Figure`` (loggers such as
-W&B take figures); ``save`` writes one as a PNG and returns its path.
+``convergence_figure``, ``budget_figure``, ``budget_panels``, ``deletion_figure``, ``bars_figure``) returns a
+``matplotlib.figure.Figure`` (loggers such as W&B take figures); ``save`` writes one as a PNG and returns its path.
 
 Figures are built on ``Figure`` directly, never through pyplot, so no backend or global
 figure registry is touched and nothing needs closing: a figure is freed with its last
@@ -234,7 +234,24 @@ def convergence_figure(rounds: Mapping[str, Sequence[tuple[float, float]]], titl
     return fig
 
 
-def budget_figure(series: Mapping[str, tuple[Sequence[float], Sequence[Mapping[str, Any]]]], title: str) -> Figure:
+Series = Mapping[str, tuple[Sequence[float], Sequence[Mapping[str, Any] | None]]]  # name -> (masks, summaries)
+
+
+def _budget_lines(ax: Axes, series: Series, references: Mapping[str, float], dodge: float = 0.0) -> None:
+    """One line with 95% intervals per series against the masks (log 2), each series shifted by ``dodge`` doublings
+    from the last so that intervals do not hide each other, and its reference value, if any, dashed in its colour."""
+    for i, ((name, (masks, stats)), colour) in enumerate(zip(series.items(), _colours(list(series)))):
+        mean, low, high = (as_array([(s or {}).get(k) for s in stats]) for k in ("mean", "ci_low", "ci_high"))
+        spread = np.nan_to_num(np.stack([mean - low, high - mean]))  # (2, caps); no bar where undefined
+        shift = 2.0 ** (dodge * (i - (len(series) - 1) / 2))
+        ax.errorbar(as_array(masks) * shift, mean, yerr=spread, marker="o", ms=4, capsize=3, color=colour, label=name)
+        if name in references:
+            ax.axhline(references[name], color=colour, linestyle="--", linewidth=1)
+    ax.set_xscale("log", base=2)
+    ax.grid(alpha=0.3)
+
+
+def budget_figure(series: Series, title: str) -> Figure:
     """Each measure's mean [95% interval] over utterances as if an adaptive run had stopped at each budget.
 
     Args:
@@ -246,14 +263,31 @@ def budget_figure(series: Mapping[str, tuple[Sequence[float], Sequence[Mapping[s
     """
     fig = new_figure(9.0, 5.5)
     ax = fig.add_subplot()
-    for (name, (masks, stats)), colour in zip(series.items(), _colours(list(series))):
-        mean, low, high = (as_array([s.get(k) for s in stats]) for k in ("mean", "ci_low", "ci_high"))
-        spread = np.nan_to_num(np.stack([mean - low, high - mean]))  # (2, caps); no bar where undefined
-        ax.errorbar(as_array(masks), mean, yerr=spread, marker="o", ms=4, capsize=3, color=colour, label=name)
-    ax.set_xscale("log", base=2)
+    _budget_lines(ax, series, {})
     ax.set(xlabel="masks scored per utterance (mean)", ylabel="mean over utterances [95% interval]", title=title)
-    ax.grid(alpha=0.3)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return fig
+
+
+def budget_panels(panels: Mapping[str, tuple[Series, Mapping[str, float]]], title: str) -> Figure:
+    """Several measures side by side, each against the masks, with the same series (e.g. models) in every panel.
+
+    Args:
+        panels: panel title -> (series name -> (masks, summaries), series name -> reference level drawn dashed).
+        title: figure title.
+
+    Returns:
+        The figure: one panel per measure, masks on log-2 axes, one legend of the series below.
+    """
+    fig = new_figure(5.0 * len(panels), 5.0)
+    for i, (name, (series, references)) in enumerate(panels.items()):
+        ax = fig.add_subplot(1, len(panels), i + 1, sharex=fig.axes[0] if i else None)  # the same budgets in all
+        _budget_lines(ax, series, references, dodge=0.06)
+        ax.set(xlabel="masks scored per utterance (mean)", title=name)
+    fig.axes[0].set_ylabel("mean over utterances [95% interval]")
+    fig.suptitle(title)
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize=8,
+               frameon=False)
     return fig
 
 

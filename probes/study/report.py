@@ -7,7 +7,8 @@ A study folder holds::
     models/<model>/explain/<group>/metrics.json  one evaluate.py run per group of rows (asr_en, asr_it, st_en-it),
                                                  with its report.md and figures/ when written
 
-``write_study_report`` adds ``report.md``, ``tables/<name>.md|csv`` and ``figures/agreement_per_model.png``:
+``write_study_report`` adds ``report.md``, ``tables/<name>.md|csv``, ``figures/agreement_per_model.png`` and, with
+adaptive paper-resolution runs, ``figures/paper_resolution_budget.png``:
 tables across models and the paper's findings, each with a verdict computed from the numbers (``probes.study.findings``).
 Numbers are formatted as in ``probes.report.tables``. Every number in report.md is a value of some quality.json or
 metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``TARGETS`` in ``probes.report.paper``), or one
@@ -18,6 +19,7 @@ minus CA-vs-input Pearson); ``study_numbers_traceable`` checks it.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -91,6 +93,42 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
     return plots.save(plots.legend_below(fig, 2), folder / "agreement_per_model.png")
 
 
+BUDGET_PANELS = (  # panel title, the measure by_cap summarises, its dashed level per run (None: no level)
+    ("split-half reliability of SPES", "split_half", None),
+    ("CA vs SPES, Pearson (dashed: coarse maps)", "pearson", ("paired", "runs", "coarse", "ca_vs_input", "mean")),
+    ("SPES in true spans, linear (dashed: CA)", "span_mass_signed", ("ground_truth", "signed", "ca", "mean")),
+)
+
+
+def _at_caps(metrics: Mapping[str, Any], key: str) -> tuple[list[float], list[Any]]:
+    """A paper-resolution run's masks and ``key`` summary at each budget it passed; a run rescored after it was made
+    has its linear share at its final map only."""
+    caps = list(metrics["budget"]["input"]["by_cap"].values())
+    stats = [at.get(key) for at in caps]
+    if key == "span_mass_signed" and stats[-1] is None:
+        stats[-1] = lookup(metrics, "ground_truth", "signed", "input")
+    return [at["masks"]["mean"] for at in caps], stats
+
+
+def budget_panels(models: Sequence[Model]) -> dict[str, tuple[dict[str, Any], dict[str, float]]]:
+    """What doubling the masks bought in each adaptive paper-resolution run, as ``plots.budget_panels`` draws it: per
+    panel of ``BUDGET_PANELS``, each run's summaries at every budget and its dashed level; {} without such runs."""
+    runs = {f"{m.name} / {g}": {**x, "paired": m.paired.get(g)} for m, g, x in paper_runs(models)
+            if lookup(x, "budget", "input", "by_cap")}
+    return {title: ({name: _at_caps(x, key) for name, x in runs.items()},
+                    {name: level for name, x in runs.items()
+                     if where and math.isfinite(level := as_float(lookup(x, *where)))})
+            for title, key, where in BUDGET_PANELS} if runs else {}
+
+
+def budget_figure(models: Sequence[Model], folder: Path) -> Path | None:
+    """``budget_panels`` drawn as ``paper_resolution_budget.png`` in ``folder``, None without adaptive runs."""
+    if not (panels := budget_panels(models)):
+        return None
+    return plots.save(plots.budget_panels(panels, "Paper-resolution maps as their masks doubled"),
+                      folder / "paper_resolution_budget.png")
+
+
 def _run_figures(study: Path, models: Sequence[Model]) -> list[str]:
     """Each run's layer x head heatmaps and first example utterance, embedded, with a link to its report."""
     parts = []
@@ -103,6 +141,16 @@ def _run_figures(study: Path, models: Sequence[Model]) -> list[str]:
         link = f" ([run report]({report.relative_to(study).as_posix()}))" if report.is_file() else ""
         parts.append(f"#### {run_span(m, g)}{link}\n\n" + ("\n\n".join(images) if images else "No figures written by the run."))
     return parts
+
+
+def _budget_link(study: Path, budget: Path | None) -> str:
+    """The budget figure embedded with what it shows, "" without one."""
+    if budget is None:
+        return ""
+    return (f"\n![Paper-resolution maps as their masks doubled]({budget.relative_to(study).as_posix()})\n\n"
+            "Each adaptive paper-resolution run read at every budget it passed: how well its maps reproduce, how "
+            "they agree with CA (dashed: the coarse maps on the same utterances), and their linear share in the true "
+            "word spans (dashed: CA's). A run rescored after it was made has its linear share at its final maps only.\n")
 
 
 def _missed(models: Sequence[Model]) -> str:
@@ -119,7 +167,7 @@ def _inline(t: Table | None, empty: str = "No explain runs.") -> str:
 
 
 def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | None], figure: Path | None,
-              found: Sequence[Finding]) -> list[str]:
+              budget: Path | None, found: Sequence[Finding]) -> list[str]:
     """The report's sections, in order."""
     per_layer = "\n".join(f"### {code_span(m.name)}\n\n{_inline(t)}" for m in models
                           if (t := built[f"per_layer_{m.name}"])) or "No per-layer CA.\n"
@@ -139,7 +187,7 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
         f"### Spearman\n\n{_inline(built['agreement_spearman'])}"
         + (f"\n### At the paper's resolution\n\n{_inline(built['paper_resolution'])}" if built["paper_resolution"] else "")
         + (f"\n#### The same utterances, paired\n\n{_inline(built['paired_resolution'])}"
-           if built["paired_resolution"] else ""),
+           if built["paired_resolution"] else "") + _budget_link(study, budget),
         f"## Agreement per layer\n\nCA of each decoder layer (heads averaged) vs input saliency.\n\n{per_layer}\n"
         "### Layer x head heatmaps and an example\n\n" + "\n\n".join(_run_figures(study, models) or ["No explain runs."])
         + "\n" + figure_link,
@@ -168,9 +216,9 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
     for table in built.values():
         if table is not None:
             write_table(table, study / "tables")
-    figure = agreement_figure(models, study / "figures")
+    figure, budget = agreement_figure(models, study / "figures"), budget_figure(models, study / "figures")
     path = study / "report.md"
-    path.write_text("\n".join([f"# {title}\n", *_sections(study, models, built, figure, found)]))
+    path.write_text("\n".join([f"# {title}\n", *_sections(study, models, built, figure, budget, found)]))
     return path
 
 

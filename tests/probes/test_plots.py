@@ -168,6 +168,24 @@ def test_budget_figure_draws_each_measure_with_its_interval(tmp_path: Path) -> N
     _width_ok(_png(plots.save(fig, tmp_path / "budget.png")))
 
 
+def test_budget_panels_draw_every_series_per_panel_dodged_with_its_dashed_level(tmp_path: Path) -> None:
+    def stat(mean: float) -> dict:
+        return {"mean": mean, "ci_low": mean - 0.05, "ci_high": mean + 0.05}
+
+    series = {"a": ([8192, 16384], [stat(0.4), stat(0.45)]), "b": ([8192, 16384], [stat(0.3), stat(0.32)])}
+    fig = plots.budget_panels({"reliability": (series, {}), "agreement": (series, {"b": 0.29})}, "Budgets")
+    assert [ax.get_title() for ax in fig.axes] == ["reliability", "agreement"]
+    for ax in fig.axes:
+        (a_x, b_x) = (c.lines[0].get_xdata() for c in ax.containers)
+        assert ax.get_xscale() == "log" and (a_x < [8192, 16384]).all() and (b_x > [8192, 16384]).all()  # dodged apart
+        assert [c.lines[0].get_ydata().tolist() for c in ax.containers] == [[0.4, 0.45], [0.3, 0.32]]
+    dashed = [line for line in fig.axes[1].lines if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == [0.29] and dashed[0].get_color() == fig.axes[1].containers[1].lines[0].get_color()
+    assert not [line for line in fig.axes[0].lines if line.get_linestyle() == "--"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]  # one legend for all panels
+    _width_ok(_png(plots.save(fig, tmp_path / "panels.png")))
+
+
 def test_convergence_figure_draws_each_utterance_on_a_log2_mask_axis(tmp_path: Path) -> None:
     rounds = {"u1": [(8192, 0.45), (16384, 0.62), (32768, 0.76)], "u2": [(8192, 0.91)]}
     fig = plots.convergence_figure(rounds, "Adaptive budget")

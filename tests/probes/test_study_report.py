@@ -302,6 +302,14 @@ def test_paper_resolution_runs_are_paired_with_the_coarse_maps_utterance_by_utte
     assert cell([final[u] - first[u] for u in shared]) in rows["paper's − first doubling"]
     assert sr.study_numbers_traceable(text, root) == []
 
+    # the figure: each budget the run passed, the coarse maps on the same utterances as the dashed level
+    series, levels = sr.budget_panels(load_study(root))["CA vs SPES, Pearson (dashed: coarse maps)"]
+    masks, stats = series["en_asr_xs / asr_en"]
+    assert masks == pytest.approx([8192, (16384 + 8192 + 16384) / 3])  # the mean spent: u1 stopped at 8,192
+    assert [s["mean"] for s in stats] == pytest.approx([1 / 3, 0.5])
+    assert levels == {"en_asr_xs / asr_en": pytest.approx(np.mean([coarse[u] for u in shared]))}
+    assert "](figures/paper_resolution_budget.png)" in text and (root / "figures" / "paper_resolution_budget.png").is_file()
+
 
 def test_findings_that_do_not_replicate_say_what_differs_measured() -> None:
     models = load_study(RESULTS / "study")
