@@ -33,6 +33,7 @@ BASELINE_GREYS = ("#666666", "#A0A0A0")
 BASELINE_WORDS = ("random", "uniform")
 SUMMARY_GAP = 0.3  # blank strip between a heatmap's cells and its summaries, in cell widths
 MAX_VALUE_LABELS = 24  # bar charts print each mean only while that stays legible
+Series = Mapping[str, tuple[Sequence[float], Sequence[Mapping[str, Any] | None]]]  # name -> (masks, summaries)
 
 
 def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
@@ -232,9 +233,6 @@ def convergence_figure(rounds: Mapping[str, Sequence[tuple[float, float]]], titl
     ax.grid(alpha=0.3)
     fig.legend(title="utterance (reliability reached)", loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig
-
-
-Series = Mapping[str, tuple[Sequence[float], Sequence[Mapping[str, Any] | None]]]  # name -> (masks, summaries)
 
 
 def _budget_lines(ax: Axes, series: Series, references: Mapping[str, float], dodge: float = 0.0) -> None:
