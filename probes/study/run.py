@@ -56,6 +56,7 @@ ROOT = checkout_root()  # where the steps run: the checkout's root, or (installe
 TRAIN, EVALUATE = "s2t.train", "probes.evaluation"  # the steps' modules
 EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
+RETRAIN = "retrain.json"  # OUT/models/<name>/train/retrain.json: train_again under way, until its test is compared
 LOCK = ".runner.lock"  # OUT/.runner.lock and OUT/models/<name>/.runner.lock: the runner working there (runner_lock)
 
 
@@ -305,8 +306,11 @@ def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -
     if seed_from_results(study, spec, folder):
         print(f"[study] {spec.name}: finished in {study.results}; its light results copied, not made again",
               flush=True)
-    ckpt = train(study, spec, folder / "train")
-    scores = quality(study, spec, ckpt, folder)
+    if (folder / "train" / RETRAIN).is_file():  # a stop interrupted train_again: finish it before using the model
+        ckpt, scores = train_again(study, spec, folder, json.loads((folder / "quality.json").read_text()))
+    else:
+        ckpt = train(study, spec, folder / "train")
+        scores = quality(study, spec, ckpt, folder)
     if scores.get("targets") != study.targets:  # the study's targets, recorded with the scores they judge
         scores["targets"] = study.targets
         write_json(folder / "quality.json", scores)
@@ -354,17 +358,26 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     stand. Otherwise the training did not reproduce (the committed one made on another machine, with other code or
     resumed, say), so every run must come from the new model: the committed ones are set aside
     (``explain.<time>/``, ``paper_resolution.<time>/``, made anew) and its scores replace the committed ones (kept as
-    ``quality.committed.json``).
+    ``quality.committed.json``). ``train/retrain.json`` marks it under way until then, so that a run stopped
+    midway resumes it (``run_model``) rather than take the new model for the committed one.
     """
-    print(f"[study] {spec.name}: a run needs the model, which came from {study.results} without its checkpoint; "
-          "training it again with the same recipe and seed", flush=True)
-    (folder / "train" / "train.done").unlink()
+    marker = folder / "train" / RETRAIN
+    if marker.is_file():
+        print(f"[study] {spec.name}: resuming its training again, stopped before its test was compared with the "
+              "committed one", flush=True)
+    else:
+        print(f"[study] {spec.name}: a run needs the model, which came from {study.results} without its checkpoint; "
+              "training it again with the same recipe and seed", flush=True)
+        marker.write_text(json.dumps({"from": str(study.results)}) + "\n")
+    if seeded(folder / "train"):  # the committed model's marker: from now on the model is trained here
+        (folder / "train" / "train.done").unlink()
     ckpt = train(study, spec, folder / "train")
     again = quality(study, spec, ckpt, folder, "quality.retrained.json")
     differ = [f"{m} {k}: {scores.get(m, {}).get(k)} committed, {v} now" for m in ("wer", "cer", "bleu")
               for k, v in again.get(m, {}).items() if scores.get(m, {}).get(k) != v]
     if not differ:
         print(f"[study] {spec.name}: trained again, and it tests as the committed model did", flush=True)
+        marker.unlink()
         return ckpt, scores
     print(f"[study] {spec.name}: trained again, but its test scores differ ({'; '.join(differ)}): the committed runs "
           "came from another training, so they are set aside and the model is explained anew", flush=True)
@@ -372,6 +385,7 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
         set_aside(folder / runs)
     (folder / "quality.json").rename(folder / "quality.committed.json")
     (folder / "quality.retrained.json").rename(folder / "quality.json")
+    marker.unlink()
     return ckpt, {**again, "targets": study.targets}
 
 

@@ -89,6 +89,47 @@ def test_a_model_another_runner_holds_is_skipped(tmp_path: Path, capsys: pytest.
         assert again is None
 
 
+def test_a_retraining_a_stop_interrupted_is_compared_before_its_model_is_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A model taken from the committed results and trained again: if the session ends during that training, the
+    next run finishes it and compares its test with the committed one, rather than take it for the committed model."""
+    import probes.study.run as run
+
+    study = Study.load(study_file(tmp_path, tmp_path / "no_corpus"))
+    spec, folder = study.models[0], tmp_path / "study" / "models" / "tiny_en"
+    (folder / "train").mkdir(parents=True)
+    committed = {"wer": {"en": 10.0}, "targets": study.targets}
+    (folder / "quality.json").write_text(json.dumps(committed))
+    (folder / "train" / "train.done").write_text(json.dumps({"recipe": [], "from": "results"}))  # seeded
+
+    def stopped(study: Study, spec: object, train_folder: Path) -> Path:
+        (train_folder / "last.ckpt").write_text("")  # a checkpoint, then the session ends
+        raise KeyboardInterrupt
+
+    def finished(study: Study, spec: object, train_folder: Path) -> Path:
+        (train_folder / "train.done").write_text("{}")
+        return train_folder / "final.ckpt"
+
+    def tested(study: Study, spec: object, ckpt: Path, model_folder: Path, name: str = "quality.json") -> dict:
+        path = model_folder / name
+        if not path.is_file():  # the new model tests otherwise than the committed one
+            path.write_text(json.dumps({"wer": {"en": 11.0}}))
+        return json.loads(path.read_text())
+
+    monkeypatch.setattr(run, "train", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run.train_again(study, spec, folder, committed)
+    monkeypatch.setattr(run, "train", finished)
+    monkeypatch.setattr(run, "quality", tested)
+    monkeypatch.setattr(run, "explain", lambda *args, **kwargs: None)
+    run.run_model(study, spec, folder, redo_changed=False)
+    out = capsys.readouterr().out
+    assert "resuming its training again" in out and "wer en: 10.0 committed, 11.0 now" in out
+    assert json.loads((folder / "quality.json").read_text())["wer"] == {"en": 11.0}  # the model now used
+    assert json.loads((folder / "quality.committed.json").read_text()) == committed
+    assert not (folder / "train" / run.RETRAIN).exists()
+
+
 def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from probes.study.report import study_numbers_traceable
 
