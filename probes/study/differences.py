@@ -24,10 +24,15 @@ def _english(models: Sequence[Model]) -> list[Run]:
 
 
 def _spes(m: Model, group: str, paper: bool = False) -> str:
-    """"S segments per F frames, M masks" of a run's SPES settings."""
+    """"S segments per F frames, M masks" of a run's SPES settings; an adaptive run's budget rule and mean spent."""
     spes = lookup((m.paper_settings if paper else m.settings).get(group), "config", "spes") or {}
     segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
-    return f"{segments} segments per {PAPER_SETTING['spes_per_frames']} frames, {spes.get('masks', 'n/a')} masks"
+    masks = f"{spes.get('masks', 'n/a')} masks"
+    if target := spes.get("target_reliability"):
+        spent = lookup((m.paper if paper else m.groups).get(group), "budget", "input", "masks", "mean")
+        masks = (f"{masks} doubled until split-half {target:g}, at most {spes.get('max_masks', 'n/a')}"
+                 + (f", {spent:.1f} spent on average" if spent is not None else ""))
+    return f"{segments} segments per {PAPER_SETTING['spes_per_frames']} frames, {masks}"
 
 
 def _per_token(x: dict[str, Any]) -> str:

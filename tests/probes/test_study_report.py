@@ -235,7 +235,8 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
         del r["reliability"]
     write_json(fine / "metrics.json", summarize_records(records))
     write_json(fine / "settings.json", {"config": {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192,
-                                                            "target_reliability": 0.9}, "pooling": "avg2d"}})
+                                                            "target_reliability": 0.9, "max_masks": 131072},
+                                             "pooling": "avg2d"}})
     text = sr.write_study_report(root).read_text()
     mean = load_study(root)[0].paper["asr_en"]["pearson"]["ca_vs_input"]["all"]["mean"]
     assert "### At the paper's resolution" in text
@@ -246,6 +247,7 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
     coarse = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | study's |"))
     assert f"| {RELIABILITY:.3f} [" in coarse  # the study's runs measured two seeds
     assert f"at the paper's resolution ({UTTERANCES} utterances, maps reproducing at {half:.3f} split-half): {mean:.3f}" in text
+    assert f"8192 masks doubled until split-half 0.9, at most 131072, {masks:.1f} spent on average ({UTTERANCES} utt" in text
     assert sr.study_numbers_traceable(text, root) == []
     shutil.rmtree(fine)  # without the run, no table and no quote
     text = sr.write_study_report(root).read_text()
