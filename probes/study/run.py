@@ -375,18 +375,18 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     again = quality(study, spec, ckpt, folder, "quality.retrained.json")
     differ = [f"{m} {k}: {scores.get(m, {}).get(k)} committed, {v} now" for m in ("wer", "cer", "bleu")
               for k, v in again.get(m, {}).items() if scores.get(m, {}).get(k) != v]
-    if not differ:
+    if differ:
+        print(f"[study] {spec.name}: trained again, but its test scores differ ({'; '.join(differ)}): the committed "
+              "runs came from another training, so they are set aside and the model is explained anew", flush=True)
+        for runs in EXPLANATIONS:
+            set_aside(folder / runs)
+        (folder / "quality.json").rename(folder / "quality.committed.json")
+        (folder / "quality.retrained.json").rename(folder / "quality.json")
+        scores = {**again, "targets": study.targets}
+    else:
         print(f"[study] {spec.name}: trained again, and it tests as the committed model did", flush=True)
-        marker.unlink()
-        return ckpt, scores
-    print(f"[study] {spec.name}: trained again, but its test scores differ ({'; '.join(differ)}): the committed runs "
-          "came from another training, so they are set aside and the model is explained anew", flush=True)
-    for runs in EXPLANATIONS:
-        set_aside(folder / runs)
-    (folder / "quality.json").rename(folder / "quality.committed.json")
-    (folder / "quality.retrained.json").rename(folder / "quality.json")
-    marker.unlink()
-    return ckpt, {**again, "targets": study.targets}
+    marker.unlink()  # compared: the model the study now holds is settled
+    return ckpt, scores
 
 
 def stamped(folder: Path) -> Path:
