@@ -368,7 +368,7 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     else:
         print(f"[study] {spec.name}: a run needs the model, which came from {study.results} without its checkpoint; "
               "training it again with the same recipe and seed", flush=True)
-        marker.write_text(json.dumps({"from": str(study.results)}) + "\n")
+        write_json(marker, {"from": str(study.results)})
     if seeded(folder / "train"):  # the committed model's marker: from now on the model is trained here
         (folder / "train" / "train.done").unlink()
     ckpt = train(study, spec, folder / "train")

@@ -13,6 +13,7 @@ from probes.metrics.summary import summarize_records
 from probes.store import write_json
 from probes.study import findings as fd
 from probes.study import report as sr
+from probes.study.differences import resolution
 from probes.study.models import load_study
 
 LAYERS, HEADS, UTTERANCES = 3, 2, 4
@@ -247,7 +248,7 @@ def test_paper_resolution_runs_are_tabled_and_quoted(tmp_path: Path) -> None:
     coarse = next(line for line in text.splitlines() if line.startswith("| `en_asr_xs` | `asr_en` | study's |"))
     assert f"| {RELIABILITY:.3f} [" in coarse  # the study's runs measured two seeds
     assert f"at the paper's resolution ({UTTERANCES} utterances, maps reproducing at {half:.3f} split-half): {mean:.3f}" in text
-    from probes.study.differences import resolution  # what differs, had the finding not replicated: the budget rule
+    # what differs, had the finding not replicated: the budget rule
     assert f"8192 masks doubled until split-half 0.9, at most 131072, {masks:.1f} spent on average ({UTTERANCES} utt" \
         in resolution(load_study(root))[1]
     assert sr.study_numbers_traceable(text, root) == []
