@@ -11,9 +11,10 @@ records and in ``metrics.json``:
   ``input_vs_encoder`` compares the two SPES maps; ``uniform`` and ``random`` maps are the
   baselines of every target;
 - ``ground_truth``: share of each token's mass inside its word's true time span (ASR), or
-  the spans of the source words aligned to it (ST); ``ground_truth.signed`` the same share
-  computed linearly (``signed_span_mass``, input maps ``avg2d``-pooled) for CA and the
-  occlusion maps, which their noise does not bias: what a converged map would give;
+  the spans of the source words aligned to it (ST); ``ground_truth.signed`` the two sums of the
+  same share computed linearly (``linear_span_parts``, input maps ``avg2d``-pooled) for CA and
+  the occlusion maps, which their noise does not bias: pooled over utterances, what a converged
+  map would give;
 - ``deletion`` / ``insertion``: AUC of the damage curves when the most relevant input is
   removed first / restored first into silence, for CA, SPES pooled to CA's grid,
   full-resolution SPES and a random map;
@@ -46,7 +47,7 @@ from torch import Tensor
 from probes.attention import cross_attention, standard_views, view, view_heads
 from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.metrics import deletion, timestamps
-from probes.metrics.agreement import (baselines, correlations, random_map, signed_span_mass, span_mass, token_spans,
+from probes.metrics.agreement import (baselines, correlations, random_map, linear_span_parts, span_mass, token_spans,
                                      uniform_map)
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
 from probes.saliency.gradients import METHODS as GRADIENT_METHODS
@@ -183,7 +184,7 @@ def on_grid(m: Tensor, frames: int, pooling: str) -> Tensor:
 
 
 def linear_maps(maps: dict[str, Tensor], frames: int) -> dict[str, Tensor]:
-    """The occlusion maps on CA's grid by a linear pooling (input: ``avg2d``), for ``signed_span_mass``."""
+    """The occlusion maps on CA's grid by a linear pooling (input: ``avg2d``), for ``linear_span_parts``."""
     sources = {"input": maps.get("input_full"), "encoder": maps.get("encoder")}
     return {name: on_grid(m, frames, "avg2d") for name, m in sources.items() if m is not None}
 
@@ -198,7 +199,7 @@ def true_spans(model: ProbeModel, utt: Utterance, frames: int) -> list | None:
 def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: dict[str, Tensor],
                         generator: torch.Generator, linear: dict[str, Tensor] | None = None) -> dict[str, Any] | None:
     """Share of each map's mass inside the true spans (CA views, saliency maps, uniform and random); with
-    ``linear`` (``linear_maps``), ``signed``: the linear share of the mean CA and of each linearly pooled map."""
+    ``linear`` (``linear_maps``), ``signed``: the linear share's parts of the mean CA and of each linear map."""
     tokens, frames = ca.shape[-2:]
     if (spans := true_spans(model, utt, frames)) is None:
         return None
@@ -208,23 +209,23 @@ def ground_truth_scores(model: ProbeModel, utt: Utterance, ca: Tensor, targets: 
     out["random"] = span_mass(random_map(tokens, frames, generator), spans)
     out["scored_tokens"] = sum(1 for s in spans if s)
     if linear:
-        out["signed"] = {name: signed_span_mass(m, spans) for name, m in {"ca": view(ca, "all"), **linear}.items()}
+        out["signed"] = {name: linear_span_parts(m, spans) for name, m in {"ca": view(ca, "all"), **linear}.items()}
     return out
 
 
 def round_scores(model: ProbeModel, utt: Utterance, ca: Tensor, trail: list[Tensor], rounds: list[list[float]],
                  pooling: str) -> list[dict[str, Any]]:
     """What each doubling's map of an adaptive budget gave: masks, correlations with the ``all`` CA view, span mass
-    (on the map pooled by ``pooling``) and signed span mass (pooled linearly)."""
+    (on the map pooled by ``pooling``) and the linear share's parts (on the map pooled linearly)."""
     mean_ca = view(ca, "all")  # (I, T')
     frames = ca.shape[-1]
     spans = true_spans(model, utt, frames)
     out = []
     for (masks, _), m in zip(rounds, trail):
-        pooled = on_grid(m, frames, pooling)  # (I, T')
+        pooled, linear = on_grid(m, frames, pooling), on_grid(m, frames, "avg2d")  # (I, T') each
         out.append({"masks": int(masks), "ca": correlations(mean_ca, pooled),
                     "span_mass": None if spans is None else span_mass(pooled, spans),
-                    "span_mass_signed": None if spans is None else signed_span_mass(on_grid(m, frames, "avg2d"), spans)})
+                    "span_mass_signed": None if spans is None else linear_span_parts(linear, spans)})
     return out
 
 

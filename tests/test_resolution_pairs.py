@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import resolution_pairs as rp
-from probes.metrics.agreement import summarize
+from probes.metrics.agreement import linear_share, summarize
 
 
 def write_run(folder: Path, pearsons: dict[str, float], masks: int) -> Path:
@@ -75,27 +75,36 @@ def test_an_adaptive_run_capped_reads_each_utterance_at_its_last_doubling_within
         rp.main([f"x={plain}@256"])
 
 
-def test_linear_shares_appear_when_the_runs_made_them_and_are_capped_with_the_map(
+def test_linear_shares_appear_when_the_runs_made_them_are_pooled_and_are_capped_with_the_map(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     folder = tmp_path / "adaptive"
     folder.mkdir()
+
+    def parts(inside: float, net: float) -> dict[str, float]:
+        return {"inside": inside, "net": net}
+
+    shares = {  # utterance -> linear share parts at 8 masks, at 16 (final), and CA's
+        "a": (parts(0.5, 1.0), parts(0.7, 1.0), parts(0.6, 1.0)),
+        "b": (parts(0.2, 0.5), parts(0.4, 0.5), parts(0.5, 1.0)),
+        "c": (parts(0.3, 0.5), parts(0.6, 0.5), parts(0.4, 1.0))}  # alone: 1.2, pooled it weighs by its net
     records = [{"id": u, "budget": {"input": {
         "masks": 16, "split_half": 0.9, "rounds": [[8, 0.5], [16, 0.9]],
         "by_round": [{"masks": m, "ca": {"pearson": 0.3, "pearson_token": 0.3}, "span_mass": 0.3,
                       "span_mass_signed": s} for m, s in ((8, first), (16, last))]}},
         "agreement": {"ca_vs_input": {"all": {"pearson": 0.3, "pearson_token": 0.3}}},
-        "ground_truth": {"input": 0.3, "ca": {"all": ca}, "signed": {"input": last, "ca": ca}}}
-        for u, first, last, ca in (("a", 0.5, 0.7, 0.6), ("b", 0.4, 0.8, 0.5), ("c", 0.6, 0.6, 0.4))]
+        "ground_truth": {"input": 0.3, "ca": {"all": ca["inside"]}, "signed": {"input": last, "ca": ca}}}
+        for u, (first, last, ca) in shares.items()]
     (folder / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     rp.main([f"full={folder}", f"eight={folder}@8"])
     lines = capsys.readouterr().out.splitlines()
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
     header, rows = cells[0], {row[0]: row for row in cells[1:]}
     column = header.index("SPES in true spans, linear")
-    assert rows["full"][column].startswith(f"{(0.7 + 0.8 + 0.6) / 3:.3f} [")
-    assert rows["eight"][column].startswith(f"{(0.5 + 0.4 + 0.6) / 3:.3f} [")  # the first doubling's maps
-    minus = summarize([0.6 - 0.7, 0.5 - 0.8, 0.4 - 0.6])  # CA - SPES, utterance by utterance
+    assert rows["full"][column].startswith(f"{(0.7 + 0.4 + 0.6) / (1.0 + 0.5 + 0.5):.3f} [")  # not the mean, 0.900
+    assert rows["eight"][column].startswith(f"{(0.5 + 0.2 + 0.3) / 2.0:.3f} [")  # the first doubling's maps
+    minus = linear_share([ca for _, _, ca in shares.values()], [last for _, last, _ in shares.values()])
+    assert minus.mean == pytest.approx(1.5 / 3 - 0.85)  # CA - SPES, the pooled shares paired over utterances
     assert rows["full"][header.index("CA - SPES in true spans, linear")].startswith(f"{minus.mean:.3f} [{minus.ci_low:.3f}")
-    paired = summarize([0.5 - 0.7, 0.4 - 0.8, 0.0])
-    assert rows["eight - full"][column].startswith(f"{paired.mean:.3f} [{paired.ci_low:.3f}")
+    paired = linear_share([first for first, _, _ in shares.values()], [last for _, last, _ in shares.values()])
+    assert rows["eight - full"][column].startswith(f"{1.0 / 2.0 - 0.85:.3f} [{paired.ci_low:.3f}")
     assert "encoder saliency in true spans, linear" not in header  # no run made it: no column

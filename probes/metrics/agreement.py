@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -228,27 +228,68 @@ def span_mass(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> float:
     return float(scored.mean()) if scored.size else math.nan
 
 
-def signed_span_mass(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> float:
-    """Share of the map's summed relevance that lies inside each token's own windows, over the scored tokens.
+def linear_span_parts(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> dict[str, float] | None:
+    """The two linear sums behind the linear true-span share of one map, in units of its absolute mass.
 
-    Unlike ``span_mass`` nothing is clipped and tokens are not averaged one by one: the share is
-    (sum of the cells inside the windows) / (sum of all cells of the scored tokens), a ratio of two
-    sums linear in the map. A noisy estimate of a map (SPES with few masks) whose noise has mean
-    zero therefore estimates the noise-free map's share without bias, where clipping turns noise
-    outside the words into mass; give it a linearly pooled map (``avg2d``), not a max-pooled one.
-    A token weighs by its total relevance. For maps whose rows are non-negative and sum to one
-    (CA) it equals ``span_mass``. It exceeds 1 where the relevance outside the windows sums
-    negative. Nan when no token is scored or the scored total is not positive.
+    ``inside``: the sum of each scored token's cells inside its own windows; ``net``: the sum of all
+    the scored tokens' cells; both divided by the sum of those cells' absolute values, so that every
+    utterance weighs alike whatever the scale of its relevance. Nothing is clipped: a noisy estimate of
+    a map (SPES with few masks) whose noise has mean zero adds noise of mean zero to both sums, where
+    clipping turns noise outside the words into mass; give it a linearly pooled map (``avg2d``), not a
+    max-pooled one. ``inside / net`` is the utterance's own share, but ``net`` can be near 0 (a map whose
+    positive and negative relevance cancel), so shares are pooled over utterances (``linear_share``),
+    never averaged. For maps whose rows are non-negative (CA) ``net`` is 1. None when no token is scored
+    or the map is 0 on the scored tokens.
     """
-    a = _as_array(relevance).astype(np.float64)
+    a = _as_array(relevance)
     if a.ndim != 2 or a.shape[0] != len(spans):
         raise ValueError(f"expected an (I, T') map with I = {len(spans)} tokens, got shape {a.shape}")
-    inside, total = 0.0, 0.0
-    for i, windows in enumerate(spans):
-        if windows:
-            inside += a[i, _inside(windows, a.shape[1])].sum()
-            total += a[i].sum()
-    return inside / total if total > 0 else math.nan
+    scored = [i for i, windows in enumerate(spans) if windows]
+    mass = float(np.abs(a[scored]).sum())
+    if not scored or mass == 0:
+        return None
+    inside = sum(float(a[i, _inside(spans[i], a.shape[1])].sum()) for i in scored)
+    return {"inside": inside / mass, "net": float(a[scored].sum()) / mass}
+
+
+def _pooled(*parts: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Sum of ``inside`` over sum of ``net`` (``parts``: inside, net), minus the same of a second pair when given."""
+    share = parts[0].sum(axis) / parts[1].sum(axis)
+    return share - parts[2].sum(axis) / parts[3].sum(axis) if len(parts) == 4 else share
+
+
+def _residuals(*parts: np.ndarray) -> np.ndarray:
+    """Each utterance's linearised contribution to ``_pooled``: (inside - share * net) / mean net, pairs subtracted."""
+    pairs = [(parts[k], parts[k + 1]) for k in range(0, len(parts), 2)]
+    (first, *rest) = [(inside - _pooled(inside, net) * net) / net.mean() for inside, net in pairs]
+    return first - rest[0] if rest else first
+
+
+def linear_share(parts: Sequence[Mapping[str, float] | None], minus: Sequence[Mapping[str, float] | None] | None = None,
+                 confidence: float = 0.95, resamples: int = 9999) -> Summary:
+    """The linear true-span share of utterances (their ``linear_span_parts``), pooled: sum of ``inside`` over sum of
+    ``net``, with a percentile bootstrap interval over utterances (fixed seed: the same parts give the same summary).
+
+    With ``minus``, the same utterances' parts of another map (or run), the paired difference of the two pooled shares.
+    Utterances lacking parts (None) are skipped and counted. ``std`` is the standard deviation of the utterances'
+    linearised contributions (the ratio estimator's), so that std / sqrt(n) is the standard error, as for a mean; the
+    interval is the bootstrap's, which follows a ratio's skew. The share is nan when the pooled ``net`` is not positive.
+    """
+    others = minus if minus is not None else [{}] * len(parts)
+    kept = [(p, q) for p, q in zip(parts, others, strict=True) if p is not None and q is not None]
+    n, skipped = len(kept), len(parts) - len(kept)
+    columns = [np.array([p[k] for p, _ in kept], dtype=np.float64) for k in ("inside", "net")]
+    if minus is not None:
+        columns += [np.array([q[k] for _, q in kept], dtype=np.float64) for k in ("inside", "net")]
+    if not n or any(c.sum() <= 0 for c in columns[1::2]):
+        return Summary(math.nan, math.nan, math.nan, n, math.nan, skipped)
+    estimate = float(_pooled(*columns))
+    if n < 2:
+        return Summary(estimate, math.nan, math.nan, n, math.nan, skipped)
+    boot = stats.bootstrap(columns, _pooled, paired=True, vectorized=True, confidence_level=confidence,
+                           n_resamples=resamples, method="percentile", random_state=np.random.default_rng(0))
+    low, high = boot.confidence_interval
+    return Summary(estimate, float(low), float(high), n, float(_residuals(*columns).std(ddof=1)), skipped)
 
 
 def agreement(relevance: MapLike, target: MapLike, spans: Sequence[Sequence[Window]] | None = None) -> dict[str, float]:

@@ -9,8 +9,8 @@ Layout, for each correlation (pearson, spearman, kendall)::
     deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}; insertion_auc the same
     alignment_heads: [["l.h", share of mass inside the true word spans], ...], best first
     ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
-    ground_truth.signed.{ca, input, encoder}: the same shares computed linearly, unbiased by map noise
-        (``probes.metrics.agreement.signed_span_mass``)
+    ground_truth.signed.{ca, input, encoder}: the same shares computed linearly, unbiased by map noise, and
+        pooled over utterances with a bootstrap interval (``probes.metrics.agreement.linear_share``)
     timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
     reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
     budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from probes.metrics.agreement import CORRELATIONS, summarize
+from probes.metrics.agreement import CORRELATIONS, linear_share, summarize
 
 Record = dict[str, Any]
 
@@ -61,6 +61,11 @@ def _dig(record: Record, path: Sequence[str]) -> Any:
 def _over(records: Sequence[Record], *path: str) -> dict[str, float]:
     """Summary of one value across records (records lacking it count as skipped)."""
     return _summary(_dig(r, path) for r in records)
+
+
+def _pooled(parts: Iterable[Any]) -> dict[str, float]:
+    """``linear_share`` of utterances' linear share parts as a plain dict (anything but parts counts as skipped)."""
+    return dataclasses.asdict(linear_share([p if isinstance(p, dict) else None for p in parts]))
 
 
 def _views(records: Sequence[Record], path: Sequence[str], leaf: Sequence[str] = ()) -> dict[str, Any]:
@@ -115,7 +120,7 @@ def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
     keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens", "signed")})
     out.update({k: _over(scored, "ground_truth", k) for k in keys})
     if signed := sorted({k for r in scored for k in r["ground_truth"].get("signed") or {}}):
-        out["signed"] = {k: _over(scored, "ground_truth", "signed", k) for k in signed}
+        out["signed"] = {k: _pooled(_dig(r, ("ground_truth", "signed", k)) for r in scored) for k in signed}
     return out
 
 
@@ -184,7 +189,7 @@ def _hypothesis_lengths(records: Sequence[Record]) -> dict[str, Any]:
 
 
 CAPPED = ("masks", "split_half", "pearson", "pearson_token", "span_mass", "span_mass_signed")  # what ``at_cap`` gives
-# (span_mass_signed only for records made since it exists)
+# (span_mass_signed: the linear share's parts, only in records made since they are recorded)
 
 
 def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
@@ -200,7 +205,7 @@ def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
     (masks, half), scores = checks[-1]
     return {"masks": masks, "split_half": half, "pearson": scores["ca"]["pearson"],
             "pearson_token": scores["ca"].get("pearson_token"), "span_mass": scores["span_mass"],
-            **({"span_mass_signed": scores["span_mass_signed"]} if "span_mass_signed" in scores else {})}
+            **({"span_mass_signed": parts} if isinstance(parts := scores.get("span_mass_signed"), dict) else {})}
 
 
 def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
@@ -214,7 +219,8 @@ def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
             caps.append(cap)
             cap *= 2
         caps.append(most)
-    return {str(cap): {k: _summary(c and c.get(k) for c in capped) for k in CAPPED if any(c and k in c for c in capped)}
+    return {str(cap): {k: (_pooled if k == "span_mass_signed" else _summary)(c and c.get(k) for c in capped)
+                       for k in CAPPED if any(c and k in c for c in capped)}
             for cap in caps for capped in [[at_cap(s, cap) for s in spent]]}
 
 

@@ -33,8 +33,9 @@ LABELS = {  # display names of targets, deletion sources and timestamp estimator
     "saliency": "gradient saliency", "input_x_gradient": "input x gradient",
     "integrated_gradients": "integrated gradients",
 }
-LINEAR_NOTE = ("Linear: the share as a ratio of sums over the unclipped map (input maps avg2d-pooled), which the "
-               "map's noise does not bias; the clipped share counts a noisy map's noise outside the words as mass.")
+LINEAR_NOTE = ("Linear: the share as a ratio of sums over the unclipped maps (input maps avg2d-pooled), each scaled to "
+               "unit absolute mass and pooled over the utterances (bootstrap interval), which the maps' noise does not "
+               "bias; the clipped share counts a noisy map's noise outside the words as mass.")
 DIRECTIONS = {"deletion": "most relevant input removed first (higher = more faithful)",
               "insertion": "most relevant input restored first into silence (lower = more faithful)"}
 Stat = Mapping[str, Any]  # {"mean", "ci_low", "ci_high", "n", "std", "skipped"}

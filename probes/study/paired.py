@@ -6,8 +6,9 @@ change of utterances. ``compare`` reads every run on the utterances all of them 
 gives each run after the first its difference from the first, one per utterance: a paired
 interval, much narrower than the difference of two unpaired ones. ``capped`` reads an adaptive
 run as if it had stopped at a budget (``at_cap``), so one converged run also says what its first
-doubling said. True-span shares come clipped (``span_mass``) and linear (``signed``, unbiased by a map's
-noise), with CA minus SPES per utterance. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
+doubling said. True-span shares come clipped (``span_mass``, averaged over utterances) and linear
+(``signed``, unbiased by a map's noise, pooled over utterances: ``linear_share``), with CA minus SPES
+paired over utterances. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
 study report makes one per paper-resolution run (coarse, first doubling, converged).
 """
 
@@ -19,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from probes.metrics.agreement import summarize
+from probes.metrics.agreement import Summary, linear_share, summarize
 from probes.metrics.summary import at_cap
 from probes.report.tables import as_float, lookup
 
@@ -32,11 +33,13 @@ MEASURES: dict[str, tuple[str, ...]] = {  # name -> where a record keeps the per
     "input_in_spans": ("ground_truth", "input"),
     "ca_in_spans": ("ground_truth", "ca", "all"),
     "encoder_in_spans": ("ground_truth", "encoder"),
-    "input_signed": ("ground_truth", "signed", "input"),  # the same shares, linear: unbiased by map noise
+}
+SHARES: dict[str, tuple[str, ...]] = {  # the same shares, linear (unbiased by map noise): parts pooled over utterances
+    "input_signed": ("ground_truth", "signed", "input"),
     "ca_signed": ("ground_truth", "signed", "ca"),
     "encoder_signed": ("ground_truth", "signed", "encoder"),
 }
-DERIVED: dict[str, tuple[str, str]] = {  # name -> (a, b): a - b within one record
+DERIVED: dict[str, tuple[str, str]] = {  # name -> (a, b): share a - share b, paired over utterances
     "ca_minus_input_signed": ("ca_signed", "input_signed"),
 }
 PAIRED = ("ca_vs_input", "per_token", "input_in_spans", "input_signed")  # differences from the first run
@@ -79,16 +82,29 @@ def first_doubling(records: Mapping[str, Record]) -> int | None:
 
 
 def value(record: Record, measure: str) -> float:
-    """One measure (``MEASURES`` or ``DERIVED``) of one record, nan when the run did not make it."""
-    if measure in DERIVED:
-        a, b = DERIVED[measure]
-        return value(record, a) - value(record, b)
+    """One ``MEASURES`` value of one record, nan when the run did not make it."""
     return as_float(lookup(record, *MEASURES[measure]))
 
 
-def _summary(values: Sequence[float]) -> dict[str, float]:
-    """``summarize`` as a plain dict."""
-    return dataclasses.asdict(summarize(values))
+def parts(record: Record, share: str) -> dict[str, float] | None:
+    """One ``SHARES`` share's parts (``linear_span_parts``) in one record, None when the run did not make them."""
+    found = lookup(record, *SHARES[share])
+    return found if isinstance(found, dict) else None
+
+
+def _summary(records: Sequence[Record], measure: str, minus: Sequence[Record] | None = None) -> dict[str, float]:
+    """A measure of ``MEASURES``, ``SHARES`` or ``DERIVED`` over records, as a plain dict; given ``minus`` (the same
+    utterances in another run), the paired difference of the two."""
+    if measure in DERIVED:
+        a, b = DERIVED[measure]
+        stat: Summary = linear_share([parts(r, a) for r in records], [parts(r, b) for r in records])
+    elif measure in SHARES:
+        stat = linear_share([parts(r, measure) for r in records],
+                            None if minus is None else [parts(r, measure) for r in minus])
+    else:
+        base = [0.0] * len(records) if minus is None else [value(r, measure) for r in minus]
+        stat = summarize(value(r, measure) - b for r, b in zip(records, base))
+    return dataclasses.asdict(stat)
 
 
 def compare(runs: Mapping[str, Mapping[str, Record]]) -> dict[str, Any]:
@@ -102,7 +118,7 @@ def compare(runs: Mapping[str, Mapping[str, Record]]) -> dict[str, Any]:
         raise ValueError(f"the runs {', '.join(runs)} share no utterance")
     (_, base), *others = runs.items()
     return {"utterances": shared,
-            "runs": {label: {m: _summary([value(records[u], m) for u in shared]) for m in (*MEASURES, *DERIVED)}
+            "runs": {label: {m: _summary([records[u] for u in shared], m) for m in (*MEASURES, *SHARES, *DERIVED)}
                      for label, records in runs.items()},
-            "differences": {label: {m: _summary([value(records[u], m) - value(base[u], m) for u in shared])
+            "differences": {label: {m: _summary([records[u] for u in shared], m, [base[u] for u in shared])
                                     for m in PAIRED} for label, records in others}}

@@ -152,7 +152,7 @@ def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_c
             assert by_round[-1]["ca"] == pytest.approx(r["agreement"][f"ca_vs_{target}"]["all"], nan_ok=True)
             truth = r["ground_truth"][target] if r["ground_truth"] else None
             assert by_round[-1]["span_mass"] == (truth if truth is None else pytest.approx(truth, nan_ok=True))
-            signed = r["ground_truth"]["signed"][target] if r["ground_truth"] else None  # linear share, avg2d pooled
+            signed = r["ground_truth"]["signed"][target] if r["ground_truth"] else None  # linear share parts
             assert by_round[-1]["span_mass_signed"] == (signed if signed is None else pytest.approx(signed, nan_ok=True))
     doubled = [r["budget"]["input"]["by_round"] for r in records if len(r["budget"]["input"]["rounds"]) > 1]
     assert doubled and all(b[0]["ca"]["pearson"] != b[-1]["ca"]["pearson"] for b in doubled)  # earlier maps differ

@@ -16,10 +16,11 @@ from probes.metrics.agreement import (
     Summary,
     baselines,
     correlations,
+    linear_share,
+    linear_span_parts,
     mass_in_span,
     match_words,
     random_map,
-    signed_span_mass,
     span_mass,
     summarize,
     token_pearson,
@@ -125,22 +126,26 @@ def test_mass_in_span_on_hand_built_maps() -> None:
     assert math.isnan(span_mass(relevance, [[]] * 6))
 
 
-def test_signed_span_mass_is_a_ratio_of_sums_and_equals_span_mass_for_attention_rows() -> None:
+def test_linear_span_parts_are_sums_in_units_of_absolute_mass_and_give_span_mass_for_attention_rows() -> None:
     relevance = torch.tensor([
-        [0.0, 2.0, 3.0, -1.0],  # inside [1, 3): 5 of 4
-        [1.0, 1.0, 1.0, 1.0],  # no windows: left out of both sums
+        [0.0, 2.0, 3.0, -1.0],  # inside [1, 3): 5 of net 4, absolute 6
+        [1.0, 1.0, 1.0, 1.0],  # no windows: left out of every sum
         [2.0, 2.0, 0.0, 0.0],  # inside [0, 1) and [0, 2) overlapping: 4 of 4
     ])
     spans = [[(1, 3)], [], [(0, 1), (0, 2)]]
-    assert signed_span_mass(relevance, spans) == pytest.approx((5 + 4) / (4 + 4))
-    assert math.isnan(signed_span_mass(relevance, [[]] * 3))
-    assert math.isnan(signed_span_mass(-relevance.abs(), spans))  # no positive total: undefined
+    parts = linear_span_parts(relevance, spans)
+    assert parts == pytest.approx({"inside": (5 + 4) / 10, "net": (4 + 4) / 10})
+    assert linear_span_parts(relevance, [[]] * 3) is None
+    assert linear_span_parts(torch.zeros(3, 4), spans) is None
     rows = torch.softmax(torch.randn(5, 9, generator=torch.Generator().manual_seed(0)), dim=1)  # like CA
     windows = [[(0, 3)], [(2, 5)], [], [(4, 9)], [(1, 2), (6, 8)]]
-    assert signed_span_mass(rows, windows) == pytest.approx(span_mass(rows, windows))
+    parts = linear_span_parts(rows, windows)
+    assert parts["net"] == pytest.approx(1.0)
+    assert parts["inside"] == pytest.approx(span_mass(rows, windows))
+    assert linear_share([parts, parts]).mean == pytest.approx(span_mass(rows, windows))
 
 
-def test_noise_biases_span_mass_but_not_signed_span_mass() -> None:
+def test_noise_biases_span_mass_but_not_the_pooled_linear_share() -> None:
     """A noise-free map with 0.85 of its relevance in the spans, estimated with zero-mean noise (like SPES with few
     masks): clipping counts the noise outside the spans as mass, the linear share does not."""
     spans = [[(10 * i, 10 * i + 10)] for i in range(4)]
@@ -148,11 +153,40 @@ def test_noise_biases_span_mass_but_not_signed_span_mass() -> None:
     for i in range(4):
         clean[i, 10 * i:10 * i + 10] += 0.08  # 0.8 on its own word
     truth = 0.8 + 0.2 * 10 / 40
-    assert signed_span_mass(clean, spans) == pytest.approx(truth) == span_mass(clean, spans)
+    assert linear_share([linear_span_parts(clean, spans)]).mean == pytest.approx(truth) == span_mass(clean, spans)
     generator = torch.Generator().manual_seed(0)
     noisy = [clean + 0.02 * torch.randn(clean.shape, generator=generator) for _ in range(400)]
-    assert np.mean([signed_span_mass(m, spans) for m in noisy]) == pytest.approx(truth, abs=0.01)
+    share = linear_share([linear_span_parts(m, spans) for m in noisy])
+    assert share.mean == pytest.approx(truth, abs=0.01)
+    assert share.ci_low < truth < share.ci_high
+    assert (share.ci_high - share.ci_low) / 3.92 == pytest.approx(share.std / math.sqrt(share.n), rel=0.2)
     assert np.mean([span_mass(m, spans) for m in noisy]) < truth - 0.05
+
+
+def test_the_pooled_share_stays_defined_where_a_map_sums_to_nearly_nothing() -> None:
+    """An utterance whose relevance cancels (net ~ 0) makes its own share inside / net explode; pooled, it only adds
+    its little net and inside mass: the run's share stays that of the other utterances, and its interval finite."""
+    sound = [{"inside": 0.5, "net": 0.9}, {"inside": 0.6, "net": 1.0}, {"inside": 0.4, "net": 0.8}]
+    cancelling = {"inside": 0.05, "net": 0.001}
+    assert cancelling["inside"] / cancelling["net"] == pytest.approx(50)
+    alone, pooled = linear_share(sound), linear_share([*sound, cancelling, None])
+    assert alone.mean == pytest.approx(1.5 / 2.7)
+    assert pooled.mean == pytest.approx(1.55 / 2.701)
+    assert (pooled.n, pooled.skipped) == (4, 1)
+    assert 0.4 < pooled.ci_low < pooled.mean < pooled.ci_high < 0.8
+    assert pooled.std / math.sqrt(pooled.n) < 0.1  # the ratio estimator's standard error
+    assert linear_share([*sound, cancelling]) == linear_share([*sound, cancelling])  # a fixed bootstrap seed
+    assert math.isnan(linear_share([{"inside": 0.1, "net": -0.2}]).mean)  # the pooled net is not positive
+
+
+def test_the_paired_difference_of_two_pooled_shares() -> None:
+    a = [{"inside": 0.5, "net": 1.0}, {"inside": 0.7, "net": 1.0}, {"inside": 0.6, "net": 1.0}, None]
+    b = [{"inside": 0.4, "net": 1.0}, {"inside": 0.5, "net": 0.5}, {"inside": 0.2, "net": 1.0}, {"inside": 1, "net": 1}]
+    difference = linear_share(a, b)
+    assert difference.mean == pytest.approx(1.8 / 3 - 1.1 / 2.5)
+    assert (difference.n, difference.skipped) == (3, 1)
+    assert difference.ci_low < difference.mean < difference.ci_high
+    assert linear_share(a, a).mean == 0 and linear_share(a, a).ci_high == 0  # a map against itself: no difference
 
 
 def test_match_words_when_the_hypothesis_drops_or_inserts_words() -> None:

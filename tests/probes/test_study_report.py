@@ -63,9 +63,9 @@ def record(uid: str, group: str, r_in: float, r_enc: float | None, seed: int) ->
 
 
 def add_model(study: Path, name: str, preset: str, languages: list[str], tasks: list[str],
-              groups: dict[str, tuple[float, float | None]], signed: dict[str, float] | None = None) -> None:
+              groups: dict[str, tuple[float, float | None]], signed: dict[str, dict[str, float]] | None = None) -> None:
     """quality.json and one metrics.json per group (group -> (CA vs input, CA vs encoder Pearson)); ``signed``: the
-    records' linear true-span shares (none without)."""
+    records' linear true-span share parts (none without)."""
     folder = study / "models" / name
     folder.mkdir(parents=True)
     quality = {"name": name, "experiment": f"configs/experiment/{name}.yaml", "preset": preset,
@@ -133,7 +133,8 @@ def test_verdicts_are_as_designed(study: Path) -> None:
 
 def test_maps_are_ranked_on_the_true_words_by_their_linear_shares_only(tmp_path: Path) -> None:
     add_model(tmp_path, "en_asr_xs", "xs", ["en"], ["asr"], {"asr_en": (0.58, 0.72)},
-              signed={"ca": 0.6, "input": 0.7, "encoder": 0.65})  # clipped: CA 0.6 ahead of input 0.4
+              signed={"ca": {"inside": 0.6, "net": 1.0}, "input": {"inside": 0.35, "net": 0.5},
+                      "encoder": {"inside": 0.65, "net": 1.0}})  # linear 0.7 for input; clipped: CA 0.6 ahead of 0.4
     add_model(tmp_path, "en_asr_s", "s", ["en"], ["asr"], {"asr_en": (0.6, 0.7)})  # clipped shares only
     found = next(f for f in fd.findings(load_study(tmp_path)) if f.key == "i")
     ranked, unranked = found.ours
