@@ -47,7 +47,7 @@ from torch import Tensor
 from probes.attention import cross_attention, standard_views, view, view_heads
 from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.metrics import deletion, timestamps
-from probes.metrics.agreement import (baselines, correlations, random_map, linear_span_parts, span_mass, token_spans,
+from probes.metrics.agreement import (baselines, correlations, linear_span_parts, random_map, span_mass, token_spans,
                                      uniform_map)
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
 from probes.saliency.gradients import METHODS as GRADIENT_METHODS
