@@ -8,20 +8,16 @@ from typing import Any
 
 import wandb
 
-from probes.evaluation.run import EvaluationJob
-from probes.evaluation.utterances import ground_truth
+from probes.evaluation.run import EvaluationJob, write_run_report
 from probes.interface import ProbeModel, describe
 from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_rows, scalars
-from probes.report.run import write_report
 from s2t.loggers import SafeWandbLogger
 
 
 def write_outputs(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str, Any]],
                   model: ProbeModel) -> dict[Path, str]:
     """Tables, figures and report.md in OUTDIR; returns every figure with its caption."""
-    words = {key: value[0] for key, value in ground_truth(job.manifest).items()}
-    return write_report(job.out, metrics, records, job.out / "maps.h5", title=f"Explanations: {job.manifest}",
-                        word_times=words, token_text=lambda t: model.detokenize([t])).figures
+    return write_run_report(job.out, job.manifest, metrics, records, model).figures
 
 
 def checkpoint_artifact(identity: dict[str, str], group: str) -> wandb.Artifact | None:

@@ -33,6 +33,7 @@ from probes.explain import (GRADIENT_METHODS, ExplainConfig, agreement_scores, e
                             utterance_seed)
 from probes.interface import ProbeModel
 from probes.metrics.summary import json_ready, summarize_records
+from probes.report.run import Written, write_report
 from probes.store import (atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_record,
                           write_records)
 
@@ -189,6 +190,14 @@ def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict
     return metrics, records
 
 
+def write_run_report(out: Path, manifest: Path | str, metrics: dict[str, Any], records: list[dict[str, Any]],
+                     model: ProbeModel) -> Written:
+    """An explain run's tables, figures and report.md in ``out``, examples drawn with the manifest's word times."""
+    words = {key: value[0] for key, value in ground_truth(manifest).items()}
+    return write_report(out, metrics, records, out / "maps.h5", title=f"Explanations: {manifest}",
+                        word_times=words, token_text=lambda t: model.detokenize([t]))
+
+
 def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     """Recompute every record's agreement scores from a finished run's ``maps.h5`` (no model pass) and rewrite its
     ``utterances.jsonl``, ``metrics.json`` and work records; returns the metrics.
@@ -196,8 +205,9 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     The random baselines draw from the same per-utterance seed as the explanation did, so the scores are those a new
     explanation would give: this brings a run up to date when the agreement metrics change (e.g. a new correlation).
     Given the run's ``model`` (only its tokenizer is used), the ground-truth shares are recomputed too, from the word
-    times of the run's manifest (its path as settings.json names it, relative to the working directory). Per-doubling
-    scores (``budget.<map>.by_round``) stay as they were: the maps of the smaller budgets were not kept.
+    times of the run's manifest (its path as settings.json names it, relative to the working directory), and a report
+    the run has is written again. Per-doubling scores (``budget.<map>.by_round``) stay as they were: the maps of the
+    smaller budgets were not kept.
     """
     settings = read_json(out / "settings.json")
     seed = settings["config"]["seed"]
@@ -224,6 +234,8 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
     for index, record in enumerate(records):  # work records too, so that a later merge gives the same files
         if (work := record_file(out, index)).is_file():
             write_record(work, record)
+    if model is not None and (out / "report.md").is_file():
+        write_run_report(out, settings["manifest"], metrics, records, model)
     return metrics
 
 

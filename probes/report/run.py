@@ -97,7 +97,8 @@ def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
     parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in ordered(truth)
               if k != "ca" and is_stat(truth[k])]
     linear = [f"{display_name(k)} {mean_ci(s, SHARE)}" for k, s in (truth.get("signed") or {}).items() if k != "ca"]
-    also = (f"; linear (a ratio of sums over the unclipped map, which its noise does not bias): {', '.join(linear)}"
+    also = (f"; linear (sums over the unclipped maps pooled over utterances, which noise does not bias): "
+            f"{', '.join(linear)}"
             if linear else "")
     return [f"- **Ground truth**, share of relevance inside the true word span: {', '.join(parts)}{also}."]
 

@@ -293,7 +293,7 @@ def finding_ground_truth(models: Sequence[Model]) -> Finding:
                                                     "differs between runs (" + ", ".join(sorted(set(winners))) + ")")
         reason += "; the other runs predate linear shares, not ranked" if len(winners) < len(ours) else ""
     claim = ("Not measured in the paper (it has no word-level ground truth). Saliency maps are ranked by their linear "
-             "share (a ratio of sums over the unclipped map), which their noise does not bias.")
+             "share (sums over the unclipped maps, pooled over utterances), which their noise does not bias.")
     return Finding("i", "Ours: which map puts more mass in the true word spans", claim, ours, "", reason)
 
 

@@ -420,8 +420,8 @@ def explained_model(folder: Path) -> S2TProbe | None:
 def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[tuple[Path, bool]]:
     """Recompute the agreement scores of every finished explain run of the (selected) models from its maps.h5, without
     a model pass (``probes.evaluation.run.rescore``), and their ground-truth shares too where the run's checkpoint is
-    still here (its tokenizer is needed); returns the runs and whether their ground truth was rescored. Their own
-    report.md is left as it was."""
+    still here (its tokenizer is needed), with their report.md; returns the runs and whether their ground truth and
+    report were rescored."""
     folders = [h5.parent for spec in study.models if not only or spec.name in only for runs in EXPLANATIONS
                for h5 in sorted((study.out / "models" / spec.name / runs).glob("*/maps.h5"))]
     done = []
@@ -496,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.rescore:
         try:
             for folder, truth in rescore_explanations(study, a.only):
-                print(f"[study] rescored {folder}" + ("" if truth else " (not its ground truth: its checkpoint is gone)"))
+                print(f"[study] rescored {folder}" + ("" if truth else " (not its ground truth nor its report: its checkpoint is gone)"))
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

@@ -214,8 +214,11 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     probes.evaluation.run.rescore(out)  # without the model the ground truth is kept as it is
     assert json.loads((out / "utterances.jsonl").read_text().splitlines()[1])["ground_truth"]["input"] == 2.0
+    (out / "report.md").write_text("a report made before the rescoring")
     probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
     assert {name: (out / name).read_bytes() for name in before} == before  # its tokenizer and the word times suffice
+    report = (out / "report.md").read_text()  # written again from the rescored metrics
+    assert report.startswith("# Explanations: ") and "**Ground truth**" in report
     settings = json.loads((out / "settings.json").read_text())
     (out / "settings.json").write_text(json.dumps({**settings, "manifest": str(tmp_path / "gone.tsv")}))
     with pytest.raises(ValueError, match="gone.tsv has no word times here"):
