@@ -222,10 +222,11 @@ def round_scores(model: ProbeModel, utt: Utterance, ca: Tensor, trail: list[Tens
     spans = true_spans(model, utt, frames)
     out = []
     for (masks, _), m in zip(rounds, trail):
-        pooled, linear = on_grid(m, frames, pooling), on_grid(m, frames, "avg2d")  # (I, T') each
+        pooled = on_grid(m, frames, pooling)  # (I, T')
         out.append({"masks": int(masks), "ca": correlations(mean_ca, pooled),
                     "span_mass": None if spans is None else span_mass(pooled, spans),
-                    "span_mass_signed": None if spans is None else linear_span_parts(linear, spans)})
+                    "span_mass_signed": None if spans is None
+                    else linear_span_parts(on_grid(m, frames, "avg2d"), spans)})
     return out
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -245,8 +245,7 @@ def linear_span_parts(relevance: MapLike, spans: Sequence[Sequence[Window]]) -> 
     if a.ndim != 2 or a.shape[0] != len(spans):
         raise ValueError(f"expected an (I, T') map with I = {len(spans)} tokens, got shape {a.shape}")
     scored = [i for i, windows in enumerate(spans) if windows]
-    mass = float(np.abs(a[scored]).sum())
-    if not scored or mass == 0:
+    if not scored or (mass := float(np.abs(a[scored]).sum())) == 0:
         return None
     inside = sum(float(a[i, _inside(spans[i], a.shape[1])].sum()) for i in scored)
     return {"inside": inside / mass, "net": float(a[scored].sum()) / mass}
@@ -265,18 +264,19 @@ def _residuals(*parts: np.ndarray) -> np.ndarray:
     return first - rest[0] if rest else first
 
 
-def linear_share(parts: Sequence[Mapping[str, float] | None], minus: Sequence[Mapping[str, float] | None] | None = None,
-                 confidence: float = 0.95, resamples: int = 9999) -> Summary:
+def linear_share(parts: Sequence[Any], minus: Sequence[Any] | None = None, confidence: float = 0.95,
+                 resamples: int = 9999) -> Summary:
     """The linear true-span share of utterances (their ``linear_span_parts``), pooled: sum of ``inside`` over sum of
     ``net``, with a percentile bootstrap interval over utterances (fixed seed: the same parts give the same summary).
 
     With ``minus``, the same utterances' parts of another map (or run), the paired difference of the two pooled shares.
-    Utterances lacking parts (None) are skipped and counted. ``std`` is the standard deviation of the utterances'
-    linearised contributions (the ratio estimator's), so that std / sqrt(n) is the standard error, as for a mean; the
-    interval is the bootstrap's, which follows a ratio's skew. The share is nan when the pooled ``net`` is not positive.
+    Utterances lacking parts (None, or the bare ratio older records kept) are skipped and counted. ``std`` is the
+    standard deviation of the utterances' linearised contributions (the ratio estimator's), so that std / sqrt(n) is
+    the standard error, as for a mean; the interval is the bootstrap's, which follows a ratio's skew. The share is nan
+    when the pooled ``net`` is not positive.
     """
     others = minus if minus is not None else [{}] * len(parts)
-    kept = [(p, q) for p, q in zip(parts, others, strict=True) if p is not None and q is not None]
+    kept = [(p, q) for p, q in zip(parts, others, strict=True) if isinstance(p, Mapping) and isinstance(q, Mapping)]
     n, skipped = len(kept), len(parts) - len(kept)
     columns = [np.array([p[k] for p, _ in kept], dtype=np.float64) for k in ("inside", "net")]
     if minus is not None:

@@ -63,9 +63,9 @@ def _over(records: Sequence[Record], *path: str) -> dict[str, float]:
     return _summary(_dig(r, path) for r in records)
 
 
-def _pooled(parts: Iterable[Any]) -> dict[str, float]:
-    """``linear_share`` of utterances' linear share parts as a plain dict (anything but parts counts as skipped)."""
-    return dataclasses.asdict(linear_share([p if isinstance(p, dict) else None for p in parts]))
+def _linear_share(parts: Iterable[Any]) -> dict[str, float]:
+    """``linear_share`` of utterances' linear share parts as a plain dict."""
+    return dataclasses.asdict(linear_share(list(parts)))
 
 
 def _views(records: Sequence[Record], path: Sequence[str], leaf: Sequence[str] = ()) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
     keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens", "signed")})
     out.update({k: _over(scored, "ground_truth", k) for k in keys})
     if signed := sorted({k for r in scored for k in r["ground_truth"].get("signed") or {}}):
-        out["signed"] = {k: _pooled(_dig(r, ("ground_truth", "signed", k)) for r in scored) for k in signed}
+        out["signed"] = {k: _linear_share(_dig(r, ("ground_truth", "signed", k)) for r in scored) for k in signed}
     return out
 
 
@@ -219,7 +219,7 @@ def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
             caps.append(cap)
             cap *= 2
         caps.append(most)
-    return {str(cap): {k: (_pooled if k == "span_mass_signed" else _summary)(c and c.get(k) for c in capped)
+    return {str(cap): {k: (_linear_share if k == "span_mass_signed" else _summary)(c and c.get(k) for c in capped)
                        for k in CAPPED if any(c and k in c for c in capped)}
             for cap in caps for capped in [[at_cap(s, cap) for s in spent]]}
 

@@ -86,10 +86,10 @@ def value(record: Record, measure: str) -> float:
     return as_float(lookup(record, *MEASURES[measure]))
 
 
-def parts(record: Record, share: str) -> dict[str, float] | None:
-    """One ``SHARES`` share's parts (``linear_span_parts``) in one record, None when the run did not make them."""
-    found = lookup(record, *SHARES[share])
-    return found if isinstance(found, dict) else None
+def parts(record: Record, share: str) -> Any:
+    """One ``SHARES`` share's parts (``linear_span_parts``) in one record as kept (None when the run did not make them;
+    ``linear_share`` skips anything but parts)."""
+    return lookup(record, *SHARES[share])
 
 
 def _summary(records: Sequence[Record], measure: str, minus: Sequence[Record] | None = None) -> dict[str, float]:

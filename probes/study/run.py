@@ -496,7 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.rescore:
         try:
             for folder, truth in rescore_explanations(study, a.only):
-                print(f"[study] rescored {folder}" + ("" if truth else " (not its ground truth nor its report: its checkpoint is gone)"))
+                print(f"[study] rescored {folder}"
+                      + ("" if truth else " (not its ground truth nor its report: its checkpoint is gone)"))
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

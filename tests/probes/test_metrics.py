@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Sequence
@@ -173,6 +174,7 @@ def test_the_pooled_share_stays_defined_where_a_map_sums_to_nearly_nothing() -> 
     assert alone.mean == pytest.approx(1.5 / 2.7)
     assert pooled.mean == pytest.approx(1.55 / 2.701)
     assert (pooled.n, pooled.skipped) == (4, 1)
+    assert linear_share([*sound, 0.7]) == dataclasses.replace(alone, skipped=1)  # an older record's bare ratio
     assert 0.4 < pooled.ci_low < pooled.mean < pooled.ci_high < 0.8
     assert pooled.std / math.sqrt(pooled.n) < 0.1  # the ratio estimator's standard error
     assert linear_share([*sound, cancelling]) == linear_share([*sound, cancelling])  # a fixed bootstrap seed
