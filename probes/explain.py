@@ -47,6 +47,7 @@ from torch import Tensor
 from probes.attention import cross_attention, standard_views, view, view_heads
 from probes.interface import ProbeModel, Utterance, hypotheses
 from probes.metrics import deletion, timestamps
+from probes.metrics.text import normalizer
 from probes.metrics.agreement import (baselines, correlations, linear_span_parts, random_map, span_mass, token_spans,
                                      uniform_map)
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_estimate, encoder_saliency
@@ -250,7 +251,7 @@ def curve_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, 
         if "input_full" in maps:
             relevance[mode].update(saliency_pooled=maps["input"], saliency_full=maps["input_full"])
     made = deletion.curves(model, utt, relevance, model.detokenize, config.deletion_steps, config.deletion_beam,
-                           config.decode_deletion)
+                           config.decode_deletion, normalize=normalizer(model, utt.tgt_lang), fill=config.spes.fill)
     return {mode: {name: {"prob": _curve_dict(prob), **({"text": _curve_dict(text)} if text is not None else {})}
                    for name, (prob, text) in curves.items()}
             for mode, curves in made.items()}

@@ -18,6 +18,16 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def word_groups(self, tokens): ...
         def ctc_log_probs(self, features, lengths): return None
         def describe(self): ...  # optional: {"config": ..., "parameters": ...} for the logs
+        def neutral(self, features): ...  # optional: what an occluded input cell becomes (default 0)
+        def normalize(self, text, lang): ...  # optional: text as the model's users score it (default as it is)
+
+Occlusion (SPES masks, deletion and insertion curves) replaces input cells with the model's
+*neutral* value, ``occlusion_value``: the value of a cell that carries no signal. For our models
+it is 0, the utterance mean after CMVN, which is also what the released SPES code masks with.
+On Whisper's normalised log-mel, 0 is a loud, flat spectrum, not silence: Whisper's adapter
+declares the level its own feature extractor gives digital silence in that utterance,
+max(max(features) - 2, -1.5) (8 log10 units under the loudest cell, at least -1.5), i.e. what
+its 30 s padding holds.
 
 Shapes: B batch, T input frames (10 ms), F filterbank channels, T' encoder frames,
 D model width, P prefix tokens, I explained tokens, V vocabulary, L decoder layers,
@@ -94,6 +104,17 @@ class ProbeModel(Protocol):
     def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor] | None:
         """CTC log-probabilities (B, T', V) and lengths, or None if the model has no CTC head."""
         ...
+
+
+FILLS = ("model", "zero")  # what occlusion puts in a cell: the model's neutral value, or 0 as the SPES release does
+
+
+def occlusion_value(model: ProbeModel, features: Tensor, fill: str = "model") -> float:
+    """The value occluded cells of ``features`` (T, F) take: the model's ``neutral`` (default 0), or 0 for ``zero``."""
+    if fill not in FILLS:
+        raise ValueError(f"unknown occlusion fill {fill!r}; choose one of {FILLS}")
+    neutral = getattr(model, "neutral", None)
+    return float(neutral(features)) if fill == "model" and callable(neutral) else 0.0
 
 
 @dataclass

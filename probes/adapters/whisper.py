@@ -17,10 +17,19 @@ which explain only the real audio:
 - Cross-attention needs ``output_attentions``, which only eager attention returns: the
   model runs with its own implementation (SDPA by default) and switches to eager only for
   a call with ``need_weights=True``.
+- ``neutral``: occlusion fills a cell with the level Whisper's feature extractor gives digital
+  silence in the utterance, max(max(features) - 2, -1.5), what its padding holds; 0 on this
+  normalised log-mel is a loud flat spectrum (10^-4 in power), not silence.
+- ``search`` stops after ``MAX_TOKENS_PER_SECOND`` tokens per second of audio (plus
+  ``EXTRA_TOKENS``): on occluded or silent copies Whisper can loop on a phrase up to its
+  448-token limit, which cost deletion curves half an hour per utterance.
+- ``normalize``: Whisper's outputs are cased and punctuated; its users score them after its
+  English text normaliser (its basic one in other languages), as ``probes.metrics.text`` does.
 """
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -29,10 +38,13 @@ import torch
 from torch import Tensor
 from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
 from transformers.modeling_outputs import BaseModelOutput
+from transformers.models.whisper.english_normalizer import BasicTextNormalizer, EnglishTextNormalizer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from probes.interface import Forced
 
+MAX_TOKENS_PER_SECOND = 10.0  # search bound: fast English speech is 5-6 BPE tokens a second, punctuation included
+EXTRA_TOKENS = 8  # ... plus a few, so that a short utterance's sentence still ends
 SPACE = "\u0120"  # byte-level BPE's stand-in for the space byte: a token starting with it starts a word
 TASKS = {"asr": "transcribe", "transcribe": "transcribe", "st": "translate", "translate": "translate"}
 
@@ -54,6 +66,8 @@ class WhisperProbe:
         self.encoder_frames = model.config.max_source_positions  # 1500 encoder frames: 30 s
         self.input_frames = self.encoder_frames * self.subsampling  # 3000 log-mel frames
         self._padding: Tensor | None = None  # (B, 1500 - T', D) encodings of the latest encode's padding frames
+        spelling = getattr(tokenizer, "english_spelling_normalizer", None) or {}  # normalizer.json, where shipped
+        self._normalizers = {"en": EnglishTextNormalizer(spelling), "": BasicTextNormalizer()}
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, attn_implementation: str = "sdpa") -> WhisperProbe:
@@ -105,6 +119,22 @@ class WhisperProbe:
         if unknown:
             raise ValueError(f"{unknown} not in this Whisper's vocabulary")
         return ids
+
+    def neutral(self, features: Tensor) -> Tensor:
+        """The log-mel level of digital silence in an utterance (T, F): max(max - 2, -1.5), as Whisper's padding."""
+        return (features.max() - 2.0).clamp(min=-1.5)
+
+    def normalize(self, text: str, lang: str) -> str:
+        """Text as Whisper's users score it: its English normaliser for ``en``, its basic one otherwise."""
+        return self._normalizers.get(lang, self._normalizers[""])(text)
+
+    def max_new_tokens(self, enc_lengths: Tensor, prompt: int) -> int:
+        """The search bound of a batch: ``MAX_TOKENS_PER_SECOND`` of its longest audio plus ``EXTRA_TOKENS``,
+        within the generation config's ``max_length`` and Whisper's 448 positions after a ``prompt``-token prefix."""
+        seconds = float(enc_lengths.max()) * self.subsampling / self.frames_per_second
+        room = min(self.model.config.max_target_positions - prompt,
+                   self.model.generation_config.max_length or self.model.config.max_target_positions)
+        return max(1, min(room, math.ceil(MAX_TOKENS_PER_SECOND * seconds) + EXTRA_TOKENS))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         """Text of output tokens (special tokens dropped, no leading space)."""
@@ -176,11 +206,14 @@ class WhisperProbe:
 
     @torch.no_grad()
     def search(self, enc: Tensor, enc_lengths: Tensor, prefix: Sequence[int], beam_size: int = 5) -> list[list[int]]:
-        """``hypotheses`` on an encoding (B, T', D) that ``encode`` returned (completed with its padding frames)."""
+        """``hypotheses`` on an encoding (B, T', D) that ``encode`` returned (completed with its padding frames),
+        at most ``max_new_tokens`` long."""
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         prompts = torch.tensor([list(prefix)], device=enc.device).expand(enc.shape[0], -1)  # (B, P)
+        bound = self.max_new_tokens(enc_lengths, len(prefix))
         sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
-                                        decoder_input_ids=prompts, num_beams=beam_size)  # (B, N): new tokens only
+                                        decoder_input_ids=prompts, num_beams=beam_size,
+                                        max_new_tokens=bound)  # (B, N): new tokens only
         eos = self.model.generation_config.eos_token_id
         stops = set(eos) if isinstance(eos, list) else {eos}
         out = []

@@ -23,7 +23,7 @@ from probes.adapters import S2TProbe
 from probes.evaluation.publish import log_to_wandb, write_outputs
 from probes.evaluation.run import ConfigMismatchError, EvaluationJob, run
 from probes.explain import METHODS, ExplainConfig
-from probes.interface import ProbeModel
+from probes.interface import FILLS, ProbeModel
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.perturbation import ESTIMATORS, PRECISIONS
 from probes.saliency.pooling import POOLERS
@@ -69,6 +69,10 @@ def parser() -> argparse.ArgumentParser:
                         "model; measure both with benchmarks/precision.py")
     p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
                    help="probability that a segment or cell is kept by a mask")
+    p.add_argument("--fill", choices=FILLS, default=SpesConfig.fill,
+                   help="what an occluded input cell becomes (SPES masks, deletion and insertion curves): the model's "
+                        "neutral value (model: 0 after our CMVN, digital silence on Whisper's log-mel) or 0 (zero, the "
+                        "SPES release's choice whatever the features' scale)")
     p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
     p.add_argument("--reliability", action="store_true",
                    help="compute each occlusion map twice, with two mask seeds, and report their agreement (the "
@@ -103,7 +107,7 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
                   precision=a.precision)
     return ExplainConfig(
         methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
-        spes=SpesConfig(masks=a.masks, granularities=granularities, **common),
+        spes=SpesConfig(masks=a.masks, granularities=granularities, fill=a.fill, **common),
         encoder=EncoderSaliencyConfig(masks=a.encoder_masks, **common),
         pooling=a.pooling, beam_size=a.beam, deletion_steps=a.deletion_steps,
         decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, reliability=a.reliability,

@@ -1,9 +1,10 @@
 """Deletion and insertion curves: how fast the output breaks when the most relevant input goes first.
 
 A relevance map ranks the input cells (T, F) (``input_relevance``, ``ranking``). Deletion
-zeroes the top p% cells, p = 0, 5, ..., 100; insertion starts from all-zero features and
-restores the top p%. Zero is the utterance mean of our CMVN-normalised filterbanks, and
-what SPES masks with.
+sets the top p% cells to the model's neutral value, p = 0, 5, ..., 100; insertion starts from
+features that hold only that value and restores the top p%. The neutral value is what SPES
+masks with (``probes.interface.occlusion_value``): 0, the utterance mean of our CMVN-normalised
+filterbanks; digital silence on Whisper's log-mel.
 
 Every score is damage in percent, higher = further from the unperturbed behaviour:
   "wer"       WER of the re-decoded hypothesis against the reference (ASR); not clipped,
@@ -11,6 +12,10 @@ Every score is damage in percent, higher = further from the unperturbed behaviou
   "100-bleu"  100 - sentence BLEU of the re-decoded translation (ST; torchmetrics
               sacreBLEU with add-one smoothing, 13a tokens; 0 BLEU when some n-gram order
               has no match at all, so short sentences are coarse).
+              Both on text normalised as the model's users score it (``probes.metrics.text``:
+              Whisper's text normaliser for Whisper, as it is for ours); the re-decoding is
+              bounded by the audio's length where the model's search is (Whisper's adapter), so
+              a model that loops on a damaged input stops early.
   "100-prob"  100 x (1 - mean probability of the original hypothesis tokens),
               force-decoded on the perturbed features (no search). It and the search of the
               two text scores share one encoding of each perturbed copy (``curves``), and
@@ -30,9 +35,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 from torch import Tensor
-from torchmetrics.functional.text import sacre_bleu_score, word_error_rate
 
-from probes.interface import ProbeModel, Utterance, force_on_encoding
+from probes.interface import ProbeModel, Utterance, force_on_encoding, occlusion_value
+from probes.metrics.text import Normalize, as_is, sentence_bleu, wer
 
 Detokenize = Callable[[Sequence[int]], str]  # token ids -> text (S2TProbe: model.tokenizer.decode)
 
@@ -89,8 +94,9 @@ def ranking(cells: Tensor) -> Tensor:
     return torch.sort(flat, descending=True, stable=True).indices
 
 
-def perturbed(features: Tensor, order: Tensor, percents: Sequence[float], insertion: bool) -> Tensor:
-    """(P, T, F) copies of (T, F) features with the top p% cells of ``order`` zeroed (deletion) or kept (insertion).
+def perturbed(features: Tensor, order: Tensor, percents: Sequence[float], insertion: bool, fill: float = 0.0) -> Tensor:
+    """(P, T, F) copies of (T, F) features with the top p% cells of ``order`` set to ``fill`` (deletion) or the
+    others set to it (insertion).
 
     The top p% is the first floor(p / 100 * T * F + 0.5) cells of ``order``.
     """
@@ -100,28 +106,31 @@ def perturbed(features: Tensor, order: Tensor, percents: Sequence[float], insert
     rank[order.to(features.device)] = torch.arange(n, device=features.device)  # (T * F,) position in the ranking
     top = rank[None] < counts[:, None]  # (P, T * F) cells among the top p%
     flat = features.reshape(1, n)  # (1, T * F)
-    zero = torch.zeros((), dtype=features.dtype, device=features.device)
-    out = torch.where(top, flat, zero) if insertion else torch.where(top, zero, flat)  # (P, T * F)
+    empty = torch.full((), fill, dtype=features.dtype, device=features.device)
+    out = torch.where(top, flat, empty) if insertion else torch.where(top, empty, flat)  # (P, T * F)
     return out.reshape(len(percents), *features.shape)
 
 
-def _inputs(model: ProbeModel, utt: Utterance, relevance: Tensor, percents: Sequence[float], insertion: bool) -> Tensor:
-    """(P, T, F) perturbed copies of the utterance's features, ranked by ``relevance``."""
+def _inputs(model: ProbeModel, utt: Utterance, relevance: Tensor, percents: Sequence[float], insertion: bool,
+            fill: float = 0.0) -> Tensor:
+    """(P, T, F) perturbed copies of the utterance's features, ranked by ``relevance``, removed cells at ``fill``."""
     cells = input_relevance(relevance.to(utt.features.device), utt.num_frames, utt.features.shape[1], model.subsampling)
-    return perturbed(utt.features, ranking(cells), percents, insertion)
+    return perturbed(utt.features, ranking(cells), percents, insertion, fill)
 
 
-def _text_scorer(utt: Utterance, detokenize: Detokenize) -> tuple[str, Callable[[str], float]]:
-    """Metric name and damage score of a hypothesis text: WER (ASR) or 100 - BLEU (ST), in percent.
+def _text_scorer(utt: Utterance, detokenize: Detokenize,
+                 normalize: Normalize = as_is) -> tuple[str, Callable[[str], float]]:
+    """Metric name and damage score of a hypothesis text: WER (ASR) or 100 - BLEU (ST), in percent, on ``normalize``d
+    text.
 
     The reference is ``utt.reference`` when given, else the unperturbed hypothesis.
     """
     reference = utt.reference or detokenize(utt.tokens)
-    if not reference.strip():
+    if not normalize(reference).strip():
         raise ValueError(f"{utt.id}: no reference text and an empty hypothesis: nothing to score against")
     if utt.task == "st":
-        return "100-bleu", lambda text: 100.0 - 100.0 * float(sacre_bleu_score([text], [[reference]], smooth=True))
-    return "wer", lambda text: 100.0 * float(word_error_rate([text], [reference]))
+        return "100-bleu", lambda text: 100.0 - sentence_bleu(text, reference, normalize)
+    return "wer", lambda text: wer(text, reference, normalize)
 
 
 def _curve(percents: Sequence[float], scores: Sequence[float], metric: str, insertion: bool) -> Curve:
@@ -134,13 +143,13 @@ MODES = ("deletion", "insertion")
 
 
 def _copies(model: ProbeModel, utt: Utterance, relevance: Mapping[str, Mapping[str, Tensor]],
-            percents: Sequence[float]) -> tuple[Tensor, dict[str, dict[str, list[int]]]]:
+            percents: Sequence[float], fill: float = 0.0) -> tuple[Tensor, dict[str, dict[str, list[int]]]]:
     """The distinct perturbed copies (N, T, F) of every curve, and each curve's copy per level (mode -> name -> rows).
 
-    Every curve starts and ends on the same two inputs, the utterance and silence (deletion
-    0% and 100%, insertion 100% and 0%), so those are made once, as copies 0 and 1.
+    Every curve starts and ends on the same two inputs, the utterance and silence (every cell at
+    ``fill``; deletion 0% and 100%, insertion 100% and 0%), so those are made once, as copies 0 and 1.
     """
-    blocks = [torch.stack((utt.features, torch.zeros_like(utt.features)))]  # [(2, T, F), (P - 2, T, F), ...]
+    blocks = [torch.stack((utt.features, torch.full_like(utt.features, fill)))]  # [(2, T, F), (P - 2, T, F), ...]
     rows: dict[str, dict[str, list[int]]] = {}
     count, inner = 2, len(percents) - 2
     for mode, maps in relevance.items():
@@ -149,7 +158,7 @@ def _copies(model: ProbeModel, utt: Utterance, relevance: Mapping[str, Mapping[s
         first, last = (1, 0) if mode == "insertion" else (0, 1)
         rows[mode] = {}
         for name, rel in maps.items():
-            blocks.append(_inputs(model, utt, rel, percents[1:-1], mode == "insertion"))
+            blocks.append(_inputs(model, utt, rel, percents[1:-1], mode == "insertion", fill))
             rows[mode][name] = [first, *range(count, count + inner), last]
             count += inner
     return torch.cat(blocks), rows
@@ -165,6 +174,8 @@ def curves(
     beam_size: int = 5,
     decode: bool = True,
     batch_size: int = 32,
+    normalize: Normalize = as_is,
+    fill: str = "model",
 ) -> dict[str, dict[str, tuple[Curve, Curve | None]]]:
     """The probability curve and (with ``decode``) the re-decoded text curve of each map, deleting or inserting.
 
@@ -180,6 +191,8 @@ def curves(
         decode: also search every copy (``model.search``) and score its text (WER or 100 - BLEU).
         batch_size: perturbed copies encoded, force-decoded and searched together; each gets the result it would
             alone.
+        normalize: text normalisation of hypotheses and reference before scoring (``probes.metrics.text.normalizer``).
+        fill: what removed cells become: the model's neutral value (``model``) or 0 (``zero``).
     Returns:
         mode -> name -> (100 x (1 - mean token probability), the text damage or None); deletion AUC
         higher = more faithful, insertion AUC lower = more faithful.
@@ -187,8 +200,8 @@ def curves(
     if not utt.tokens:
         raise ValueError(f"{utt.id}: no hypothesis tokens to score")
     percents = levels(steps)
-    metric, score = _text_scorer(utt, detokenize) if decode else ("", None)
-    feats, rows = _copies(model, utt, relevance, percents)  # (N, T, F)
+    metric, score = _text_scorer(utt, detokenize, normalize) if decode else ("", None)
+    feats, rows = _copies(model, utt, relevance, percents, occlusion_value(model, utt.features, fill))  # (N, T, F)
     tokens = torch.tensor(utt.tokens, device=feats.device)  # (I,)
     probs, texts = [], []
     for chunk in feats.split(batch_size):  # (B, T, F)

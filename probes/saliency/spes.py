@@ -1,8 +1,8 @@
 """SPES: occlusion saliency of every filterbank cell for every output token (Fucci et al. 2024).
 
 The filterbank is cut into SLIC superpixels at several granularities; each random mask keeps
-every superpixel with probability ``keep_prob`` and sets the cells of the others to 0 in the
-raw features; the hypothesis is force-decoded on each masked copy and every token scored by
+every superpixel with probability ``keep_prob`` and sets the cells of the others to the model's
+neutral value (``probes.interface.occlusion_value``: 0 after our CMVN, as in SPES); the hypothesis is force-decoded on each masked copy and every token scored by
 KL(p_i || p_i^masked). A cell's saliency for token i is the mean score of token i over the
 masks that zeroed it (``probes.saliency.perturbation``). Result: an (I, T, F) map per utterance.
 """
@@ -19,7 +19,7 @@ import torch
 from skimage.segmentation import slic
 from torch import Tensor
 
-from probes.interface import ProbeModel, Utterance, forced
+from probes.interface import FILLS, ProbeModel, Utterance, forced, occlusion_value
 from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision,
                                           keep_masks, occlusion_saliency, passes_in)
 
@@ -51,6 +51,8 @@ class SpesConfig:
             normalised filterbank; low values let segments follow spectro-temporal shapes.
             0.1 as in the SPES reference implementation.
         sigma: width of the Gaussian smoothing SLIC applies first (reference implementation: 1).
+        fill: what an occluded cell becomes: the model's neutral value (``model``: 0 for ours, digital
+            silence for Whisper) or 0 (``zero``, the SPES release's choice, whatever the features' scale).
     """
 
     masks: int = 256
@@ -65,12 +67,15 @@ class SpesConfig:
     target_reliability: float | None = None  # add masks (``rounds_to_add``) until the split-half reliability reaches it
     max_masks: int = 16384  # ... or this many are spent
     precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
+    fill: str = "model"  # occluded cells: the model's neutral value, or "zero" (probes.interface.occlusion_value)
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""
         check_budget(self.target_reliability, self.max_masks, self.masks)
         check_precision(self.precision)
         check_estimator(self.estimator)
+        if self.fill not in FILLS:
+            raise ValueError(f"unknown fill {self.fill!r}; choose one of {FILLS}")
         object.__setattr__(self, "granularities", tuple(int(g) for g in self.granularities))
         if not self.granularities or min(self.granularities) < 1:
             raise ValueError(f"granularities must be positive segment counts, got {self.granularities}")
@@ -164,9 +169,10 @@ def spes_estimate(model: ProbeModel, utt: Utterance, config: SpesConfig = SpesCo
         return Estimate(torch.zeros(0, t, f), 0, float("nan"))
     with passes_in(config.precision, features.device):
         original = forced(model, utt).log_probs[0].float()  # (I, V)
+    fill = occlusion_value(model, features, config.fill)
 
     def log_probs_of(keep: Tensor) -> Tensor:
-        masked = torch.where(keep.view(-1, t, f), features, 0.0)  # (M, T, F)
+        masked = torch.where(keep.view(-1, t, f), features, fill)  # (M, T, F)
         with passes_in(config.precision, features.device):
             return forced(model, utt, masked).log_probs.float()  # (M, I, V)
 

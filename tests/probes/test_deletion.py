@@ -162,3 +162,32 @@ def test_all_curves_at_once_equal_each_curve_alone(toy: tuple[ToyProbe, Utteranc
             assert together[mode][name] == alone, (mode, name)  # the shared 0% and 100% levels included
     with pytest.raises(ValueError, match="unknown curve mode"):
         curves(model, utt, {"deleted": maps()}, detokenize)
+
+
+class NeutralToy(ToyProbe):
+    """A toy whose inputs' neutral value is 0.25: removed cells take it."""
+
+    def neutral(self, features: Tensor) -> float:
+        """A constant neutral level."""
+        return 0.25
+
+
+def test_removed_cells_take_the_models_neutral_value() -> None:
+    """Deletion's last level and insertion's first are all-neutral features (fill "model"), or all 0 ("zero")."""
+    model = NeutralToy(READS)
+    utt = toy_utterance(model, frames=FRAMES)
+    m = maps()["truth"]
+    for fill, value in (("model", 0.25), ("zero", 0.0)):
+        silent = forced(model, utt, torch.full((1, FRAMES, model.n_mels), value)).log_probs  # (1, I, V)
+        damage = 100 * (1 - silent.gather(-1, torch.tensor(utt.tokens)[None, :, None]).exp().mean())
+        deleted = one(model, utt, m, steps=4, fill=fill)[0]
+        inserted = one(model, utt, m, insertion=True, steps=4, fill=fill)[0]
+        assert deleted.scores[-1] == pytest.approx(float(damage)) == inserted.scores[0], fill
+
+
+def test_text_damage_is_scored_on_normalised_text(toy: tuple[ToyProbe, Utterance]) -> None:
+    """A hypothesis that differs from the reference only in what the normaliser removes scores 0 WER."""
+    model, utt = toy
+    shouted = replace(utt, reference=detokenize(utt.tokens).upper() + "!")
+    assert one(model, shouted, maps()["truth"], steps=2)[1].scores[0] > 0.0
+    assert one(model, shouted, maps()["truth"], steps=2, normalize=lambda t: t.lower().rstrip("!"))[1].scores[0] == 0.0

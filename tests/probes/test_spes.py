@@ -45,7 +45,7 @@ def toy() -> tuple[ToyProbe, Utterance]:
     dict(keep_prob=0.0), dict(keep_prob=1.0), dict(keep_prob=1.5),
     dict(batch_size=0), dict(granularities=()), dict(granularities=(100, 0)),
     dict(compactness=0.0), dict(sigma=-1.0), dict(estimator="mean"), dict(antithetic=True, keep_prob=0.6),
-    dict(precision="fp16"),
+    dict(precision="fp16"), dict(fill="mean"),
 ])
 def test_config_rejects(bad: dict) -> None:
     """Out-of-range values raise ValueError at construction."""
@@ -126,6 +126,26 @@ def test_masked_cells_are_exactly_zero() -> None:
         sizes = torch.bincount(segments).double()
         assert torch.all((zero_cells == 0) | (zero_cells == sizes))  # a segment is zeroed whole or not at all
     assert 0.3 < zeroed.float().mean().item() < 0.7
+
+
+class NeutralToy(RecordingToy):
+    """A toy whose inputs' neutral value is 0.25: occlusion fills cells with it."""
+
+    def neutral(self, features: Tensor) -> float:
+        """A constant neutral level."""
+        return 0.25
+
+
+def test_masked_cells_take_the_models_neutral_value() -> None:
+    """With fill "model" masked cells hold the model's neutral value; with "zero" they hold 0, whatever it declares."""
+    model = NeutralToy(READS)
+    utt = toy_utterance(model, frames=80)
+    for fill, value in (("model", 0.25), ("zero", 0.0)):
+        model.inputs.clear()
+        spes(model, utt, dataclasses.replace(COARSE, masks=12, batch_size=12, fill=fill))
+        rows = torch.cat(model.inputs[1:])  # (12, T, F)
+        filled = rows != utt.features  # the toy's random features are never exactly 0 or 0.25
+        assert 0.3 < filled.float().mean().item() < 0.7 and torch.all(rows[filled] == value), fill
 
 
 def test_batched_equals_one_at_a_time(toy: tuple[ToyProbe, Utterance]) -> None:

@@ -21,10 +21,11 @@ from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForCond
                           WhisperTokenizer)
 
 import evaluate
-from probes.adapters.whisper import WhisperProbe
+from probes.adapters.whisper import EXTRA_TOKENS, MAX_TOKENS_PER_SECOND, WhisperProbe
 from probes.explain import ExplainConfig, explain
-from probes.interface import ProbeModel, Utterance, hypotheses
+from probes.interface import ProbeModel, Utterance, hypotheses, occlusion_value
 from probes.metrics.deletion import curves
+from probes.metrics.text import normalizer, wer
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import read_manifest
@@ -353,3 +354,44 @@ def test_evaluate_explains_a_saved_whisper(probe: WhisperProbe, tiny_corpus: Pat
     (tmp_path / "whisper/model.safetensors").write_bytes(b"not weights")
     assert evaluate.main(argv) == 2
     assert "cannot load a Whisper from" in capsys.readouterr().err
+
+
+def test_neutral_is_whispers_own_digital_silence(probe: WhisperProbe, wav: Tensor) -> None:
+    """Frames of digital silence inside an utterance hold exactly the adapter's neutral value, as its padding does."""
+    gap = wav.clone()
+    gap[8000:16000] = 0.0  # 0.5 s of digital silence in the middle
+    features = probe.features(gap)  # (T, F)
+    neutral = float(probe.neutral(features))
+    assert neutral == pytest.approx(max(float(features.max()) - 2.0, -1.5))
+    inside = features[52:99]  # frames whose 400-sample window (centred on 160 k) lies inside the gap
+    assert torch.allclose(inside, torch.full_like(inside, neutral), atol=1e-6)
+    assert float(whisper_input(probe, gap)[0, :, -1].max()) == pytest.approx(neutral, abs=1e-6)  # the padding
+    assert occlusion_value(probe, features) == pytest.approx(neutral)
+    assert occlusion_value(probe, features, "zero") == 0.0
+
+
+def test_search_is_bounded_by_the_audio_length(probe: WhisperProbe, wav: Tensor) -> None:
+    """A model that never ends its sentence stops after MAX_TOKENS_PER_SECOND tokens a second (+ EXTRA_TOKENS)."""
+    looping = WhisperProbe(probe.model, probe.feature_extractor, probe.tokenizer)
+    eot = probe.tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    handle = probe.model.proj_out.register_forward_hook(lambda m, args, out: out.index_fill(-1, torch.tensor([eot]),
+                                                                                           -1e9))  # never eos
+    previous = probe.model.generation_config.max_length
+    probe.model.generation_config.max_length = 448
+    try:
+        features = looping.features(wav[:8000])  # 0.5 s: 51 frames, 26 encoder frames = 0.52 s
+        (found,) = hypotheses(looping, features[None], looping.prefix("en", "asr"), beam_size=1)
+    finally:
+        probe.model.generation_config.max_length = previous
+        handle.remove()
+    assert len(found) == math.ceil(MAX_TOKENS_PER_SECOND * 0.52) + EXTRA_TOKENS  # 14, not 448 - 4
+    assert looping.max_new_tokens(torch.tensor([1500]), 4) == NEW_TOKENS  # the generation config's bound still holds
+
+
+def test_text_is_normalised_as_whispers_users_score_it(probe: WhisperProbe) -> None:
+    """Case, punctuation and spelled numbers do not count as errors; other languages get the basic normaliser."""
+    english = normalizer(probe, "en")
+    assert wer("Our teachers are beautiful.", "our teachers are beautiful", english) == 0.0
+    assert wer("He has 2 dogs, Mr. Smith!", "he has two dogs mister smith", english) == 0.0
+    assert wer("Our teachers are beautiful.", "our teachers are beautiful", normalizer(object(), "en")) == 50.0
+    assert normalizer(probe, "it")("Il Gatto, nero!").split() == ["il", "gatto", "nero"]
