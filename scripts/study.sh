@@ -12,11 +12,16 @@
 #   STUDY_THREADS=2             torch threads (default 1; 2 only on an otherwise idle machine)
 #   STUDY_RUNNERS=2             runners sharing the models (default 1): each takes the next model no other
 #                               runner holds, so one trains on a core while another explains on the other
+#   STUDY_HOME=whisper-study STUDY_TARGET=whisper-study-run STUDY_PREP="setup whisper natural"
+#                               another study (make whisper-study): its cache folder, its make target and what
+#                               that target needs first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 cache=${CROSSPROBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crossprobe}
-home="$cache/study"
+home="$cache/${STUDY_HOME:-study}"
+target=${STUDY_TARGET:-study-run}
+prep=${STUDY_PREP:-setup corpus}
 src="$home/src"
 pidfile="$home/study.pid"
 log="$home/study.log"
@@ -50,13 +55,13 @@ git -C "$src" fetch -q "$repo" "$commit"
 git -C "$src" checkout -q --force "$commit"
 ln -sfn "$home/outputs" "$src/outputs"
 ln -sfn "$home/data" "$src/data"
-echo "study: clone $src pinned to $(git -C "$src" rev-parse --short HEAD); outputs in $home/outputs/study"
+echo "study: clone $src pinned to $(git -C "$src" rev-parse --short HEAD); outputs in $home/outputs"
 
 # One thread: on this 2-core machine anything else running beside a 2-thread training made its steps
 # 5-10x slower (measured: 0.11 steps/s against about 1.4 alone); one thread leaves a core for other work.
 export OMP_NUM_THREADS=${STUDY_THREADS:-1} MKL_NUM_THREADS=${STUDY_THREADS:-1}
 if [ -n "${STUDY_FG:-}" ]; then
-  exec nice -n 10 make -C "$src" study-run
+  exec nice -n 10 make -C "$src" "$target"
 fi
 : >"$pidfile"
 for runner in $(seq "${STUDY_RUNNERS:-1}"); do
@@ -64,8 +69,8 @@ for runner in $(seq "${STUDY_RUNNERS:-1}"); do
   [ "$runner" = 1 ] || out="${log%.log}.$runner.log"
   # setsid -f: the runner leads its own process group, whose id is its pid, which `make study-stop` ends; the
   # setup (venv, corpus) is made by one runner at a time, so a new machine builds it once
-  setsid -f nice -n 10 sh -c 'echo $$ >>"$1"; flock "$2" make -C "$3" setup corpus && exec make -C "$3" study-run' \
-    sh "$pidfile" "$home/setup.lock" "$src" >>"$out" 2>&1 </dev/null
+  setsid -f nice -n 10 sh -c 'echo $$ >>"$1"; flock "$2" make -C "$3" $4 && exec make -C "$3" "$5"' \
+    sh "$pidfile" "$home/setup.lock" "$src" "$prep" "$target" >>"$out" 2>&1 </dev/null
   echo "study: runner $runner running in the background; follow it with: tail -f $out"
 done
-echo "study: when it has finished: make study-results (copies the light results into results/study/)"
+[ "$target" != study-run ] || echo "study: when it has finished: make study-results (copies the light results into results/study/)"

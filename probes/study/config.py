@@ -12,12 +12,25 @@ from probes.report.paper import TARGETS
 
 @dataclass
 class ModelSpec:
-    """One model of the study."""
+    """One model of the study: trained here from an experiment config, or a pretrained Hugging Face Whisper (``hf``)."""
 
     name: str
-    experiment: str  # configs/experiment/NAME.yaml
+    experiment: str = ""  # configs/experiment/NAME.yaml
     train: list[str] = field(default_factory=list)  # train.py fit overrides (preset, budget, ...)
-    groups: list[str] = field(default_factory=list)  # test-row groups to explain: asr_en, st_en-it, ...
+    groups: list[str] = field(default_factory=list)  # test-row groups to explain: asr_en, st_en-it, asr_en@librivox
+    hf: str | None = None  # a pretrained model's folder (save_pretrained; ``~`` expanded): tested and explained only
+
+    def __post_init__(self) -> None:
+        """A model is either trained (``experiment``) or pretrained (``hf``), and only the trained one has a recipe."""
+        if bool(self.experiment) == bool(self.hf):
+            raise ValueError(f"model {self.name!r}: give either experiment (trained here) or hf (a pretrained folder)")
+        if self.hf and self.train:
+            raise ValueError(f"model {self.name!r}: a pretrained model (hf) is not trained: drop its train options")
+
+    @property
+    def pretrained(self) -> Path | None:
+        """The pretrained model's folder, ``~`` expanded; None for a model trained here."""
+        return Path(self.hf).expanduser() if self.hf else None
 
 
 @dataclass
@@ -46,6 +59,7 @@ class Study:
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
     paper_resolution: PaperResolution | None = None  # optional fine-resolution runs (see PaperResolution)
     results: Path | None = None  # committed light results (--export): a model finished there is not made again
+    datasets: dict[str, Path] = field(default_factory=dict)  # other test sets by name: group asr_en@NAME reads NAME's
 
     @classmethod
     def load(cls, path: Path) -> Study:
@@ -55,20 +69,35 @@ class Study:
         names = [m.name for m in models]
         if len(set(names)) != len(names):
             raise ValueError(f"{path}: model names must be unique, got {names}")
+        datasets = {name: Path(folder) for name, folder in (raw.pop("datasets", None) or {}).items()}
         for m in models:
             for g in m.groups:
                 group_filter(g)
+                if group_dataset(g) and group_dataset(g) not in datasets:
+                    raise ValueError(f"{path}: group {g!r} of {m.name!r} names a dataset that datasets: lacks "
+                                     f"(it has {sorted(datasets)})")
         if "paper_resolution" in raw:
             raw["paper_resolution"] = PaperResolution(**raw["paper_resolution"])
         if raw.get("results"):
             raw["results"] = Path(raw["results"])
-        return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models,
+        return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models, datasets=datasets,
                    **{k: v for k, v in raw.items()})
+
+    def test_manifest(self, group: str) -> Path:
+        """The test manifest a group's rows come from: ``data_dir``'s, or its dataset's (``asr_en@librivox``)."""
+        name = group_dataset(group)
+        return (self.datasets[name] if name else self.data_dir) / "test.tsv"
+
+
+def group_dataset(group: str) -> str:
+    """The dataset a group names after ``@`` (``asr_en@librivox`` -> ``librivox``), "" for the study's own data."""
+    return group.partition("@")[2]
 
 
 def group_filter(group: str) -> list[str]:
-    """evaluate.py options selecting a group's rows: ``asr_en`` -> ASR en-en, ``st_en-it`` -> ST en-it."""
-    task, _, langs = group.partition("_")
+    """evaluate.py options selecting a group's rows: ``asr_en`` -> ASR en-en, ``st_en-it`` -> ST en-it (a dataset
+    named after ``@`` does not change them)."""
+    task, _, langs = group.partition("@")[0].partition("_")
     if task not in ("asr", "st") or not langs:
         raise ValueError(f"bad group {group!r}: expected asr_<lang> or st_<src>-<tgt>")
     pair = f"{langs}-{langs}" if task == "asr" else langs

@@ -13,6 +13,7 @@ explanation from its last finished utterance. Layout::
 
     OUT/models/<name>/train/            Lightning run (checkpoints/last.ckpt), train.done when finished
     OUT/models/<name>/quality.json      test WER per language, BLEU per direction, size, steps
+    OUT/models/<name>/quality/<group>/  a pretrained model's (``hf:``) test on a group: probes.evaluation.quality
     OUT/models/<name>/explain/<group>/  an evaluate.py OUTDIR
     OUT/models/<name>/paper_resolution/<group>/  the same at the paper's SPES resolution, on a few utterances
     OUT/report.md, tables/, figures/    probes.study.report
@@ -43,7 +44,7 @@ from probes.evaluation.cli import explain_config, file_digest, parser
 from probes.evaluation.run import rescore, with_defaults
 from probes.metrics.summary import json_ready
 from probes.store import read_json, write_json
-from probes.study.config import ModelSpec, Study, group_filter
+from probes.study.config import ModelSpec, Study, group_dataset, group_filter
 from probes.study.models import group_quality, meets_target, targets
 from probes.study.report import write_study_report
 from s2t.data.manifest import ManifestError, read_manifest
@@ -53,7 +54,7 @@ from s2t.resources import checkout_root, find_config
 
 log = logging.getLogger(__name__)
 ROOT = checkout_root()  # where the steps run: the checkout's root, or (installed) the current folder
-TRAIN, EVALUATE = "s2t.train", "probes.evaluation"  # the steps' modules
+TRAIN, EVALUATE, QUALITY = "s2t.train", "probes.evaluation", "probes.evaluation.quality"  # the steps' modules
 EXPLANATIONS = ("explain", "paper_resolution")  # a model's folders of evaluate.py runs
 LEDGER = "ledger.jsonl"  # OUT/models/<name>/ledger.jsonl: wall seconds of every step the study ran
 RETRAIN = "retrain.json"  # OUT/models/<name>/train/retrain.json: train_again under way, until its test is compared
@@ -182,6 +183,30 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str =
     return result
 
 
+def pretrained_quality(study: Study, spec: ModelSpec, folder: Path) -> dict[str, Any]:
+    """Test a pretrained model (``hf:``) once on every group's test rows (beam 5, text normalised as its users score
+    it): WER per language, BLEU per direction, a group of another dataset keyed ``en@librivox``, and its size."""
+    path = folder / "quality.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    result: dict[str, Any] = {"name": spec.name, "hf": spec.hf, "recipe": [], "wer": {}, "bleu": {}}
+    for group in spec.groups:
+        out = folder / "quality" / group
+        if not (out / "quality.json").is_file():
+            call(QUALITY, ["--hf", str(spec.pretrained), "--manifest", str(study.test_manifest(group)), "--out", str(out),
+                           "--beam", "5", *group_filter(group)], f"{spec.name}: testing {group}", folder / LEDGER)
+        tested = json.loads((out / "quality.json").read_text())
+        suffix = f"@{group_dataset(group)}" if group_dataset(group) else ""
+        for score in tested["scores"]:
+            result[score["metric"]][score["key"] + suffix] = round(score["value"], 2)
+        result["parameters"] = tested.get("parameters")
+    result["languages"] = sorted({k.split("@")[0].split("-")[0] for k in result["wer"]}
+                                 | {p for k in result["bleu"] for p in k.split("@")[0].split("-")})
+    result["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if result[key]]
+    write_json(path, result)
+    return result
+
+
 class CheckpointMissing(RuntimeError):
     """A run needs the model, whose checkpoint is not on this machine."""
 
@@ -221,10 +246,14 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
             return
         print(f"[study] {spec.name}: {out} was explained with other settings ({', '.join(changed)} differ); set aside "
               f"as {set_aside_run(out)}, explaining {group}{what} anew", flush=True)
-    if not ckpt.is_file():
+    if spec.pretrained is not None and not spec.pretrained.is_dir():
+        raise RuntimeError(f"{spec.name}: {group} needs explaining, but its pretrained model {spec.pretrained} is not "
+                           f"on this machine (make whisper converts the Whisper models)")
+    if spec.pretrained is None and not ckpt.is_file():
         raise CheckpointMissing(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on "
                                 f"this machine")
-    call(EVALUATE, ["--ckpt", str(ckpt), "--manifest", str(study.data_dir / "test.tsv"), "--out", str(out),
+    model = ["--hf", str(spec.pretrained)] if spec.pretrained is not None else ["--ckpt", str(ckpt)]
+    call(EVALUATE, [*model, "--manifest", str(study.test_manifest(group)), "--out", str(out),
           "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
          folder / LEDGER)
 
@@ -248,8 +277,9 @@ def changed_settings(out: Path, options: Sequence[str]) -> list[str]:
 def check_data(study: Study) -> None:
     """Read the test manifest, whose rows the study explains, before any step: a broken one (not UTF-8, an id twice,
     which evaluate.py refuses) is named now, not hours into the study."""
-    if (manifest := study.data_dir / "test.tsv").is_file():
-        read_manifest(manifest, unique_ids=True)
+    for folder in (study.data_dir, *study.datasets.values()):
+        if (manifest := folder / "test.tsv").is_file():
+            read_manifest(manifest, unique_ids=True)
 
 
 def run(study: Study, only: Sequence[str] = (), redo_changed: bool = False, redo_explain: bool = False) -> Path:
@@ -303,6 +333,12 @@ def runner_lock(folder: Path, wait: bool = False) -> Iterator[str | None]:
 
 def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -> None:
     """Train, test and explain one model in ``folder`` (each step resumes or is skipped when finished)."""
+    if spec.pretrained is not None:
+        scores = {**pretrained_quality(study, spec, folder), "targets": study.targets}
+        explain(study, spec, spec.pretrained, folder, scores, redo_changed)
+        scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
+        write_json(folder / "quality.json", scores)
+        return
     if seed_from_results(study, spec, folder):
         print(f"[study] {spec.name}: finished in {study.results}; its light results copied, not made again",
               flush=True)
@@ -507,7 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for spec in study.models:
             fine = study.paper_resolution
             also = f"; {spec.groups[0]} again at the paper's resolution ({fine.limit} utterances)" if fine and spec.groups else ""
-            print(f"{spec.name}: {spec.experiment} {' '.join([*study.train, *spec.train])}; explain "
+            made = f"pretrained {spec.hf}" if spec.hf else f"{spec.experiment} {' '.join([*study.train, *spec.train])}"
+            print(f"{spec.name}: {made}; explain "
                   f"{', '.join(spec.groups)}{also}")
         return 0
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.study.config import Study, group_filter
+from probes.study.config import ModelSpec, Study, group_dataset, group_filter
 from probes.study.run import changed_settings, main, runner_lock
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
@@ -47,6 +47,31 @@ def test_groups_select_task_and_direction() -> None:
     assert group_filter("st_en-it") == ["--tasks", "st", "--pairs", "en-it"]
     with pytest.raises(ValueError, match="bad group"):
         group_filter("mt_en")
+    assert group_filter("asr_en@librivox") == group_filter("asr_en") and group_dataset("asr_en@librivox") == "librivox"
+    assert group_dataset("asr_en") == ""
+
+
+def test_a_pretrained_model_and_other_test_sets(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A model is trained (experiment) or pretrained (hf, ~ expanded); a group reads its dataset's test manifest."""
+    path = tmp_path / "study.yaml"
+    spec = {"out": "x", "data_dir": "data/natural", "datasets": {"librivox": "data/librivox"},
+            "models": [{"name": "w", "hf": "~/whisper", "groups": ["asr_en", "asr_en@librivox"]}]}
+    path.write_text(yaml.safe_dump(spec))
+    study = Study.load(path)
+    assert study.models[0].pretrained == Path.home() / "whisper"
+    assert study.test_manifest("asr_en") == Path("data/natural/test.tsv")
+    assert study.test_manifest("asr_en@librivox") == Path("data/librivox/test.tsv")
+    assert main(["--config", str(path), "--dry-run"]) == 0
+    assert "w: pretrained ~/whisper; explain asr_en, asr_en@librivox" in capsys.readouterr().out
+    spec["models"][0]["groups"] = ["asr_en@commonvoice"]
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match="names a dataset that datasets: lacks"):
+        Study.load(path)
+    for bad in ({"name": "a"}, {"name": "a", "experiment": "e", "hf": "f"}):
+        with pytest.raises(ValueError, match="either experiment"):
+            ModelSpec(**bad)
+    with pytest.raises(ValueError, match="is not trained"):
+        ModelSpec(name="a", hf="f", train=["--trainer.max_epochs", "2"])
 
 
 def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
