@@ -35,6 +35,15 @@ def read_transcripts(root: Path) -> dict[Path, str]:
     return out
 
 
+def asr_row(utt_id: str, audio: Path, text: str, speaker: str, out: Path) -> ManifestRow:
+    """An English ASR row of a recording: frames counted from its header (AudioError names a bad file), its path
+    relative to the manifest's folder ``out``."""
+    samples, rate, _ = probe_audio(audio)  # raises AudioError naming the file
+    frames = num_frames(round(samples * SAMPLE_RATE / rate))
+    return ManifestRow(utt_id, os.path.relpath(audio.resolve(), out.resolve()), frames, text, text, "en", "en", "asr",
+                       speaker)
+
+
 def convert(root: Path, out: Path, split: str, lowercase: bool = True, progress: bool = True) -> Path:
     """Write ``out/split.tsv`` for the LibriSpeech subset at ``root``; returns its path."""
     transcripts = read_transcripts(root)
@@ -44,12 +53,7 @@ def convert(root: Path, out: Path, split: str, lowercase: bool = True, progress:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for audio, text in tqdm(sorted(transcripts.items()), desc="reading audio headers", unit="utt", disable=not progress):
-        samples, rate, _ = probe_audio(audio)  # raises AudioError naming the file
-        frames = num_frames(round(samples * SAMPLE_RATE / rate))
-        text = text.lower() if lowercase else text
-        speaker = audio.parent.parent.name
-        rel = os.path.relpath(audio.resolve(), out.resolve())
-        rows.append(ManifestRow(audio.stem, rel, frames, text, text, "en", "en", "asr", speaker))
+        rows.append(asr_row(audio.stem, audio, text.lower() if lowercase else text, audio.parent.parent.name, out))
     write_manifest(manifest, rows)
     return manifest
 
