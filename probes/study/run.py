@@ -189,7 +189,9 @@ def pretrained_quality(study: Study, spec: ModelSpec, folder: Path) -> dict[str,
     path = folder / "quality.json"
     if path.is_file():
         return json.loads(path.read_text())
-    result: dict[str, Any] = {"name": spec.name, "hf": spec.hf, "recipe": [], "wer": {}, "bleu": {}}
+    measures = ("wer", "cer", "bleu")
+    result: dict[str, Any] = {"name": spec.name, "hf": spec.hf, "recipe": [], **{m: {} for m in measures},
+                              "intervals": {m: {} for m in measures}}
     for group in spec.groups:
         out = folder / "quality" / group
         if not (out / "quality.json").is_file():
@@ -197,9 +199,11 @@ def pretrained_quality(study: Study, spec: ModelSpec, folder: Path) -> dict[str,
                            "--beam", "5", *group_filter(group)], f"{spec.name}: testing {group}", folder / LEDGER)
         tested = json.loads((out / "quality.json").read_text())
         suffix = f"@{group_dataset(group)}" if group_dataset(group) else ""
-        for score in tested["scores"]:
-            result[score["metric"]][score["key"] + suffix] = round(score["value"], 2)
-        result["parameters"] = tested.get("parameters")
+        for measure in measures:
+            result[measure].update({key + suffix: value for key, value in tested[measure].items()})
+            result["intervals"][measure].update({key + suffix: value
+                                                 for key, value in tested["intervals"].get(measure, {}).items()})
+        result["parameters"] = tested["parameters"]
     result["languages"] = sorted({k.split("@")[0].split("-")[0] for k in result["wer"]}
                                  | {p for k in result["bleu"] for p in k.split("@")[0].split("-")})
     result["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if result[key]]

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import pytest
 import torch
+import yaml
 from tokenizers import pre_tokenizers
 from torch import Tensor
 from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor,
@@ -28,6 +29,7 @@ from probes.metrics.deletion import curves
 from probes.metrics.text import normalizer, wer
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
+from probes.study.run import main as study_main
 from s2t.data.manifest import read_manifest
 
 WORDS = ("the", "cat", "dog", "sat", "on", "mat")
@@ -395,3 +397,30 @@ def test_text_is_normalised_as_whispers_users_score_it(probe: WhisperProbe) -> N
     assert wer("He has 2 dogs, Mr. Smith!", "he has two dogs mister smith", english) == 0.0
     assert wer("Our teachers are beautiful.", "our teachers are beautiful", normalizer(object(), "en")) == 50.0
     assert normalizer(probe, "it")("Il Gatto, nero!").split() == ["il", "gatto", "nero"]
+
+
+@pytest.mark.slow
+def test_a_study_tests_and_explains_a_pretrained_whisper(probe: WhisperProbe, tiny_corpus: Path, tmp_path: Path) -> None:
+    """A study's ``hf:`` model is not trained: it is tested on each group (its own test set included) and explained
+    where it meets the targets; a second run finds everything done."""
+    probe.model.save_pretrained(tmp_path / "whisper")
+    WhisperProcessor(feature_extractor=probe.feature_extractor, tokenizer=probe.tokenizer).save_pretrained(
+        tmp_path / "whisper")
+    spec = {"out": str(tmp_path / "study"), "data_dir": str(tiny_corpus), "datasets": {"again": str(tiny_corpus)},
+            "limit": 1, "targets": {"wer_max": 1e6, "bleu_min": 101},
+            "explain": ["--masks", "8", "--encoder-masks", "8", "--granularities", "20", "--beam", "1",
+                        "--deletion-steps", "2", "--no-wandb", "--devices", "1"],
+            "models": [{"name": "w", "hf": str(tmp_path / "whisper"), "groups": ["asr_en", "asr_en@again"]}]}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(spec))
+    assert study_main(["--config", str(tmp_path / "study.yaml")]) == 0
+    folder = tmp_path / "study/models/w"
+    quality = json.loads((folder / "quality.json").read_text())
+    assert set(quality["wer"]) == {"en", "en@again"} and quality["wer"]["en"] == quality["wer"]["en@again"]
+    assert quality["parameters"] == probe.model.num_parameters() and not (folder / "train").exists()
+    for group in ("asr_en", "asr_en@again"):
+        settings = json.loads((folder / "explain" / group / "settings.json").read_text())
+        assert settings["hf"] == str((tmp_path / "whisper").resolve())
+        assert json.loads((folder / "explain" / group / "metrics.json").read_text())["utterances"] == 1
+    steps = (folder / "ledger.jsonl").read_text().count("\n")
+    assert study_main(["--config", str(tmp_path / "study.yaml")]) == 0
+    assert (folder / "ledger.jsonl").read_text().count("\n") == steps  # resumed: nothing made again
