@@ -23,8 +23,9 @@ records and in ``metrics.json``:
   (what the map of each smaller budget gave: its correlations with the ``all`` CA view and its
   mass in the true spans, clipped and signed), so one run shows how the answer moves as the map
   converges;
-- ``timestamps``: word boundaries from CA (DTW), from pooled SPES and from the CTC head,
-  against the true ones;
+- ``timestamps``: word boundaries from CA (DTW; ``ca_alignment_heads`` too from the heads the
+  model's makers time words with, Whisper's alignment heads), from pooled SPES and from the CTC
+  head, against the true ones;
 - ``reliability`` (when asked): Pearson between each occlusion map and a second one drawn with
   the next mask seed, the map's own noise level r: any map's Pearson with a map of
   reliability r is at most sqrt(r), and divided by sqrt(r) it estimates the agreement with a
@@ -269,13 +270,17 @@ def timestamp_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[s
                      config: ExplainConfig, generator: torch.Generator) -> dict[str, Any] | None:
     """Word-boundary errors of CA, saliency, CTC and baseline timestamps against the true word times (ASR only).
 
-    Baselines: uniform (tokens spread evenly over the utterance) and a random map through DTW.
+    Baselines: uniform (tokens spread evenly over the utterance) and a random map through DTW. A model that names its
+    alignment heads (Whisper) is timed from them too, as its makers do (``ca_alignment_heads``).
     """
     if utt.words is None or utt.task != "asr":
         return None
     heads = [(l + 1, h + 1) for l, h in view_heads(config.timestamp_heads, ca.shape[0], ca.shape[1])]
     estimates = {"ca": _word_times_or_none(lambda: timestamps.word_times(
         model, utt.tokens, timestamps.pick_heads(ca, heads), config.filter_width))}
+    if aligned := getattr(model, "alignment_heads", None):
+        estimates["ca_alignment_heads"] = _word_times_or_none(lambda: timestamps.word_times(
+            model, utt.tokens, timestamps.pick_heads(ca, [(l + 1, h + 1) for l, h in aligned]), config.filter_width))
     tokens, frames = ca.shape[-2:]
     estimates["uniform"] = timestamps.even_word_times(model, utt.tokens, frames)
     maps = {**maps, "random": random_map(tokens, frames, generator)}

@@ -20,6 +20,7 @@ probe another model (a Hugging Face Whisper, say), write a class with these memb
         def describe(self): ...  # optional: {"config": ..., "parameters": ...} for the logs
         def neutral(self, features): ...  # optional: what an occluded input cell becomes (default 0)
         def normalize(self, text, lang): ...  # optional: text as the model's users score it (default as it is)
+        alignment_heads = [(2, 0), ...]  # optional: the (layer, head)s, 0-based, its makers time words with
 
 Occlusion (SPES masks, deletion and insertion curves) replaces input cells with the model's
 *neutral* value, ``occlusion_value``: the value of a cell that carries no signal. For our models

@@ -120,6 +120,12 @@ class WhisperProbe:
             raise ValueError(f"{unknown} not in this Whisper's vocabulary")
         return ids
 
+    @property
+    def alignment_heads(self) -> list[tuple[int, int]]:
+        """OpenAI's alignment heads, (layer, head) 0-based, the cross-attention Whisper times words with (DTW)."""
+        return [(int(layer), int(head)) for layer, head in
+                getattr(self.model.generation_config, "alignment_heads", None) or []]
+
     def neutral(self, features: Tensor) -> Tensor:
         """The log-mel level of digital silence in an utterance (T, F): max(max - 2, -1.5), as Whisper's padding."""
         return (features.max() - 2.0).clamp(min=-1.5)

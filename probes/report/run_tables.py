@@ -11,7 +11,7 @@ from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SECOND
                                   comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
                                   mean_count, mean_pm, na_reason, stat_columns)
 
-SOURCE_ORDER = ("ca", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
+SOURCE_ORDER = ("ca", "ca_alignment_heads", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 
 
 def ca_comparisons(block: Mapping[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ CORR, AUC, MS, SHARE, SECONDS = ".3f", ".1f", ".1f", ".3f", ".3g"
 LABELS = {  # display names of targets, deletion sources and timestamp estimators
     "input": "SPES input saliency", "encoder": "encoder-output saliency", "ca": "CA",
     "saliency_pooled": "SPES pooled to CA grid", "saliency_full": "SPES full resolution",
-    "random": "random map", "uniform": "uniform map", "ctc": "CTC",
+    "random": "random map", "uniform": "uniform map", "ctc": "CTC", "ca_alignment_heads": "CA, the model's alignment heads",
     "saliency": "gradient saliency", "input_x_gradient": "input x gradient",
     "integrated_gradients": "integrated gradients",
 }

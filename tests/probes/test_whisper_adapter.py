@@ -27,6 +27,7 @@ from probes.explain import ExplainConfig, explain
 from probes.interface import ProbeModel, Utterance, hypotheses, occlusion_value
 from probes.metrics.deletion import curves
 from probes.metrics.text import normalizer, wer
+from probes.metrics.timestamps import word_times
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 from probes.study.run import main as study_main
@@ -424,3 +425,24 @@ def test_a_study_tests_and_explains_a_pretrained_whisper(probe: WhisperProbe, ti
     steps = (folder / "ledger.jsonl").read_text().count("\n")
     assert study_main(["--config", str(tmp_path / "study.yaml")]) == 0
     assert (folder / "ledger.jsonl").read_text().count("\n") == steps  # resumed: nothing made again
+
+
+def test_words_are_timed_from_whispers_alignment_heads_too(probe: WhisperProbe, wav: Tensor) -> None:
+    """With alignment heads in its generation config, the timestamps add DTW over those heads alone."""
+    words = [("the", 0.1, 0.5), ("cat", 0.6, 1.0), ("sat", 1.1, 1.5)]
+    config = ExplainConfig(methods=(), beam_size=1, deletion_steps=1, decode_deletion=False)
+
+    def stamps() -> dict:
+        utt = Utterance(id="w", features=probe.features(wav), prefix=probe.prefix("en", "asr"), words=words)
+        return explain(probe, utt, config).record["timestamps"]
+
+    assert probe.alignment_heads == [] and "ca_alignment_heads" not in stamps()
+    probe.model.generation_config.alignment_heads = [[1, 0], [1, 1]]
+    try:
+        found = stamps()
+    finally:
+        probe.model.generation_config.alignment_heads = None
+    utt = Utterance(id="w", features=probe.features(wav), prefix=probe.prefix("en", "asr"), words=words)
+    explained = explain(probe, utt, config)
+    expected = word_times(probe, utt.tokens, explained.maps["ca"][1], config.filter_width)  # layer 2, both heads
+    assert found["ca_alignment_heads"]["words"] == expected
