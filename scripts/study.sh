@@ -12,7 +12,7 @@
 #   STUDY_THREADS=2             torch threads (default 1; 2 only on an otherwise idle machine)
 #   STUDY_RUNNERS=2             runners sharing the models (default 1): each takes the next model no other
 #                               runner holds, so one trains on a core while another explains on the other
-#   STUDY_HOME=whisper-study STUDY_TARGET=whisper-study-run STUDY_PREP="setup whisper natural"
+#   STUDY_HOME=whisper-study STUDY_TARGET=whisper-study-run STUDY_PREP=setup
 #                               another study (make whisper-study): its cache folder, its make target and what
 #                               that target needs first
 set -euo pipefail
