@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 SOURCES = ("s2t", "probes")
 HELP_SAYS = {  # a word each command's --help must print
-    "crossprobe-corpus": "--langs", "crossprobe-librispeech": "--root", "crossprobe-check": "manifest",
+    "crossprobe-corpus": "--langs", "crossprobe-librispeech": "--root", "crossprobe-natural": "Piper", "crossprobe-check": "manifest",
     "crossprobe-train": "fit", "crossprobe-score": "predictions", "crossprobe-average": "--out",
     "crossprobe-transcribe": "--translate-to", "crossprobe-evaluate": "--manifest", "crossprobe-report": "metrics.json",
     "crossprobe-study": "--dry-run", "crossprobe-study-report": "quality.json",
+    "crossprobe-import-whisper": "CTranslate2", "crossprobe-librivox": "pocketsphinx",
 }
 
 
