@@ -219,7 +219,7 @@ class WhisperProbe:
         bound = self.max_new_tokens(enc_lengths, len(prefix))
         sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
                                         decoder_input_ids=prompts, num_beams=beam_size,
-                                        max_new_tokens=bound)  # (B, N): new tokens only
+                                        max_length=bound)  # (B, N): new tokens only (Whisper counts after the prompt)
         eos = self.model.generation_config.eos_token_id
         stops = set(eos) if isinstance(eos, list) else {eos}
         out = []
