@@ -13,7 +13,11 @@ which explain only the real audio:
   frames for the ``force_decode`` calls that follow.
 - ``force_decode`` decodes on the full 30 s encoding (``enc``, then the kept padding frames),
   which is what Whisper does, and returns the cross-attention on the real frames without
-  renormalising it: a row sums to 1 minus the mass Whisper puts on the padding.
+  renormalising it: a row sums to 1 minus the mass Whisper puts on the padding. When a batch's
+  rows share one padding (encoder-output occlusion perturbs only the real frames of one
+  utterance's encoding), the decoder's cross-attention keys and values of the padding frames
+  are projected once per ``encode`` call and reused (``_cross_cache``): the same numbers, where
+  projecting all 1500 frames for every mask cost most of the decoder's time.
 - Cross-attention needs ``output_attentions``, which only eager attention returns: the
   model runs with its own implementation (SDPA by default) and switches to eager only for
   a call with ``need_weights=True``.
@@ -37,6 +41,7 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import Tensor
 from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.models.whisper.english_normalizer import BasicTextNormalizer, EnglishTextNormalizer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
@@ -66,6 +71,8 @@ class WhisperProbe:
         self.encoder_frames = model.config.max_source_positions  # 1500 encoder frames: 30 s
         self.input_frames = self.encoder_frames * self.subsampling  # 3000 log-mel frames
         self._padding: Tensor | None = None  # (B, 1500 - T', D) encodings of the latest encode's padding frames
+        self._padding_kv: list[tuple[Tensor, Tensor]] | None = None  # per decoder layer, their cross keys and values
+        self.share_padding = True  # project a padding that a batch's rows share once (False: every row, as before)
         spelling = getattr(tokenizer, "english_spelling_normalizer", None) or {}  # normalizer.json, where shipped
         self._normalizers = {"en": EnglishTextNormalizer(spelling), "": BasicTextNormalizer()}
 
@@ -168,6 +175,7 @@ class WhisperProbe:
         enc_lengths = (lengths + 1) // 2  # (B,)
         width = int(enc_lengths.max())
         self._padding = full[:, width:]  # (B, 1500 - T', D)
+        self._padding_kv = None
         return full[:, :width], enc_lengths
 
     def _padding_of(self, enc: Tensor) -> Tensor:
@@ -178,6 +186,25 @@ class WhisperProbe:
             raise RuntimeError("force_decode completes an encoding with the padding frames of the latest encode call: "
                                "encode this batch (or its single unperturbed utterance) first")
         return padding.expand(enc.shape[0], -1, -1)
+
+    def _cross_cache(self, enc: Tensor) -> EncoderDecoderCache | None:
+        """The decoder's cross-attention keys and values of ``enc`` (B, T', D) completed to 30 s by the kept padding,
+        whose own are projected once per ``encode``; None (project all 1500 frames) unless the B > 1 rows share one
+        padding, or when gradients are on (the padding's encodings depend on the input) or ``share_padding`` is off."""
+        padding = self._padding_of(enc)[:1]  # (1, 1500 - T', D)
+        if not self.share_padding or self._padding.shape[0] != 1 or enc.shape[0] == 1 or torch.is_grad_enabled():
+            return None
+        layers = [layer.encoder_attn for layer in self.model.get_decoder().layers]
+        if self._padding_kv is None:
+            self._padding_kv = [(attn.k_proj(padding), attn.v_proj(padding)) for attn in layers]  # (1, 1500 - T', D)
+        cross = DynamicCache()
+        b = enc.shape[0]
+        for index, (attn, (keys, values)) in enumerate(zip(layers, self._padding_kv)):
+            heads = (b, self.encoder_frames, attn.num_heads, attn.head_dim)
+            k = torch.cat((attn.k_proj(enc), keys.expand(b, -1, -1)), dim=1).view(heads).transpose(1, 2)  # (B, H, 1500, d)
+            v = torch.cat((attn.v_proj(enc), values.expand(b, -1, -1)), dim=1).view(heads).transpose(1, 2)
+            cross.update(k.contiguous(), v.contiguous(), index)
+        return EncoderDecoderCache(DynamicCache(), cross)
 
     @contextmanager
     def _eager(self) -> Iterator[None]:
@@ -200,9 +227,10 @@ class WhisperProbe:
         p, width = prefix.shape[1], enc.shape[1]
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         inputs = torch.cat((prefix, tokens), dim=1)[:, :-1]  # (B, P + I - 1)
+        cache = self._cross_cache(enc)
         with self._eager() if need_weights else nullcontext():
             out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=full), decoder_input_ids=inputs,
-                             output_attentions=need_weights, use_cache=False)
+                             output_attentions=need_weights, cache=cache, use_cache=cache is not None)
         log_probs = out.logits[:, p - 1 :].log_softmax(dim=-1)  # (B, I, V): row i predicted token i
         if not need_weights:
             return Forced(log_probs, None)

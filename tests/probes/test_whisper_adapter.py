@@ -446,3 +446,28 @@ def test_words_are_timed_from_whispers_alignment_heads_too(probe: WhisperProbe, 
     explained = explain(probe, utt, config)
     expected = word_times(probe, utt.tokens, explained.maps["ca"][1], config.filter_width)  # layer 2, both heads
     assert found["ca_alignment_heads"]["words"] == expected
+
+
+def test_a_shared_padding_is_projected_once_with_the_same_results(probe: WhisperProbe, wav: Tensor) -> None:
+    """Rows sharing one utterance's padding (encoder-output occlusion) decode as with every frame projected anew."""
+    utt = Utterance(id="w", features=probe.features(wav), prefix=probe.prefix("en", "asr"), tokens=ids(probe, "\u0120the",
+                                                                                                        "\u0120cat"))
+    with torch.no_grad():
+        enc, enc_lengths = probe.encode(utt.features[None], torch.tensor([utt.num_frames]))  # (1, T', D)
+        noisy = enc + 0.3 * torch.randn(4, *enc.shape[1:], generator=torch.Generator().manual_seed(3))  # (4, T', D)
+        lengths = enc_lengths.expand(4)
+        assert probe._cross_cache(noisy) is not None and probe._padding_kv is not None
+        cached = [probe.force_decode(noisy, lengths, torch.tensor([utt.prefix] * 4), torch.tensor([utt.tokens] * 4),
+                                     need_weights) for need_weights in (False, True)]
+        probe.share_padding = False  # every frame projected on every call, as before
+        try:
+            plain = [probe.force_decode(noisy, lengths, torch.tensor([utt.prefix] * 4), torch.tensor([utt.tokens] * 4),
+                                        need_weights) for need_weights in (False, True)]
+        finally:
+            probe.share_padding = True
+    for a, b in zip(cached, plain):
+        assert torch.allclose(a.log_probs, b.log_probs, atol=1e-5)
+    assert torch.allclose(cached[1].attention, plain[1].attention, atol=1e-6)
+    with torch.no_grad():
+        probe.encode(utt.features[None].expand(2, -1, -1), torch.tensor([utt.num_frames] * 2))
+        assert probe._cross_cache(noisy[:2]) is None  # each row its own padding: nothing to share
