@@ -21,6 +21,7 @@ repo=$(pwd)
 cache=${CROSSPROBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crossprobe}
 home="$cache/${STUDY_HOME:-study}"
 target=${STUDY_TARGET:-study-run}
+again=make\ ${target%-run}  # what starts it again: make study, make whisper-study
 prep=${STUDY_PREP:-setup corpus}
 src="$home/src"
 pidfile="$home/study.pid"
@@ -38,7 +39,7 @@ if [ "${1:-}" = stop ]; then
   # evaluate.py's worker processes handle SIGTERM themselves and outlive the runner: left alone, they go on
   # writing into a run that the next `make study` resumes beside them
   for group in $groups; do kill -9 -- "-$group" 2>/dev/null || true; done
-  echo "study: stopped (resume with make study)"
+  echo "study: stopped (resume with $again)"
   exit 0
 fi
 if running; then
