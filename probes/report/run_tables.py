@@ -11,6 +11,8 @@ from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SECOND
                                   comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
                                   mean_count, mean_pm, na_reason, stat_columns)
 
+CORRELATION_LABELS = {"pearson": "Pearson", "pearson_token": "Pearson per token", "spearman": "Spearman",
+                      "kendall": "Kendall"}
 SOURCE_ORDER = ("ca", "ca_alignment_heads", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 
 
@@ -61,7 +63,7 @@ def _aggregated_rows(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dic
 
 
 def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
-    """One row per comparison (CA over all layers and heads) and baseline: three correlations and n."""
+    """One row per comparison (CA over all layers and heads) and baseline: every correlation and n."""
     rows, csv_rows = [], []
     for label, kind, stats in _aggregated_rows(metrics):
         first = stats["pearson"]
@@ -72,7 +74,7 @@ def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
     if not rows:
         return None
     return Table("aggregated", "Agreement of CA (all layers and heads) with each saliency map, and the baselines",
-                 ["comparison", "Pearson", "Spearman", "Kendall", "n", "note"], rows,
+                 ["comparison", *(CORRELATION_LABELS[c] for c in CORRELATIONS), "n", "note"], rows,
                  ["comparison", *(c for corr in CORRELATIONS for c in stat_columns(corr)[:3]), "n", "skipped", "note"],
                  csv_rows, "Mean [CI] over utterances; n counts utterances with a defined Pearson value.")
 

@@ -176,7 +176,13 @@ class Table:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table; columns of numbers right-aligned, the others left-aligned."""
+    """A GitHub-flavoured Markdown table; columns of numbers right-aligned, the others left-aligned.
+
+    Every row must have a cell under every label: a row of another width would put its values under the wrong labels.
+    """
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"a table row has {len(row)} cells under {len(header)} labels {list(header)}: {list(row)}")
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 

@@ -15,7 +15,7 @@ import pytest
 from probes.metrics.summary import json_ready, summarize_records
 from probes.report import run as report
 from probes.report.paper import PAPER
-from probes.report.tables import numbers_traceable
+from probes.report.tables import markdown_table, numbers_traceable
 from probes.store import read_maps, write_maps
 
 LAYERS, HEADS, TOKENS, FRAMES = 2, 3, 3, 10
@@ -205,3 +205,30 @@ def test_single_utterance_has_no_interval_but_still_renders(tmp_path: Path) -> N
     assert math.isnan(metrics["pearson"]["ca_vs_input"]["all"]["ci_low"])
     assert f"**{mean:.3f}**" in text and numbers_traceable(text, metrics) == []
     assert (tmp_path / "figures" / "per_layer_pearson.png").is_file()
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown table line (escaped bars stay inside their cell)."""
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def test_every_committed_table_has_a_label_over_every_cell() -> None:
+    """Each Markdown table in the committed reports and tables has as many cells in every row as labels."""
+    checked = 0
+    for path in sorted(Path(__file__).resolve().parents[2].glob("results/**/*.md")):
+        block: list[str] = []
+        for line in [*path.read_text().splitlines(), ""]:
+            if line.startswith("|"):
+                block.append(line)
+                continue
+            if block:
+                widths = {len(table_cells(row)) for row in block}
+                assert widths == {len(table_cells(block[0]))}, (path, block[0])
+                checked += 1
+            block = []
+    assert checked > 100
+
+
+def test_a_row_wider_than_its_labels_is_refused() -> None:
+    with pytest.raises(ValueError, match="3 cells under 2 labels"):
+        markdown_table(["a", "b"], [["1", "2", "3"]])
