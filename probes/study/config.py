@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,10 +84,23 @@ class Study:
         return cls(out=Path(raw.pop("out")), data_dir=Path(raw.pop("data_dir")), models=models, datasets=datasets,
                    **{k: v for k, v in raw.items()})
 
-    def test_manifest(self, group: str) -> Path:
-        """The test manifest a group's rows come from: ``data_dir``'s, or its dataset's (``asr_en@librivox``)."""
+    def test_dir(self, group: str) -> Path:
+        """The folder of the test manifest a group's rows come from: ``data_dir``, or its dataset's (``asr_en@librivox``)."""
         name = group_dataset(group)
-        return (self.datasets[name] if name else self.data_dir) / "test.tsv"
+        return self.datasets[name] if name else self.data_dir
+
+    def test_manifest(self, group: str) -> Path:
+        """The test manifest a group's rows come from."""
+        return self.test_dir(group) / "test.tsv"
+
+
+def speech_of(data_dir: Path) -> str:
+    """What speech a test set holds, for the report: its corpus.json's voice (our generators write one), else real."""
+    info = data_dir / "corpus.json"
+    if not info.is_file():
+        return f"real ({data_dir.name})"
+    voice = json.loads(info.read_text()).get("voice")
+    return f"synthetic, neural voice ({voice['name']})" if voice else "synthetic (espeak-ng)"
 
 
 def group_dataset(group: str) -> str:

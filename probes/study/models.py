@@ -36,15 +36,18 @@ class Model:
 
     @property
     def multilingual(self) -> bool:
-        """Whether the model was trained on more than one language."""
-        return len(self.quality.get("languages") or []) > 1
+        """Whether the model was trained on more than one language (a pretrained one: knows more than one)."""
+        return max(len(self.quality.get("languages") or []), self.quality.get("model_languages") or 0) > 1
 
     @property
     def kind(self) -> str:
-        """``monolingual ASR``, ``multilingual ASR+ST``...; ``unknown`` without quality.json."""
+        """``monolingual ASR``, ``multilingual ASR+ST``, ``pretrained multilingual, tested on ASR``...; ``unknown``
+        without quality.json."""
         if not self.quality:
             return "unknown"
         tasks = "+".join(t.upper() for t in sorted(self.quality.get("tasks") or [])) or "?"
+        if self.quality.get("pretrained"):
+            return f"pretrained {'multilingual' if self.multilingual else 'monolingual'}, tested on {tasks}"
         return f"{'multilingual' if self.multilingual else 'monolingual'} {tasks}"
 
     @property

@@ -175,7 +175,7 @@ def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | 
                    if figure else "")
     insertion = f"\n### Insertion\n\n{_inline(built['insertion'])}" if built["insertion"] else ""
     return [
-        "Models trained and explained in this study, compared with each other and with Papi et al. (Cross-"
+        "Models trained (or taken pretrained) and explained in this study, compared with each other and with Papi et al. (Cross-"
         "Attention is Half Explanation in Speech-to-Text Models). Numbers are means over utterances with their "
         "confidence interval [low, high] (Student t); n/a marks an undefined or missing value. Each run's own "
         "report holds its full tables and figures.\n",

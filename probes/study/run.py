@@ -44,7 +44,7 @@ from probes.evaluation.cli import explain_config, file_digest, parser
 from probes.evaluation.run import rescore, with_defaults
 from probes.metrics.summary import json_ready
 from probes.store import read_json, write_json
-from probes.study.config import ModelSpec, Study, group_dataset, group_filter
+from probes.study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
 from probes.study.models import group_quality, meets_target, targets
 from probes.study.report import write_study_report
 from s2t.data.manifest import ManifestError, read_manifest
@@ -185,13 +185,20 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str =
 
 def pretrained_quality(study: Study, spec: ModelSpec, folder: Path) -> dict[str, Any]:
     """Test a pretrained model (``hf:``) once on every group's test rows (beam 5, text normalised as its users score
-    it): WER per language, BLEU per direction, a group of another dataset keyed ``en@librivox``, and its size."""
+    it): WER per language, BLEU per direction, a group of another dataset keyed ``en@librivox``; its size, vocabulary
+    and the languages it knows (its folder's config.json and generation_config.json), and each group's speech."""
     path = folder / "quality.json"
     if path.is_file():
         return json.loads(path.read_text())
     measures = ("wer", "cer", "bleu")
-    result: dict[str, Any] = {"name": spec.name, "hf": spec.hf, "recipe": [], **{m: {} for m in measures},
-                              "intervals": {m: {} for m in measures}}
+    config = json.loads((spec.pretrained / "config.json").read_text())
+    generation = read_json(spec.pretrained / "generation_config.json")
+    result: dict[str, Any] = {"name": spec.name, "hf": spec.hf, "recipe": [], "pretrained": True,
+                              "vocab_size": config.get("vocab_size"), "d_model": config.get("d_model"),
+                              "layers": [config.get("encoder_layers"), config.get("decoder_layers")],
+                              "model_languages": len(generation.get("lang_to_id") or {}) or 1,
+                              **{m: {} for m in measures}, "intervals": {m: {} for m in measures},
+                              "speech": {group: speech_of(study.test_dir(group)) for group in spec.groups}}
     for group in spec.groups:
         out = folder / "quality" / group
         if not (out / "quality.json").is_file():

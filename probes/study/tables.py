@@ -35,7 +35,8 @@ def models_table(models: Sequence[Model]) -> Table:
         csv_rows.append([m.name, *cells, " ".join(m.groups)])
     header = ["model", "kind", "preset", "parameters", "languages", "tasks", "steps", "train minutes", "explained"]
     return Table("models", "Models", header, rows, header, csv_rows,
-                 "Parameters as counted by train.py; explained: the groups of rows evaluate.py explained.")
+                 "Parameters as counted by train.py (a pretrained model: by transformers); explained: the groups of "
+                 "rows evaluate.py explained.")
 
 
 def _quality_rows(m: Model) -> Iterator[tuple[str, Any, str, bool | None]]:
@@ -92,7 +93,8 @@ def differences_table(models: Sequence[Model]) -> Table | None:
         ["output vocabulary", _raw(paper["vocab_size"]), *(_raw(m.quality.get("vocab_size")) for m, _, _ in runs)],
         ["hypothesis tokens per word", "not published",
          *(mean_ci(lookup(x, "hypothesis", "tokens_per_word"), ".2f") for _, _, x in runs)],
-        ["speech", "EuroParl-ST (real)", *("synthetic (espeak-ng)" for _ in runs)],
+        ["speech", "EuroParl-ST (real)", *((m.quality.get("speech") or {}).get(g, "synthetic (espeak-ng)")
+                                           for m, g, _ in runs)],
         ["SPES segments per 500 frames", "/".join(map(str, paper["spes_granularities"])),
          *(_spes_setting(m, g)[0] for m, g, _ in runs)],
         ["SPES masks per utterance", _raw(paper["spes_masks"]), *(_spes_setting(m, g)[1] for m, g, _ in runs)],

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.study.config import ModelSpec, Study, group_dataset, group_filter
+from probes.study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
 from probes.study.run import changed_settings, main, runner_lock
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
@@ -256,3 +256,14 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     assert json.loads((study.out / "models/tiny_en/quality.json").read_text())["steps"] == 3
     assert len(list((study.out / "models/tiny_en").glob("explain.*"))) == 2
     assert len(list((study.out / "models/tiny_en").glob("paper_resolution.*"))) == 1  # the model changed
+
+
+def test_a_test_sets_speech_is_named_from_its_corpus_json(tmp_path: Path) -> None:
+    """Our generators' corpus.json names the voice (Piper's) or none (espeak-ng); a folder without one is real speech."""
+    (tmp_path / "synth").mkdir()
+    (tmp_path / "synth/corpus.json").write_text(json.dumps({"config": {}}))
+    (tmp_path / "natural").mkdir()
+    (tmp_path / "natural/corpus.json").write_text(json.dumps({"voice": {"name": "en_US-joe-medium"}}))
+    assert speech_of(tmp_path / "synth") == "synthetic (espeak-ng)"
+    assert speech_of(tmp_path / "natural") == "synthetic, neural voice (en_US-joe-medium)"
+    assert speech_of(tmp_path / "librivox") == "real (librivox)"

@@ -418,6 +418,10 @@ def test_a_study_tests_and_explains_a_pretrained_whisper(probe: WhisperProbe, ti
     quality = json.loads((folder / "quality.json").read_text())
     assert set(quality["wer"]) == {"en", "en@again"} and quality["wer"]["en"] == quality["wer"]["en@again"]
     assert quality["parameters"] == probe.model.num_parameters() and not (folder / "train").exists()
+    assert quality["pretrained"] and quality["vocab_size"] == len(probe.tokenizer) and quality["model_languages"] == 1
+    assert quality["speech"] == {"asr_en": "synthetic (espeak-ng)", "asr_en@again": "synthetic (espeak-ng)"}
+    report = (tmp_path / "study/report.md").read_text()
+    assert "| `w` | pretrained monolingual, tested on ASR |" in report
     for group in ("asr_en", "asr_en@again"):
         settings = json.loads((folder / "explain" / group / "settings.json").read_text())
         assert settings["hf"] == str((tmp_path / "whisper").resolve())
