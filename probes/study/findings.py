@@ -178,9 +178,19 @@ def _pair_finding(key: str, title: str, claim: str, pairs: Sequence[tuple[Model,
     return _finding(key, title, claim, ours, items, holds, "pair", untestable)
 
 
+def scale_pairs(models: Sequence[Model]) -> list[tuple[Model, Model]]:
+    """(smaller, larger) models: trained ones of one kind and two presets; pretrained ones by parameters, whatever else
+    differs (Whisper tiny.en and base also differ in being multilingual, as the paper's base and small do)."""
+    trained = [m for m in models if not m.quality.get("pretrained")]
+    pairs = [(a, b) for a, b in zip(trained, trained[1:]) if a.kind == b.kind and a.preset != b.preset]
+    pretrained = sorted((m for m in models if m.quality.get("pretrained")), key=lambda m: m.quality.get("parameters") or 0)
+    return pairs + [(a, b) for a, b in zip(pretrained, pretrained[1:])
+                    if (a.quality.get("parameters") or 0) < (b.quality.get("parameters") or 0)]
+
+
 def finding_scale(models: Sequence[Model]) -> Finding:
-    """e. Larger models of the same kind agree more (English ASR)."""
-    pairs = [(a, b) for a, b in zip(models, models[1:]) if a.kind == b.kind and a.preset != b.preset]
+    """e. Larger models of the same kind agree more (English ASR); pretrained models by size."""
+    pairs = scale_pairs(models)
     p = PAPER["pearson_ca_vs_input"]
     return _pair_finding("e", "Larger models agree more",
                          f"CA vs input saliency: base {paper_number(p['base'])}, small {paper_number(p['small'])}, "
@@ -192,7 +202,7 @@ def finding_scale(models: Sequence[Model]) -> Finding:
 def finding_multilingual(models: Sequence[Model]) -> Finding:
     """f. Multilingual (multi-task) models agree more than the monolingual one of the same preset (English ASR)."""
     pairs = [(a, b) for a in models for b in models
-             if a.quality and not a.multilingual and b.multilingual and a.preset == b.preset]
+             if a.quality and not a.multilingual and b.multilingual and a.preset and a.preset == b.preset]
     p = PAPER["pearson_ca_vs_input"]
     return _pair_finding("f", "Multilingual, multi-task models agree more",
                          f"The multilingual, multi-task small model ({paper_number(p['small'])}) agrees more than the "

@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from probes.study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
+from probes.study.findings import finding_multilingual, finding_scale, scale_pairs
+from probes.study.models import Model
 from probes.study.run import changed_settings, main, runner_lock
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
@@ -267,3 +269,20 @@ def test_a_test_sets_speech_is_named_from_its_corpus_json(tmp_path: Path) -> Non
     assert speech_of(tmp_path / "synth") == "synthetic (espeak-ng)"
     assert speech_of(tmp_path / "natural") == "synthetic, neural voice (en_US-joe-medium)"
     assert speech_of(tmp_path / "librivox") == "real (librivox)"
+
+
+def test_pretrained_models_pair_by_size_for_the_scale_finding() -> None:
+    """Finding e pairs trained models of one kind by preset and pretrained ones by parameters; f needs a preset."""
+    def model(name: str, parameters: int, pearson: float, **quality: object) -> Model:
+        stat = {"mean": pearson, "ci_low": pearson - 0.01, "ci_high": pearson + 0.01, "n": 30}
+        return Model(name, {"parameters": parameters, "tasks": ["asr"], **quality},
+                     {"asr_en": {"pearson": {"ca_vs_input": {"all": stat}}}})
+
+    tiny = model("tiny", 37_760_256, 0.40, pretrained=True, languages=["en"], model_languages=1)
+    base = model("base", 72_593_920, 0.45, pretrained=True, languages=["en"], model_languages=99)
+    xs = model("xs", 4_300_000, 0.30, preset="xs", languages=["en"])
+    xxs = model("xxs", 1_400_000, 0.42, preset="xxs", languages=["en"])
+    assert scale_pairs([xxs, xs, base, tiny]) == [(xxs, xs), (tiny, base)]
+    found = finding_scale([xxs, xs, base, tiny])
+    assert any("`base` 0.450" in line and "intervals separated" in line for line in found.ours)
+    assert finding_multilingual([tiny, base]).verdict == "not testable here"  # no preset: not the same model twice
