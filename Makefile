@@ -4,7 +4,7 @@ CORPUS ?= data/synth
 PYTEST_ARGS ?=
 
 .PHONY: setup test test-fast demo study study-run study-stop study-results study-report corpus whisper natural \
-	whisper-study whisper-study-run whisper-study-stop
+	whisper-study whisper-study-run whisper-study-stop whisper-study-results
 
 setup:
 	@bash scripts/setup.sh
@@ -64,3 +64,9 @@ whisper-study-stop:
 whisper-study-run: export WHISPER_CHECK = 0
 whisper-study-run: setup whisper natural
 	$(PY) -m probes.study --config configs/study/whisper.yaml $(STUDY_ARGS)
+
+# The Whisper study's light results copied into results/whisper/ (to commit), its report rebuilt from them.
+WHISPER_OUT ?= $(or $(CROSSPROBE_CACHE),$(HOME)/.cache/crossprobe)/whisper-study/outputs/whisper
+whisper-study-results: setup
+	$(PY) -m probes.study --config configs/study/whisper.yaml --out $(WHISPER_OUT) --export results/whisper \
+		$(if $(ONLY),--only $(ONLY))
