@@ -209,7 +209,7 @@ def test_a_group_whose_target_was_missed_draws_no_finding(tmp_path: Path) -> Non
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
-@pytest.mark.parametrize("name", ["study", "demo_paper"])
+@pytest.mark.parametrize("name", ["study", "demo_paper", "whisper"])
 def test_committed_study_report_rebuilds_identically_and_every_number_traces(tmp_path: Path, name: str) -> None:
     import shutil
 
