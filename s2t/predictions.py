@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
@@ -26,6 +26,14 @@ class Prediction:
 COLUMNS = tuple(f.name for f in fields(Prediction))  # predictions.tsv's header, what s2t.score reads
 
 
+def write_predictions(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """A predictions TSV of ``COLUMNS`` rows (``Prediction`` as a dict), what ``s2t.score`` reads."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 class PredictionWriter(BasePredictionWriter):
     """Writes ``COLUMNS`` rows to ``OUT/predictions.tsv`` after prediction."""
 
@@ -41,8 +49,5 @@ class PredictionWriter(BasePredictionWriter):
         folder.mkdir(parents=True, exist_ok=True)
         name = "predictions.tsv" if trainer.world_size == 1 else f"predictions-rank{trainer.global_rank}.tsv"
         rows = [row for batch in predictions for row in batch]
-        with (folder / name).open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
-            writer.writeheader()
-            writer.writerows(rows)
+        write_predictions(folder / name, rows)
         print(f"wrote {len(rows)} predictions to {folder / name}")

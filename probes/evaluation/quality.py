@@ -16,13 +16,12 @@ are skipped and listed with the reason.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -33,7 +32,7 @@ from probes.interface import ProbeModel, describe, hypotheses
 from probes.metrics.text import normalizer
 from s2t.data.manifest import ManifestError, ManifestRow
 from s2t.module import metric_key
-from s2t.predictions import COLUMNS, Prediction
+from s2t.predictions import Prediction, write_predictions
 from s2t.score import Score, read_predictions, score, statistics
 
 
@@ -79,12 +78,11 @@ def normalised(model: ProbeModel, rows: Sequence[Prediction]) -> list[Prediction
     return out
 
 
-def write_predictions(path: Path, rows: Sequence[Prediction]) -> None:
-    """A predictions.tsv as ``train.py predict`` writes it (what ``s2t.score`` reads)."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
-        writer.writeheader()
-        writer.writerows(dataclasses.asdict(row) for row in rows)
+def languages_and_tasks(wer: Mapping[str, Any], bleu: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The languages and tasks scores cover, from their keys (``en``, ``it-en``; a dataset suffix ``@librivox`` aside)."""
+    pairs = [k.partition("@")[0].split("-") for k in bleu]
+    return {"languages": sorted({k.partition("@")[0] for k in wer} | {lang for pair in pairs for lang in pair}),
+            "tasks": [task for task, scores in (("asr", wer), ("st", bleu)) if scores]}
 
 
 def summary(scores: Sequence[Score], rows: Sequence[Prediction]) -> dict[str, Any]:
@@ -100,9 +98,7 @@ def summary(scores: Sequence[Score], rows: Sequence[Prediction]) -> dict[str, An
             group = [r for r in rows if r.task == "asr" and metric_key(r.task, r.src_lang, r.tgt_lang) == s.key]
             errors, total = np.sum([statistics(s.metric, r.hypothesis, r.reference) for r in group], axis=0)
             out["edits"].setdefault(s.metric, {})[s.key] = [int(errors), int(total)]
-    out["languages"] = sorted({k.split("-")[0] for k in out["wer"]} | {p for k in out["bleu"] for p in k.split("-")})
-    out["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if out[key]]
-    return out
+    return out | languages_and_tasks(out["wer"], out["bleu"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {a.manifest}: no row decoded ({len(rows)} selected, {len(skipped)} skipped)", file=sys.stderr)
         return 1
     a.out.mkdir(parents=True, exist_ok=True)
-    write_predictions(a.out / "raw.tsv", decoded)
-    write_predictions(a.out / "predictions.tsv", normalised(model, decoded))
+    write_predictions(a.out / "raw.tsv", [dataclasses.asdict(row) for row in decoded])
+    write_predictions(a.out / "predictions.tsv", [dataclasses.asdict(row) for row in normalised(model, decoded)])
     scored = read_predictions([a.out / "predictions.tsv"])
     scores = score(scored, a.resamples, a.confidence)
     info = describe(model)

@@ -41,6 +41,7 @@ import torch
 
 from probes.adapters.s2t import S2TProbe
 from probes.evaluation.cli import explain_config, file_digest, parser
+from probes.evaluation.quality import languages_and_tasks
 from probes.evaluation.run import rescore, with_defaults
 from probes.metrics.summary import json_ready
 from probes.store import read_json, write_json
@@ -177,8 +178,7 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str =
         **{name: {k.split("/")[2]: round(v, 2) for k, v in values.items() if k.startswith(f"test/{name}/")}
            for name in ("wer", "cer", "bleu")},
     }
-    result["languages"] = sorted({k.split("-")[0] for k in result["wer"]} | {p for k in result["bleu"] for p in k.split("-")})
-    result["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if result[key]]
+    result |= languages_and_tasks(result["wer"], result["bleu"])
     write_json(path, result)
     return result
 
@@ -211,9 +211,7 @@ def pretrained_quality(study: Study, spec: ModelSpec, folder: Path) -> dict[str,
             result["intervals"][measure].update({key + suffix: value
                                                  for key, value in tested["intervals"].get(measure, {}).items()})
         result["parameters"] = tested["parameters"]
-    result["languages"] = sorted({k.split("@")[0].split("-")[0] for k in result["wer"]}
-                                 | {p for k in result["bleu"] for p in k.split("@")[0].split("-")})
-    result["tasks"] = [t for t, key in (("asr", "wer"), ("st", "bleu")) if result[key]]
+    result |= languages_and_tasks(result["wer"], result["bleu"])
     write_json(path, result)
     return result
 
