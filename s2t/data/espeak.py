@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 from dataclasses import dataclass
 from math import gcd
+from typing import Any
 
 import numpy as np
 from scipy.signal import firwin, resample_poly
@@ -116,20 +117,22 @@ def trim(wav: np.ndarray, threshold_db: float = TRIM_DB) -> np.ndarray:
 
 
 class WordCache:
-    """Trimmed word recordings per (speaker, word), synthesised on first use."""
+    """Trimmed word recordings per (speaker, word), synthesised on first use by an engine with ``synth(text, speaker)``
+    (espeak-ng by default; ``s2t.data.natural``'s Piper engine too), trimmed at ``trim_db``."""
 
-    def __init__(self, engine: Espeak | None = None) -> None:
+    def __init__(self, engine: Any = None, trim_db: float = TRIM_DB) -> None:
         self.engine = engine or Espeak.shared()
+        self.trim_db = trim_db
         self._cache: dict[tuple[str, str], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._cache)
 
-    def get(self, word: str, speaker: Speaker) -> np.ndarray:
-        """The word as spoken by the speaker; (samples,) float32 at 16 kHz."""
+    def get(self, word: str, speaker: Any) -> np.ndarray:
+        """The word as spoken by the speaker (anything with an ``id``); (samples,) float32 at 16 kHz."""
         key = (speaker.id, word)
         wav = self._cache.get(key)
         if wav is None:
-            wav = trim(self.engine.synth(word, speaker))
+            wav = trim(self.engine.synth(word, speaker), self.trim_db)
             self._cache[key] = wav
         return wav

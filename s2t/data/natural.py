@@ -62,7 +62,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from s2t.data.espeak import trim
+from s2t.data.espeak import WordCache
 from s2t.data.grammar import LANGS, Grammar
 from s2t.data.manifest import SAMPLE_RATE, ManifestRow, WordAlignment, num_frames, sidecar_path, write_alignments, write_manifest
 from s2t.data.synth import SPLITS, add_noise, config_record, draw_sentences, render, rows_for
@@ -324,25 +324,6 @@ class PiperEngine:
         return self._to_16k(audio), spans
 
 
-class PiperWordCache:
-    """Trimmed word recordings per (speaker, word), synthesised on first use (as ``espeak.WordCache``)."""
-
-    def __init__(self, engine: PiperEngine) -> None:
-        self.engine = engine
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def get(self, word: str, speaker: PiperSpeaker) -> np.ndarray:
-        """The word as spoken by the speaker; (samples,) float32 at 16 kHz."""
-        key = (speaker.id, word)
-        wav = self._cache.get(key)
-        if wav is None:
-            wav = trim(self.engine.synth(word, speaker), TRIM_DB)
-            self._cache[key] = wav
-        return wav
-
 
 def pause_spans(wav: np.ndarray, spans: list[tuple[int, int]], threshold_db: float = TRIM_DB) -> list[tuple[int, int]] | None:
     """Each word's audible extent, when silence separates every two words; None when some pause is not silent.
@@ -434,7 +415,7 @@ def generate(config: NaturalConfig, progress: bool = True) -> dict[str, Path]:
     """Write the corpus under ``config.out`` (one process, one thread); returns each split's manifest."""
     start = time.perf_counter()
     engine = PiperEngine(config.model_path, seed=config.seed)
-    cache = PiperWordCache(engine)
+    cache = WordCache(engine, TRIM_DB)
     speakers = make_speakers(engine, config)
     lang = engine.lang
     grammar = Grammar(LANGS, max_words=config.max_words)  # all languages, as synth.py: the same sentences
