@@ -17,7 +17,7 @@ test-fast: setup
 
 # The demo: corpus, 20 minutes of training, test, explanation, report (outputs/demo/report.md).
 demo: setup corpus
-	$(PY) -m probes.study --config configs/study/demo.yaml
+	$(PY) -m study --config configs/study/demo.yaml
 
 # The whole study on this CPU, in the background from a clone pinned to HEAD (scripts/study.sh;
 # run it again to resume). study-run is what that clone runs, in the foreground.
@@ -28,16 +28,16 @@ study-stop:
 	@bash scripts/study.sh stop
 
 study-run: setup corpus
-	$(PY) -m probes.study --config configs/study/cpu.yaml $(STUDY_ARGS)
+	$(PY) -m study --config configs/study/cpu.yaml $(STUDY_ARGS)
 
 # The study's light results copied into results/study/ (to commit), then its report rebuilt from them.
 STUDY_OUT ?= $(or $(CROSSPROBE_CACHE),$(HOME)/.cache/crossprobe)/study/outputs/study
 study-results: setup
-	$(PY) -m probes.study --config configs/study/cpu.yaml --out $(STUDY_OUT) --export results/study $(if $(ONLY),--only $(ONLY))
+	$(PY) -m study --config configs/study/cpu.yaml --out $(STUDY_OUT) --export results/study $(if $(ONLY),--only $(ONLY))
 
 # results/study/report.md rebuilt from the committed files alone (byte-identical to the committed one).
 study-report: setup
-	$(PY) -m probes.study.report results/study
+	$(PY) -m study.report results/study
 
 corpus: setup
 	$(PY) -m s2t.data.synth --out $(CORPUS)
@@ -63,10 +63,16 @@ whisper-study-stop:
 
 whisper-study-run: export WHISPER_CHECK = 0
 whisper-study-run: setup whisper natural
-	$(PY) -m probes.study --config configs/study/whisper.yaml $(STUDY_ARGS)
+	$(PY) -m study --config configs/study/whisper.yaml $(STUDY_ARGS)
 
 # The Whisper study's light results copied into results/whisper/ (to commit), its report rebuilt from them.
 WHISPER_OUT ?= $(or $(CROSSPROBE_CACHE),$(HOME)/.cache/crossprobe)/whisper-study/outputs/whisper
 whisper-study-results: setup
-	$(PY) -m probes.study --config configs/study/whisper.yaml --out $(WHISPER_OUT) --export results/whisper \
+	$(PY) -m study --config configs/study/whisper.yaml --out $(WHISPER_OUT) --export results/whisper \
 		$(if $(ONLY),--only $(ONLY))
+
+# The fast tests with lightning, torchmetrics, wandb, transformers and jsonargparse at the floors pyproject.toml
+# declares, the rest as requirements.lock pins it, in a cached venv of their own (scripts/floors.sh); not part of CI.
+.PHONY: floors
+floors: setup
+	@bash scripts/floors.sh

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from benchmarks.plot_curves import VALIDATION, learning_curves, plot
-from probes.study.run import logger_override
 from s2t.cli import main as cli
+from study.train import logger_override
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 Each RUN is ``LABEL=DIR``, an evaluate.py output folder (its ``utterances.jsonl``). Runs explain
 different numbers of utterances (the study's coarse run 40, the paper-resolution runs 6), so
 every number here is over the utterances all the runs explained, and each run after the first
-also gets its difference from the first, utterance by utterance (``probes.study.paired``).
+also gets its difference from the first, utterance by utterance (``study.paired``).
 ``LABEL=DIR@MASKS`` reads an adaptive run as if it had been capped at MASKS: each utterance's
 SPES map at that doubling (its record's ``budget.input.by_round``), or its final map when it
 stopped sooner. Markdown on stdout:
@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from probes.study.paired import PAIRED, capped, compare, read_records
+from study.paired import PAIRED, capped, compare, read_records
 
 COLUMNS = {"masks": "masks", "split_half": "split-half reliability", "ca_vs_input": "CA vs input",
            "per_token": "per token", "input_in_spans": "SPES in true spans", "ca_in_spans": "CA in true spans",

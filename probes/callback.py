@@ -6,10 +6,12 @@ to probe (``source``: a manifest path or a list of ``Utterance``s; default: the 
 project's data module). Every ``every_n_epochs`` validation epochs, rank zero explains the first
 ``utterances`` of them with a small mask budget; the agreement scalars (``probe/pearson/ca_vs_input/all``,
 per layer, ground-truth span mass, map reliability, its own cost ``probe/seconds``) are broadcast to every
-rank and logged with ``pl_module.log``, so ``ModelCheckpoint(monitor="probe/...")`` and ``EarlyStopping`` can
-watch them (probe every validation epoch then). W&B also gets the layer x head Pearson heatmap, a per-head
-table and CA/saliency heatmaps of a few utterances with their word boundaries; PNGs also go to
-``<log_dir>/probes/step<N>/`` for loggers without images.
+rank and logged with ``pl_module.log``, so ``ModelCheckpoint(monitor="probe/...")`` and
+``EarlyStopping(monitor="probe/...", strict=False)`` can watch them; after a validation epoch without a probe
+their value is None (``unmeasured``), which these monitors pass over. W&B also gets the layer x head Pearson
+heatmap, a per-head table and CA/saliency heatmaps of a few utterances with their word boundaries, at the step
+of the scalars; PNGs also go to ``<log_dir>/probes/step<N>/`` for loggers without images. Each probe prints a
+line: ``[probe] epoch 3: 8 utterances, CA vs input 0.41, 27.3 s``.
 """
 
 from __future__ import annotations
@@ -28,12 +30,25 @@ from probes.evaluation.utterances import ground_truth, load_utterance, manifest_
 from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
 from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_grid, per_head_rows, scalars, summarize_records
-from probes.report import plots
+from probes.report import layer_head_plot, plots
 from probes.report.utterance_plot import utterance_maps_figure
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.spes import SpesConfig
 
 log = logging.getLogger(__name__)
+HEADLINES = {"probe/pearson/ca_vs_input/all": "CA vs input", "probe/pearson/ca_vs_encoder/all": "CA vs encoder"}
+
+
+def logging_step(trainer: L.Trainer) -> int:
+    """The step Lightning logs a validation epoch's metrics at: the batches that stepped, in a fit one less than
+    ``trainer.global_step`` (the optimizer has already counted the epoch's last batch)."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+def probe_line(epoch: int, utterances: int, values: dict[str, float], seconds: float) -> str:
+    """The line printed after a probe, e.g. ``[probe] epoch 3: 8 utterances, CA vs input 0.41, 27.3 s``."""
+    shown = [f"{label} {values[key]:.2f}" for key, label in HEADLINES.items() if key in values]
+    return f"[probe] epoch {epoch}: {utterances} utterances, " + ", ".join([*shown, f"{seconds:.1f} s"])
 
 
 class ExplanationCallback(L.Callback):
@@ -85,14 +100,32 @@ class ExplanationCallback(L.Callback):
         self.figures = figures
         self.source = source
         self.probe_model: Callable[[L.LightningModule], ProbeModel] = probe_model or S2TProbe
+        self.keys: set[str] = set()  # the scalars probes have logged
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Probe on rank zero after every ``every_n_epochs``-th validation epoch; log the scalars on every rank."""
-        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+        """Probe on rank zero after every ``every_n_epochs``-th validation epoch and log the scalars on every rank;
+        until then (and after other epochs) they are ``unmeasured``."""
+        if trainer.sanity_checking:
+            return
+        self.unmeasured(trainer)
+        if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
         values = self.probe(trainer, pl_module) if trainer.is_global_zero else None
         values = trainer.strategy.broadcast(values, src=0)
+        self.keys |= values.keys()
         pl_module.log_dict(values, on_epoch=True, sync_dist=False)
+
+    def unmeasured(self, trainer: L.Trainer) -> None:
+        """Give the probe's scalars, and any ``probe/`` key a callback monitors, the value None in
+        ``trainer.callback_metrics`` (not logged) until this epoch logs them.
+
+        A monitor then passes over an epoch whose model was not probed: ``ModelCheckpoint`` saves nothing for it
+        (a missing key raises, the last probe's value would score a model it never saw), ``EarlyStopping`` and
+        ``ReduceLROnPlateau`` with ``strict=False`` skip it (nan or -inf would stop training or count as worse).
+        """
+        watched = {getattr(c, "monitor", None) for c in trainer.callbacks}
+        for key in self.keys | {k for k in watched if isinstance(k, str) and k.startswith("probe/")}:
+            trainer.callback_metrics[key] = None
 
     def probe(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
         """Explain the probe subset; log figures; return the scalars."""
@@ -103,8 +136,7 @@ class ExplanationCallback(L.Callback):
         seconds = time.perf_counter() - start
         values = {**scalars(metrics), "probe/seconds": seconds}
         self.log_figures(trainer, metrics, explained)
-        log.info("explanation probe: %d utterances in %.1f s, CA vs input Pearson %s", len(explained), seconds,
-                 values.get("probe/pearson/ca_vs_input/all", "n/a"))
+        pl_module.print(probe_line(trainer.current_epoch, len(explained), values, seconds))
         return values
 
     def subset(self, trainer: L.Trainer, model: ProbeModel) -> list[Utterance]:
@@ -149,9 +181,10 @@ class ExplanationCallback(L.Callback):
         block = metrics["pearson"].get("ca_vs_input") or metrics["pearson"].get("ca_vs_encoder")
         if block is None:
             return
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "probes" / f"step{trainer.global_step}"
+        step = logging_step(trainer)  # where the scalars land: one step in W&B holds all of a probe
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "probes" / f"step{step}"
         grid = per_head_grid(block["per_head"])
-        images = {"probe/layer_head": plots.save(plots.layer_head_figure(
+        images = {"probe/layer_head": plots.save(layer_head_plot.layer_head_figure(
             grid, "CA vs saliency, Pearson per head", overall=block["all"]["mean"]), folder / "layer_head.png")}
         model = self.probe_model(trainer.lightning_module)
         for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
@@ -163,7 +196,7 @@ class ExplanationCallback(L.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 for key, path in images.items():
-                    logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
+                    logger.log_image(key=key, images=[str(path)], step=step)
                 logger.log_table(key="probe/per_head", columns=PER_HEAD_COLUMNS, data=per_head_rows(block["per_head"]),
-                                 step=trainer.global_step)
+                                 step=step)
 

@@ -267,11 +267,12 @@ def _word_times_or_none(fn: Callable[[], list | None]) -> list | None:
 
 
 def timestamp_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[str, Tensor],
-                     config: ExplainConfig, generator: torch.Generator) -> dict[str, Any] | None:
+                     config: ExplainConfig, ctc: bool = True) -> dict[str, Any] | None:
     """Word-boundary errors of CA, saliency, CTC and baseline timestamps against the true word times (ASR only).
 
-    Baselines: uniform (tokens spread evenly over the utterance) and a random map through DTW. A model that names its
-    alignment heads (Whisper) is timed from them too, as its makers do (``ca_alignment_heads``).
+    Baselines: uniform (tokens spread evenly over the utterance) and a random map through DTW, drawn from a stream of
+    its own so that a rescore from stored maps draws it again. A model that names its alignment heads (Whisper) is timed
+    from them too, as its makers do (``ca_alignment_heads``). ``ctc`` False leaves CTC out (it needs the features).
     """
     if utt.words is None or utt.task != "asr":
         return None
@@ -283,12 +284,14 @@ def timestamp_scores(model: ProbeModel, utt: Utterance, ca: Tensor, maps: dict[s
             model, utt.tokens, timestamps.pick_heads(ca, [(l + 1, h + 1) for l, h in aligned]), config.filter_width))
     tokens, frames = ca.shape[-2:]
     estimates["uniform"] = timestamps.even_word_times(model, utt.tokens, frames)
+    generator = torch.Generator().manual_seed(utterance_seed(config.seed, f"{utt.id}/timestamps"))
     maps = {**maps, "random": random_map(tokens, frames, generator)}
     for name in ("input", "encoder", "random"):
         if name in maps:
             estimates[name] = _word_times_or_none(
                 lambda m=maps[name]: timestamps.word_times(model, utt.tokens, m, config.filter_width))
-    estimates["ctc"] = timestamps.ctc_word_times(model, utt)
+    if ctc:
+        estimates["ctc"] = timestamps.ctc_word_times(model, utt)
     return {name: None if words is None else {**timestamps.score_word_times(words, utt.words), "words": words}
             for name, words in estimates.items()}
 
@@ -325,7 +328,7 @@ def explain(model: ProbeModel, utt: Utterance, config: ExplainConfig,
             spent["by_round"] = round_scores(model, utt, ca, trail, spent["rounds"], config.pooling)
     curves = clock.run("curves", lambda: curve_scores(model, utt, ca, maps, config, generator))
     record["deletion"], record["insertion"] = curves["deletion"], curves["insertion"]
-    record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config, generator))
+    record["timestamps"] = clock.run("timestamps", lambda: timestamp_scores(model, utt, ca, maps, config))
     if config.reliability:
         record["reliability"] = clock.run("reliability", lambda: reliability_scores(model, utt, config, maps, frames))
     record["seconds"] = clock.seconds

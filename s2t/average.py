@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from s2t.module import REGULARISATION, CheckpointMismatchError, read_checkpoint
+from s2t.usage import prog
 
 TRAINING_STATE = ("optimizer_states", "lr_schedulers", "loops", "callbacks")  # what a resumed fit would need
 
@@ -77,7 +78,7 @@ def average_checkpoints(paths: list[Path]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m s2t.average``."""
-    p = argparse.ArgumentParser(prog="python -m s2t.average", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=prog("s2t.average"), description=__doc__.split("\n\n")[0],
                                 epilog="Inputs must share tokenizer and architecture (dropout may differ).")
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoints written by train.py, e.g. the last epochs'")
     p.add_argument("--out", type=Path, required=True, help="where to write the averaged checkpoint")

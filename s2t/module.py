@@ -173,6 +173,18 @@ class S2TModule(L.LightningModule):
         checkpoint["ctc_decay_steps"] = self.resolved_decay_steps
         checkpoint["model_config"] = {f.name: getattr(self.model.config, f.name) for f in dataclasses.fields(ModelConfig) if f.init}
 
+    def prepare_data(self) -> None:
+        """Before Lightning starts the W&B run: name its job after the stage (``SafeWandbLogger.name_job``)."""
+        for logger in self.loggers:
+            if hasattr(logger, "name_job"):
+                logger.name_job(self.trainer.state.fn.value)
+
+    def on_fit_end(self) -> None:
+        """Log the final and best checkpoints to W&B (``SafeWandbLogger.log_checkpoints``)."""
+        for logger in self.loggers:
+            if hasattr(logger, "log_checkpoints"):
+                logger.log_checkpoints(self.trainer)
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Rebuild the network from the checkpoint, or check that it fits the one already built."""
         if "tokenizer" not in checkpoint or "model_config" not in checkpoint:

@@ -28,6 +28,7 @@ from scipy.stats import bootstrap
 from s2t.data.manifest import TASKS
 from s2t.module import METRICS, metric_key, metric_names
 from s2t.predictions import COLUMNS, Prediction
+from s2t.usage import prog
 
 
 class ScoreError(ValueError):
@@ -107,7 +108,7 @@ def score(rows: list[Prediction], resamples: int = 1000, confidence: float = 0.9
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m s2t.score``: print one line per language or direction and metric."""
-    p = argparse.ArgumentParser(prog="python -m s2t.score", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=prog("s2t.score"), description=__doc__.split("\n\n")[0])
     p.add_argument("predictions", nargs="+", type=Path, help="predictions.tsv file(s) written by train.py predict")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples; 0 skips the interval (default %(default)s)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the interval (default %(default)s)")

@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 import sentencepiece as spm
 
 from s2t.data.manifest import LANGUAGES, TASKS, read_manifest
+from s2t.usage import prog
 
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 HEADER_PREFIX = "<tags:"
@@ -229,7 +230,7 @@ def train_from_manifests(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """CLI: train a tokenizer on manifests and write it to ``--out``."""
-    parser = argparse.ArgumentParser(prog="python -m s2t.tokenizer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog("s2t.tokenizer"), description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", action="append", required=True, help="manifest TSV (repeatable)")
     parser.add_argument("--vocab-size", type=int, default=1000, help="soft vocabulary size limit")
     parser.add_argument("--out", required=True, help="output .model path")

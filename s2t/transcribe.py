@@ -17,6 +17,7 @@ from s2t.data.audio import AudioError, load_audio
 from s2t.features import FeatureError, fbank
 from s2t.models import Encoded
 from s2t.module import CheckpointMismatchError, S2TModule
+from s2t.usage import prog
 
 
 def transcribe(module: S2TModule, path: Path, jobs: list[tuple[str, str]], beam_size: int) -> list[str]:
@@ -31,7 +32,7 @@ def transcribe(module: S2TModule, path: Path, jobs: list[tuple[str, str]], beam_
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m s2t.transcribe``."""
-    p = argparse.ArgumentParser(prog="python -m s2t.transcribe", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=prog("s2t.transcribe"), description=__doc__.split("\n\n")[0])
     p.add_argument("--ckpt", type=Path, required=True, help="a checkpoint written by train.py")
     p.add_argument("audio", nargs="+", type=Path, help="audio files (any sample rate; resampled to 16 kHz)")
     p.add_argument("--lang", help="language spoken in the audio (default: the model's first language)")

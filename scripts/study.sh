@@ -8,7 +8,7 @@
 #   make study STUDY_FG=1       the same in the foreground
 #   make study-stop             stop it (training resumes from its last checkpoint next time)
 #   STUDY_COMMIT=<rev>          pin another commit (default: HEAD)
-#   STUDY_ARGS=--redo-explain   explain the trained models anew (python -m probes.study --help)
+#   STUDY_ARGS=--redo-explain   explain the trained models anew (python -m study --help)
 #   STUDY_THREADS=2             torch threads (default 1; 2 only on an otherwise idle machine)
 #   STUDY_RUNNERS=2             runners sharing the models (default 1): each takes the next model no other
 #                               runner holds, so one trains on a core while another explains on the other

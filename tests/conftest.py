@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from s2t.data.synth import SynthConfig, generate
 
 TINY = dict(counts={"train": 8, "valid": 3, "test": 3}, seed=3, speakers=3)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def wandb_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """W&B's data, cache and config folders in a temporary folder: artifacts that tests log are staged there, not in
+    ~/.local/share/wandb."""
+    home = tmp_path_factory.mktemp("wandb_home")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+            patch.setenv(name, str(home / name.lower()))
+        yield
 
 
 @pytest.fixture(scope="session")

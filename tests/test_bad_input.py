@@ -15,9 +15,9 @@ import torch
 
 import evaluate
 from probes.callback import ExplanationCallback
-from probes.study.run import main as study_main
 from s2t.data.manifest import COLUMNS, ManifestError, ManifestRow, read_manifest, write_manifest
 from s2t.transcribe import main as transcribe_main
+from study.cli import main as study_main
 
 FAST = ["--masks", "4", "--encoder-masks", "4", "--granularities", "300", "--deletion-steps", "2", "--beam", "1",
         "--methods", "spes", "--no-wandb", "--no-report"]

@@ -22,13 +22,15 @@ from s2t.train import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-SOURCES = ("s2t", "probes")
+SOURCES = ("s2t", "probes", "study")
 HELP_SAYS = {  # a word each command's --help must print
     "crossprobe-corpus": "--langs", "crossprobe-librispeech": "--root", "crossprobe-natural": "Piper", "crossprobe-check": "manifest",
     "crossprobe-train": "fit", "crossprobe-score": "predictions", "crossprobe-average": "--out",
     "crossprobe-transcribe": "--translate-to", "crossprobe-evaluate": "--manifest", "crossprobe-report": "metrics.json",
     "crossprobe-study": "--dry-run", "crossprobe-study-report": "quality.json",
     "crossprobe-import-whisper": "CTranslate2", "crossprobe-librivox": "pocketsphinx",
+    "crossprobe-mustc": "FBK", "crossprobe-europarl-st": "segments.lst", "crossprobe-covost": "covost_v2",
+    "crossprobe-common-voice": "validated",
 }
 
 
@@ -88,7 +90,7 @@ def build_wheel(out: Path) -> Path:
     source = out / "source"
     for name in (*SOURCES, "configs"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
     done = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
                 "-w", out / "dist", source], out)
@@ -128,6 +130,7 @@ def test_the_wheel_holds_every_module_and_config(wheel: Path) -> None:
     lexicon = {p.relative_to(ROOT).as_posix() for p in (ROOT / "s2t/data/lexicon").glob("*.tsv")}
     assert modules <= names and configs <= names and lexicon <= names
     assert "s2t/configs/study/demo.yaml" in names and lexicon
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)  # license-files (PEP 639)
 
 
 @pytest.mark.slow
@@ -145,6 +148,7 @@ def test_each_command_runs_from_the_wheel(installed: Path, tmp_path: Path, comma
     done = run([installed / command, "--help"], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert HELP_SAYS[command] in done.stdout
+    assert done.stdout.startswith(f"usage: {command} "), done.stdout[:200]  # it names itself, not python -m
 
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def test_training_test_and_explanation_share_a_group_and_say_what_they_ran(tiny_
                           "--masks", "8", "--encoder-masks", "8", "--granularities", "300", "--deletion-steps", "2",
                           "--beam", "1", "--tasks", "asr", "--languages", "en", "--limit", "2"]) == 0
     explained = offline_run(tmp_path / "explain")
-    assert explained["run"].run_group == "tiny" and explained["run"].job_type == "evaluate"
+    assert explained["run"].run_group == "tiny" and explained["run"].job_type == "explain"
     assert explained["config"]["training_run"] == f"crossprobe/{stored['id']}"
     module = S2TModule.from_checkpoint(ckpt)
     assert explained["config"]["parameters"] == module.model.num_parameters()

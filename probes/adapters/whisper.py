@@ -77,12 +77,20 @@ class WhisperProbe:
         self._normalizers = {"en": EnglishTextNormalizer(spelling), "": BasicTextNormalizer()}
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, attn_implementation: str = "sdpa") -> WhisperProbe:
-        """Load a checkpoint and its processor from a folder or the Hugging Face cache (a hub name: the network)."""
+    def from_pretrained(cls, name_or_path: str | Path, attn_implementation: str = "sdpa",
+                        int8: bool = False) -> WhisperProbe:
+        """Load a checkpoint and its processor from a folder or the Hugging Face cache (a hub name: the network).
+
+        ``int8``: an approximation for CPUs, as faster-whisper runs there: every linear layer's weights quantised to
+        int8 per tensor, activations quantised on the fly (``torch.ao.quantization.quantize_dynamic``). Its maps differ
+        from the exact model's; benchmarks/approximations.py measures by how much, beside two mask seeds.
+        """
         model = WhisperForConditionalGeneration.from_pretrained(str(name_or_path),
-                                                                attn_implementation=attn_implementation)
+                                                                attn_implementation=attn_implementation).eval()
+        if int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         processor = WhisperProcessor.from_pretrained(str(name_or_path))
-        return cls(model.eval(), processor.feature_extractor, processor.tokenizer)
+        return cls(model, processor.feature_extractor, processor.tokenizer)
 
     @property
     def device(self) -> torch.device:

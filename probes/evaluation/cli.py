@@ -6,35 +6,39 @@
 
 ``python evaluate.py`` in a checkout and ``python -m probes.evaluation`` are the same command. Writes
 OUTDIR/metrics.json, utterances.jsonl, maps.h5, report.md, tables/ and figures/, and logs the
-headline numbers and figures to Weights & Biases (offline unless logged in). Killed and restarted
-with the same arguments, it resumes where it stopped.
+headline numbers, a per-utterance table, charts and figures, and its outputs as an artifact, to
+Weights & Biases (offline unless logged in). Killed and restarted with the same arguments, it resumes
+where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from probes.adapters import S2TProbe
+from probes.evaluation.identity import file_digest, weights_digest
 from probes.evaluation.publish import log_to_wandb, write_outputs
 from probes.evaluation.run import ConfigMismatchError, EvaluationJob, run
 from probes.explain import METHODS, ExplainConfig
 from probes.interface import FILLS, ProbeModel
+from probes.report.tables import CORR, comparison_label, lookup, mean_ci
 from probes.saliency.encoder import EncoderSaliencyConfig
 from probes.saliency.perturbation import ESTIMATORS, PRECISIONS
 from probes.saliency.pooling import POOLERS
 from probes.saliency.spes import SpesConfig
 from s2t.data.manifest import ManifestError
 from s2t.module import CheckpointMismatchError
+from s2t.quiet import silence
+from s2t.usage import prog
 
 
 def parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=prog("probes.evaluation"), description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--ckpt", type=Path, help="checkpoint written by train.py")
@@ -42,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
                        help="a Hugging Face Whisper (WhisperForConditionalGeneration with its processor): a folder "
                             "saved by save_pretrained, or a hub name such as openai/whisper-tiny, which needs the "
                             "network or the hub cache; needs the hf extra (pip install -e .[hf])")
+    p.add_argument("--int8", action="store_true",
+                   help="with --hf: quantise every linear layer to int8 (CPU), an approximation whose maps differ from the "
+                        "exact model's (benchmarks/approximations.py measures by how much)")
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
     p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
     p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
@@ -115,23 +122,33 @@ def explain_config(a: argparse.Namespace) -> ExplainConfig:
     )
 
 
+def config_from_args(argv: Sequence[str]) -> ExplainConfig:
+    """The ``ExplainConfig`` that evaluate.py's explanation options ``argv`` (``--masks 8 ...``, no model) describe."""
+    return explain_config(parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *argv]))
+
+
 def publish(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str, Any]], model: Any, report: bool,
             wandb: bool) -> None:
     """Write the report and log to W&B (rank zero, after the merge)."""
     figures = write_outputs(job, metrics, records, model) if report else {}
     if wandb:
-        log_to_wandb(job, metrics, figures, model)
+        log_to_wandb(job, metrics, records, figures, model)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file: a resumed run must explain the same checkpoint, not a newer one at the same path."""
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def closing_line(metrics: dict[str, Any], out: Path, report: bool) -> str:
+    """The line evaluate.py ends with: utterances explained and skipped, the headline agreement (CA vs input
+    saliency, Pearson mean with its 95% interval, where computed) and where the report (or the results) is."""
+    agreement = lookup(metrics, "pearson", "ca_vs_input", "all")
+    headline = f"{comparison_label('ca_vs_input')} (Pearson) {mean_ci(agreement, CORR)}; " if agreement else ""
+    where = f"report: {out / 'report.md'}" if report else f"results in {out}"
+    return f"explained {metrics['utterances']} utterance(s), {len(metrics['skipped'])} skipped; {headline}{where}"
 
 
 def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
     """The probed model and its identity (a resumed run must explain the same weights); ValueError if unusable."""
     if a.ckpt is not None:
+        if a.int8:
+            raise ValueError("--int8 applies to --hf (Whisper) only")
         try:
             model = S2TProbe.from_checkpoint(a.ckpt)  # refuses a missing or foreign file before hashing it
         except (CheckpointMismatchError, FileNotFoundError) as err:
@@ -142,13 +159,13 @@ def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
     except ImportError as err:
         raise ValueError(f"--hf needs transformers ({err}); install the hf extra: pip install -e .[hf]") from err
     try:
-        model = WhisperProbe.from_pretrained(a.hf)
+        model = WhisperProbe.from_pretrained(a.hf, int8=a.int8)
     except Exception as err:  # transformers and safetensors raise many kinds for a missing or broken checkpoint
         raise ValueError(f"cannot load a Whisper from {a.hf!r}: {type(err).__name__}: {err}".splitlines()[0]) from err
     folder = Path(a.hf)
-    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) if folder.is_dir() else []
     identity = {"hf": str(folder.resolve()) if folder.is_dir() else a.hf,
-                "hf_sha256": ",".join(file_digest(w) for w in weights) or str(model.model.config._commit_hash)}
+                "hf_sha256": weights_digest(folder) or str(model.model.config._commit_hash),
+                **({"int8": True} if a.int8 else {})}  # an exact run's settings stay as they were
     return model, identity
 
 
@@ -178,6 +195,7 @@ def show_progress_lines() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``crossprobe-evaluate``, ``python -m probes.evaluation`` and ``python evaluate.py``; the exit status."""
     a = parser().parse_args(argv)
+    silence()
     show_progress_lines()
     try:
         config = explain_config(a)
@@ -203,5 +221,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     metrics, records = results
     publish(job, metrics, records, model, report=not a.no_report, wandb=not a.no_wandb)
-    print(f"explained {metrics['utterances']} utterance(s), {len(metrics['skipped'])} skipped; results in {a.out}")
+    print(closing_line(metrics, a.out, report=not a.no_report))
     return 0

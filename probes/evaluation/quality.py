@@ -33,15 +33,18 @@ from probes.metrics.text import normalizer
 from s2t.data.manifest import ManifestError, ManifestRow
 from s2t.module import metric_key
 from s2t.predictions import Prediction, write_predictions
+from s2t.quiet import silence
 from s2t.score import Score, read_predictions, score, statistics
+from s2t.usage import prog
 
 
 def parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="python -m probes.evaluation.quality", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=prog("probes.evaluation.quality"), description=__doc__.split("\n\n")[0])
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--ckpt", type=Path, help="checkpoint written by train.py")
     model.add_argument("--hf", metavar="FOLDER", help="a Hugging Face Whisper folder (save_pretrained; needs the hf extra)")
+    p.add_argument("--int8", action="store_true", help="with --hf: every linear layer quantised to int8 (an approximation)")
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV")
     p.add_argument("--out", type=Path, required=True, help="folder for predictions.tsv, raw.tsv and quality.json")
     p.add_argument("--limit", type=int, help="decode only the first K selected rows")
@@ -104,6 +107,7 @@ def summary(scores: Sequence[Score], rows: Sequence[Prediction]) -> dict[str, An
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m probes.evaluation.quality``; the exit status."""
     a = parser().parse_args(argv)
+    silence()
     start = time.monotonic()
     try:
         model, identity = load_model(a)

@@ -28,9 +28,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from probes.evaluation.progress import UtteranceProgress
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows, stored_utterance
 from probes.explain import (GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, ground_truth_scores, linear_maps,
-                            utterance_seed)
+                            timestamp_scores, utterance_seed)
 from probes.interface import ProbeModel
 from probes.metrics.summary import json_ready, summarize_records
 from probes.report.run import Written, write_report
@@ -204,13 +205,15 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
 
     The random baselines draw from the same per-utterance seed as the explanation did, so the scores are those a new
     explanation would give: this brings a run up to date when the agreement metrics change (e.g. a new correlation).
-    Given the run's ``model`` (only its tokenizer is used), the ground-truth shares are recomputed too, from the word
-    times of the run's manifest (its path as settings.json names it, relative to the working directory), and a report
-    the run has is written again. Per-doubling scores (``budget.<map>.by_round``) stay as they were: the maps of the
+    Given the run's ``model`` (only its tokenizer is used), the ground-truth shares and word timestamps are recomputed
+    too, from the word times of the run's manifest (its path as settings.json names it, relative to the working
+    directory), CTC's times excepted (kept as explained: they need a model pass), and a report the run has is written
+    again. Per-doubling scores (``budget.<map>.by_round``) stay as they were: the maps of the
     smaller budgets were not kept.
     """
     settings = read_json(out / "settings.json")
     seed = settings["config"]["seed"]
+    timing = ExplainConfig(**{k: v for k, v in settings["config"].items() if k in ("timestamp_heads", "filter_width", "seed")})
     records = read_records(out / "utterances.jsonl")
     names = ("ca", *TARGETS, "input_full")  # input_full: the input map, pooled linearly for the ground truth
     truth = ground_truth(settings["manifest"]) if model is not None else {}
@@ -225,9 +228,13 @@ def rescore(out: Path, model: ProbeModel | None = None) -> dict[str, Any]:
         generator = torch.Generator().manual_seed(utterance_seed(seed, record["id"]))
         record["agreement"] = json_ready(agreement_scores(stored["ca"], targets, generator))
         if model is not None:  # the generator goes on where explain() had it: the random baseline draws the same map
+            utt = stored_utterance(record, truth)
             record["ground_truth"] = json_ready(ground_truth_scores(
-                model, stored_utterance(record, truth), stored["ca"], targets, generator,
-                linear_maps(stored, stored["ca"].shape[-1])))
+                model, utt, stored["ca"], targets, generator, linear_maps(stored, stored["ca"].shape[-1])))
+            if record.get("timestamps"):  # CTC's word times need a model pass: kept as explained
+                kept = {name: v for name, v in record["timestamps"].items() if name == "ctc"}
+                times = timestamp_scores(model, utt, stored["ca"], targets, timing, ctc=False)
+                record["timestamps"] = {**json_ready(times), **kept}
     metrics = summarize_records(records)
     write_json(out / "metrics.json", metrics)
     write_records(out / "utterances.jsonl", records)
@@ -267,12 +274,13 @@ def run(model: ProbeModel, job: EvaluationJob, accelerator: str = "cpu", devices
 
     Returns the metrics and the records on rank zero (for the report and W&B, without reading
     the files back), None on the other ranks. Gradient saliency needs autograd, so the trainer
-    runs without inference mode.
+    runs without inference mode. Rank zero's tqdm bar counts the utterances of every worker.
     """
     task = ExplainTask(model, job)
     devices, strategy, task.threads = placement(accelerator, devices, strategy, len(task.rows))
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
-                        logger=False, enable_checkpointing=False, inference_mode=False)
+                        logger=False, enable_checkpointing=False, inference_mode=False,
+                        callbacks=[UtteranceProgress(job, len(task.rows))])
     prepare(job)
     trainer.predict(task, return_predictions=False)
     trainer.strategy.barrier()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from torchmetrics.functional.text import sacre_bleu_score, word_error_rate
-
 Normalize = Callable[[str], str]
 
 
@@ -33,10 +31,14 @@ def normalizer(model: Any, lang: str) -> Normalize:
 
 def wer(hypothesis: str, reference: str, normalize: Normalize) -> float:
     """Word error rate in percent of one normalised hypothesis (not clipped: insertions can pass 100)."""
+    from torchmetrics.functional.text import word_error_rate  # deferred: torchmetrics' text metrics load transformers
+
     return 100.0 * float(word_error_rate([normalize(hypothesis)], [normalize(reference)]))
 
 
 def sentence_bleu(hypothesis: str, reference: str, normalize: Normalize) -> float:
     """Sentence BLEU in percent (sacreBLEU's 13a tokens, add-one smoothing) of one normalised hypothesis."""
+    from torchmetrics.functional.text import sacre_bleu_score  # deferred: as in wer
+
     return 100.0 * float(sacre_bleu_score([normalize(hypothesis)], [[normalize(reference)]], smooth=True))
 

@@ -1,7 +1,7 @@
 """Reference numbers: those of the paper reproduced here (Papi et al. 2025, Cross-Attention is Half
 Explanation in Speech-to-Text Models, arXiv 2509.18010) and the study's quality targets.
 
-They are the only numbers of a report that are not measured: ``probes.report.run`` and ``probes.study.report`` quote
+They are the only numbers of a report that are not measured: ``probes.report.run`` and ``study.report`` quote
 them next to ours, and their traceability checks accept them.
 """
 

@@ -31,6 +31,7 @@ from probes.report.tables import (AUC, CORR, MS, SECONDS, SHARE, Table, as_float
                                   comparison_label, count, display_name, fmt, is_stat, lookup, mean_ci, paper_number,
                                   write_table)
 from probes.store import read_json, read_records, stored_ids
+from s2t.usage import prog
 
 EXAMPLES = 3  # example utterances drawn in a report
 
@@ -240,7 +241,7 @@ def report_from_run(run: Path, title: str, out: Path | None = None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m probes.report RUN [--title T] [--out DIR]``: (re)write a run's report."""
-    p = argparse.ArgumentParser(prog="python -m probes.report", description=main.__doc__)
+    p = argparse.ArgumentParser(prog=prog("probes.report"), description=main.__doc__)
     p.add_argument("run", type=Path, help="folder with metrics.json, utterances.jsonl and maps.h5")
     p.add_argument("--title", default="Cross-attention vs saliency")
     p.add_argument("--out", type=Path, help="where to write (default: the run folder)")

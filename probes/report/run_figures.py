@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from probes.metrics.summary import per_head_grid
-from probes.report import plots
+from probes.report import bar_plot, budget_plot, deletion_plot, distributions_plot, layer_head_plot, plots
 from probes.report.run_tables import ca_comparisons, ordered
 from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name, lookup
 from probes.report.utterance_plot import utterance_maps_figure
@@ -27,7 +27,7 @@ def write_layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[P
             continue
         values = per_head_grid(block["per_head"])
         overall = as_float(lookup(block, "all", "mean"))
-        fig = plots.layer_head_figure(values, f"Pearson r, {comparison_label(comparison)}",
+        fig = layer_head_plot.layer_head_figure(values, f"Pearson r, {comparison_label(comparison)}",
                                       overall=overall if math.isfinite(overall) else None)
         paths.append(plots.save(fig, folder / f"layer_head_{comparison}.png"))
     return paths
@@ -48,7 +48,7 @@ def write_distributions(records: Sequence[Mapping[str, Any]], folder: Path) -> P
     samples = {name: values for name, path in series.items() if (values := _per_utterance(records, *path))}
     if not samples:
         return None
-    return plots.save(plots.distributions_figure(samples), folder / "distributions_pearson.png")
+    return plots.save(distributions_plot.distributions_figure(samples), folder / "distributions_pearson.png")
 
 
 def write_convergence_figures(records: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]:
@@ -57,7 +57,7 @@ def write_convergence_figures(records: Sequence[Mapping[str, Any]], folder: Path
     for target in ("input", "encoder"):
         rounds = {r["id"]: checks for r in records if (checks := lookup(r, "budget", target, "rounds"))}
         if rounds:
-            fig = plots.convergence_figure(rounds, f"Adaptive budget: {display_name(target)}")
+            fig = budget_plot.convergence_figure(rounds, f"Adaptive budget: {display_name(target)}")
             paths.append(plots.save(fig, folder / f"convergence_{target}.png"))
     return paths
 
@@ -74,7 +74,7 @@ def write_budget_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]
             continue
         masks = [at["masks"]["mean"] for at in caps]
         series = {label: (masks, [at[key] for at in caps]) for key, label in BUDGET_MEASURES.items() if key in caps[0]}
-        fig = plots.budget_figure(series, f"What each budget gives: {display_name(target)}")
+        fig = budget_plot.budget_figure(series, f"What each budget gives: {display_name(target)}")
         paths.append(plots.save(fig, folder / f"budget_{target}.png"))
     return paths
 
@@ -88,9 +88,10 @@ def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str =
         if not found:
             continue
         metric = next(iter(found.values()))["metric"]
-        fig = plots.deletion_figure({display_name(s): (c["percents"], c["mean_scores"]) for s, c in found.items()},
-                                    SCORE_LABELS.get(metric, metric), f"{mode.capitalize()} ({metric}): {DIRECTIONS[mode]}",
-                                    {display_name(s): as_float(c["mean"]) for s, c in found.items()})
+        fig = deletion_plot.deletion_figure(
+            {display_name(s): (c["percents"], c["mean_scores"]) for s, c in found.items()},
+            SCORE_LABELS.get(metric, metric), f"{mode.capitalize()} ({metric}): {DIRECTIONS[mode]}",
+            {display_name(s): as_float(c["mean"]) for s, c in found.items()})
         paths.append(plots.save(fig, folder / f"{mode}_{kind}.png"))
     return paths
 
@@ -107,9 +108,9 @@ def write_per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | N
         return {comparison_label(c): [as_float(lookup(pearson[c], "per_layer", str(l), key)) for l in layers]
                 for c in comparisons}
 
-    fig = plots.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
+    fig = bar_plot.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
                             "Pearson r", "CA vs saliency per decoder layer")
-    return plots.save(plots.legend_below(fig, min(3, len(comparisons))), folder / "per_layer_pearson.png")
+    return plots.save(bar_plot.legend_below(fig, min(3, len(comparisons))), folder / "per_layer_pearson.png")
 
 
 def _shorten(text: str, width: int = 90) -> str:

@@ -1,4 +1,4 @@
-"""Numbers and tables shared by the run report (``probes.report.run``) and the study report (``probes.study.report``).
+"""Numbers and tables shared by the run report (``probes.report.run``) and the study report (``study.report``).
 
 Reading: ``lookup`` walks nested metrics, ``as_float`` reads a value (JSON null is nan), ``is_stat`` tells a
 summary ``{"mean", "ci_low", "ci_high", "n", ...}`` (``Stat``) apart, ``best_view`` picks the best layer or head.

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
 from torch import Tensor, nn
 
 from probes.interface import ProbeModel, Utterance, forced
@@ -54,6 +53,8 @@ def token_log_probs(model: ProbeModel, utt: Utterance) -> Callable[[Tensor], Ten
 def _attribute(method: str, forward: Callable[[Tensor], Tensor], copies: Tensor, targets: list[int],
                steps: int, internal_batch_size: int) -> Tensor:
     """Signed attributions (N, T, F) of each copy (N, T, F) for its own target token."""
+    from captum.attr import InputXGradient, IntegratedGradients, Saliency  # deferred: Captum loads matplotlib
+
     if method == "saliency":
         return Saliency(forward).attribute(copies, target=targets, abs=False)
     if method == "input_x_gradient":

@@ -4,7 +4,8 @@ Usage: ``python -m s2t.data.check DIR/train.tsv [DIR/valid.tsv ...]``. Exit stat
 every row is clean, 1 when some row is bad, 2 when a manifest cannot be read at all.
 Each row is checked for: empty id or text, unknown language or task, duplicate id, missing,
 corrupt, empty or non-finite audio, features that are not finite, ``n_frames`` disagreeing
-with the audio, and (where the sidecar exists) ground truth that does not match the texts.
+with the audio (each row's, rows sharing a recording included), and (where the sidecar
+exists) ground truth that does not match the texts.
 A sample rate other than 16 kHz is reported as a note, not an error: loading resamples it.
 """
 
@@ -19,24 +20,28 @@ import torch
 from tqdm import tqdm
 
 from s2t.data.audio import AudioError, load_audio, row_problems
-from s2t.data.manifest import LANGUAGES, TASKS, ManifestError, ManifestRow, WordAlignment, read_alignments, read_manifest, resolve_audio
+from s2t.data.manifest import (KNOWN_LANGUAGES, TASKS, ManifestError, ManifestRow, WordAlignment, read_alignments,
+                               read_manifest, resolve_audio)
 from s2t.features import FeatureError, fbank
+from s2t.usage import prog
 
 
-def audio_problems(manifest: Path, row: ManifestRow) -> tuple[list[str], list[str]]:
-    """Problems and notes from decoding a row's audio and computing its features."""
-    path = resolve_audio(manifest, row)
+def decode(path: Path) -> tuple[int | None, list[str], list[str]]:
+    """Decode a recording and compute its features: (frame count or None, problems, notes)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            wav = load_audio(path)
-            frames = fbank(torch.from_numpy(wav)).shape[0]
+            frames = fbank(torch.from_numpy(load_audio(path))).shape[0]
         except (AudioError, FeatureError) as err:
-            return [str(err)], []
-    notes = [str(w.message) for w in caught]
-    if abs(frames - row.n_frames) > 1:
-        return [f"n_frames is {row.n_frames} but {path} has {frames} frames"], notes
-    return [], notes
+            return None, [str(err)], []
+    return frames, [], [str(w.message) for w in caught]
+
+
+def frame_problems(row: ManifestRow, path: Path, frames: int | None) -> list[str]:
+    """A row's ``n_frames`` disagreeing (by more than one) with its decoded audio's frame count."""
+    if frames is None or abs(frames - row.n_frames) <= 1:
+        return []
+    return [f"n_frames is {row.n_frames} but {path} has {frames} frames"]
 
 
 def alignment_problems(row: ManifestRow, truth: WordAlignment) -> list[str]:
@@ -55,7 +60,7 @@ def alignment_problems(row: ManifestRow, truth: WordAlignment) -> list[str]:
 
 
 def check_manifest(
-    manifest: Path, languages: tuple[str, ...] = LANGUAGES, tasks: tuple[str, ...] = TASKS, progress: bool = True
+    manifest: Path, languages: tuple[str, ...] = KNOWN_LANGUAGES, tasks: tuple[str, ...] = TASKS, progress: bool = True
 ) -> tuple[dict[str, list[str]], dict[str, list[str]], int]:
     """Check every row; returns (problems by row id, notes by row id, number of rows)."""
     rows = read_manifest(manifest)
@@ -63,16 +68,17 @@ def check_manifest(
     problems: dict[str, list[str]] = {}
     notes: dict[str, list[str]] = {}
     seen: set[str] = set()
-    audio_checked: dict[str, tuple[list[str], list[str]]] = {}
+    decoded: dict[Path, tuple[int | None, list[str], list[str]]] = {}
     for row in tqdm(rows, desc=f"checking {manifest.name}", unit="row", disable=not progress):
         found = row_problems(row, languages, tasks)
         if row.id in seen:
             found.append("duplicate id")
         seen.add(row.id)
-        if row.audio not in audio_checked:  # rows of one utterance share its audio: decode it once
-            audio_checked[row.audio] = audio_problems(manifest, row)
-        bad_audio, row_notes = audio_checked[row.audio]
-        found += bad_audio
+        path = resolve_audio(manifest, row)
+        if path not in decoded:  # rows of one utterance share its audio: decode it once, check each row against it
+            decoded[path] = decode(path)
+        frames, bad_audio, row_notes = decoded[path]
+        found += bad_audio + frame_problems(row, path, frames)
         if row.id in truth:
             found += alignment_problems(row, truth[row.id])
         if found:
@@ -84,9 +90,9 @@ def check_manifest(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m s2t.data.check``; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m s2t.data.check", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=prog("s2t.data.check"), description=__doc__.split("\n\n")[0])
     p.add_argument("manifests", nargs="+", type=Path, help="manifest TSV files")
-    p.add_argument("--languages", default=",".join(LANGUAGES), help="accepted language codes (default: %(default)s)")
+    p.add_argument("--languages", default=",".join(KNOWN_LANGUAGES), help="accepted language codes (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
     languages = tuple(a.languages.split(","))

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from s2t.data.audio import AudioError, BadRowError, probe_audio, row_problems
 from s2t.data.dataset import ON_BAD_ROW, SpeechDataset, collate, describe_row, error_reason
-from s2t.data.manifest import LANGUAGES, SAMPLE_RATE, TASKS, ManifestError, ManifestRow, num_frames, read_manifest, resolve_audio
+from s2t.data.manifest import KNOWN_LANGUAGES, LANGUAGES, SAMPLE_RATE, TASKS, ManifestError, ManifestRow, num_frames, read_manifest, resolve_audio
 from s2t.data.sampler import BucketBatchSampler, ResumableLoader
 from s2t.features import SpecAugment
 from s2t.tokenizer import Tokenizer
@@ -88,9 +88,9 @@ class SpeechDataModule(L.LightningDataModule):
         curriculum: the decoder learns to align with the audio before it learns to translate).
         ``languages`` and ``tasks`` select rows: rows of other known languages or tasks are
         left out quietly (one corpus serves monolingual and multilingual experiments), while a
-        language or task nobody knows is a bad row. The tokenizer defaults to
-        ``data_dir/spm_<languages>_<tasks>_<vocab_size>.model``, trained on the selected
-        training rows when missing.
+        language (``s2t.data.manifest.KNOWN_LANGUAGES``) or task nobody knows is a bad row.
+        The tokenizer defaults to ``data_dir/spm_<languages>_<tasks>_<vocab_size>.model``,
+        trained on the selected training rows when missing.
         """
         super().__init__()
         if on_bad_row not in ON_BAD_ROW:
@@ -133,7 +133,7 @@ class SpeechDataModule(L.LightningDataModule):
     def selected(self, row: ManifestRow) -> bool:
         """Whether a row belongs to the configured languages and tasks (rows of unknown ones do, as bad rows)."""
         langs = (row.src_lang, row.tgt_lang)
-        if row.task not in TASKS or not set(langs) <= set(LANGUAGES) | set(self.languages):
+        if row.task not in TASKS or not set(langs) <= set(KNOWN_LANGUAGES) | set(self.languages):
             return True  # unknown language or task: kept so that validation reports it
         return row.task in self.tasks and set(langs) <= set(self.languages)
 

@@ -27,8 +27,7 @@ from s2t.data.frames import (
     Subject,
     Time,
 )
-from s2t.data.lexicon import CITY, LANGS, Lexicon, Noun, Verb, fits, load_lexicon
-from s2t.data.realize import (
+from s2t.data.function_words import (
     AUXILIARY,
     CONJUNCTIONS,
     CONTRACTIONS,
@@ -48,11 +47,10 @@ from s2t.data.realize import (
     OBJECT_PRONOUN,
     RELATIVE,
     SUBJECT_PRONOUN,
-    agreeing_participle,
-    clause_tokens,
-    onset_index,
-    spell,
 )
+from s2t.data.lexicon import CITY, LANGS, Lexicon, Noun, Verb, fits, load_lexicon
+from s2t.data.realize import agreeing_participle, clause_tokens
+from s2t.data.spelling import onset_index, spell
 
 __all__ = ["LANGS", "Grammar"]
 

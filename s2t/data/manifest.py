@@ -16,6 +16,15 @@ The sidecar ``NAME.align.jsonl`` next to ``NAME.tsv`` has one JSON object per ro
      "alignment": [[src_index, tgt_index], ...]}          # which source word each target word renders
 
 ``words`` follows ``src_text.split()`` one to one. Real corpora may have no sidecar.
+
+A segment of a long recording (a talk, a parliament sitting) is ``audio`` with its offset and
+duration in seconds appended, ``talks/ted_767.wav:16.08:3.5`` (``split_segment``): every reader
+opens the recording and reads that stretch only, so a corpus of talks needs no million small files.
+Only a path ending in ``:<number>:<number>`` is a segment, so manifests without segments read as before.
+
+Languages: ``LANGUAGES`` are the synthetic grammar's five; the real corpora's converters write
+``CORPUS_LANGUAGES`` too (codes as their distributors spell them); a code outside
+``KNOWN_LANGUAGES`` is refused by the converters and reported by ``s2t.data.check``.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,7 +40,13 @@ from typing import Iterable, Iterator
 SAMPLE_RATE = 16_000
 WINDOW_SAMPLES = 400  # 25 ms at 16 kHz
 HOP_SAMPLES = 160  # 10 ms at 16 kHz
-LANGUAGES = ("en", "it", "es", "fr", "de")
+LANGUAGES = ("en", "it", "es", "fr", "de")  # the synthetic grammar's
+CORPUS_LANGUAGES = (  # the real corpora's: MuST-C's targets, EuroParl-ST's nine, CoVoST 2's 21 sources and 15 targets
+    "ar", "ca", "cs", "cy", "de", "en", "es", "et", "fa", "fr", "id", "it", "ja", "lv", "mn", "nl", "pl", "pt", "ro",
+    "ru", "sl", "sv-SE", "ta", "tr", "vi", "zh", "zh-CN",
+)
+KNOWN_LANGUAGES = LANGUAGES + tuple(code for code in CORPUS_LANGUAGES if code not in LANGUAGES)
+SEGMENT = re.compile(r"^(?P<path>.+):(?P<offset>\d+(?:\.\d+)?):(?P<duration>\d+(?:\.\d+)?)$")  # path:offset_s:duration_s
 TASKS = ("asr", "st")
 
 
@@ -73,6 +89,24 @@ class ManifestError(ValueError):
     """A manifest (or one of its rows) is malformed; the message names the file and row."""
 
 
+def seconds(value: float) -> str:
+    """Seconds as an audio field writes them: at most 6 decimals (microseconds), no trailing zeros."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def segment_audio(path: str, offset: float, duration: float) -> str:
+    """The audio field of a segment: ``path:offset:duration``, both in seconds."""
+    return f"{path}:{seconds(offset)}:{seconds(duration)}"
+
+
+def split_segment(audio: Path | str) -> tuple[Path, tuple[float, float] | None]:
+    """An audio field (or its resolved path) as (file, (offset_s, duration_s)); the segment is None for a whole file."""
+    match = SEGMENT.match(str(audio))
+    if match is None:
+        return Path(audio), None
+    return Path(match["path"]), (float(match["offset"]), float(match["duration"]))
+
+
 def sidecar_path(manifest: Path | str) -> Path:
     """The alignment sidecar that belongs to ``manifest`` (``train.tsv`` -> ``train.align.jsonl``)."""
     manifest = Path(manifest)
@@ -80,7 +114,8 @@ def sidecar_path(manifest: Path | str) -> Path:
 
 
 def resolve_audio(manifest: Path | str, row: ManifestRow) -> Path:
-    """Absolute path of a row's audio, relative paths being taken from the manifest's folder."""
+    """Absolute path of a row's audio, relative paths being taken from the manifest's folder (a segment keeps its
+    ``:offset:duration``)."""
     path = Path(row.audio)
     return path if path.is_absolute() else Path(manifest).resolve().parent / path
 

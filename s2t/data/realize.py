@@ -3,18 +3,16 @@
 A realizer turns a frame (``s2t.data.frames``) into tokens ``(form, concept mask, kind)`` in
 one language's word order. English, Italian, Spanish and French share one clause template
 (subject, negation, object clitics, finite verb, participle, object, adverbials) whose
-differences are tables: clitics before the verb, pro-drop, ne...pas, do-support, articles,
-contractions. German has its own template: verb second in main clauses, verb last in
-subordinate ones, the Perfekt bracket, nicht/kein and cases. Noun phrases agree in gender,
-number (and German case). ``clause_tokens`` realizes a clause in any language.
+differences are tables (``s2t.data.function_words``): clitics before the verb, pro-drop,
+ne...pas, do-support, articles, contractions. German has its own template: verb second in main
+clauses, verb last in subordinate ones, the Perfekt bracket, nicht/kein and cases. Noun phrases
+agree in gender, number (and German case). ``clause_tokens`` realizes a clause in any language;
+``s2t.data.spelling.spell`` turns its tokens into words.
 
-A last pass per language (``spell``) picks sound-dependent forms by the next word
-(a/an, il/lo, ma/mon, beau/bel), elides before vowels (le -> l', que -> qu'), contracts
-preposition + article (nel, du, al, im) and glues elided words to the next one (l'uomo,
-j'ai, qu'un, nell'albero), OR-ing their masks. Two words are aligned when their masks share
-a bit, so contractions, pro-drop (it "vedo" = en "I see"), compound tenses and ne...pas give
-one-to-many links. Only function words can stay unaligned: determiners without a counterpart
-(fr "des", it "dei") and the Spanish personal "a", whose mask is empty.
+Two words are aligned when their masks share a bit, so contractions, pro-drop (it "vedo" = en
+"I see"), compound tenses and ne...pas give one-to-many links. Only function words can stay
+unaligned: determiners without a counterpart (fr "des", it "dei") and the Spanish personal
+"a", whose mask is empty.
 """
 
 from __future__ import annotations
@@ -30,99 +28,34 @@ from s2t.data.frames import (
     Subject,
     Time,
 )
+from s2t.data.function_words import (
+    AUXILIARY,
+    CASE,
+    CONJUNCTIONS,
+    COPULA,
+    DE_ADJ_ENDING,
+    DE_EIN_ENDING,
+    DE_EIN_WORD,
+    DE_PRONOUN,
+    DE_RELATIVE,
+    DE_THE,
+    DETERMINERS,
+    DO,
+    GN_INDEX,
+    GOAL,
+    NEGATED_DETERMINER,
+    NEGATION,
+    OBJECT_PRONOUN,
+    PARTICIPLE_AGREEMENT,
+    PRO_DROP,
+    RELATIVE,
+    SUBJECT_PRONOUN,
+)
 from s2t.data.lexicon import Adjective, Noun
 
 Token = tuple  # (form, or sound-dependent alternatives indexed by onset_index; concept mask; kind)
 CONTENT_KINDS = frozenset("NAVXLT")  # noun, adjective, lexical verb, numeral, place name, time word
 
-# ---------------------------------------------------------------- function words
-
-GN_INDEX = {"ms": 0, "fs": 1, "mp": 2, "fp": 3}
-
-
-def _agree(ms, fs, mp, fp, kind: str = "D") -> dict[str, tuple]:
-    """A one-word determiner by gender-number ("" = not used with that gender-number)."""
-    return {gn: ((w, kind),) if w else () for gn, w in zip(GN_INDEX, (ms, fs, mp, fp))}
-
-
-def _fixed(*tokens: tuple) -> dict[str, tuple]:
-    """A determiner that does not agree (possibly empty)."""
-    return dict.fromkeys(GN_INDEX, tokens)
-
-
-def _before(words: dict[str, tuple], article: dict[str, tuple]) -> dict[str, tuple]:
-    """Per gender-number word sequences ``words`` + ``article`` (it "di il", "il mio")."""
-    return {gn: words[gn] + article[gn] for gn in GN_INDEX}
-
-
-IT_THE = _agree(("il", "lo", "lo"), "la", ("i", "gli", "gli"), "le")  # lo -> l' by elision
-FR_THE = _agree("le", "la", "les", "les")
-DETERMINERS = {
-    "en": {"the": _fixed(("the", "D")), "a": _fixed((("a", "an"), "D")), "one": _fixed(("one", "X")),
-           "my": _fixed(("my", "D")), "our": _fixed(("our", "D")), "some": _fixed()},
-    "it": {"the": IT_THE, "a": _agree(("un", "un", "uno"), "una", "", ""),
-           "some": _before(_fixed(("di", "P")), IT_THE), "bare": _fixed(),
-           "my": _before(IT_THE, _agree("mio", "mia", "miei", "mie")),
-           "our": _before(IT_THE, _agree("nostro", "nostra", "nostri", "nostre"))},
-    "es": {"the": _agree("el", "la", "los", "las"), "a": _agree("un", "una", "", ""), "some": _fixed(),
-           "my": _agree("mi", "mi", "mis", "mis"), "our": _agree("nuestro", "nuestra", "nuestros", "nuestras")},
-    "fr": {"the": FR_THE, "a": _agree("un", "une", "", ""), "de": _fixed(("de", "D")),
-           "some": {**_before(_fixed(("de", "P")), FR_THE), "mp": (("des", "D"),), "fp": (("des", "D"),)},
-           "my": _agree("mon", ("ma", "mon"), "mes", "mes"), "our": _agree("notre", "notre", "nos", "nos")},
-}
-NEGATED_DETERMINER = {"it": {"some": "bare"}, "fr": {"a": "de", "some": "de"}}  # pas de pain, non mangia pane
-SUBJECT_PRONOUN = {"en": {"1s": "I", "1p": "we"}, "fr": {"1s": "je", "1p": "nous"}}  # it, es drop them
-OBJECT_PRONOUN = {
-    "en": {"1s": "me", "1p": "us", "3sm": "him", "3sf": "her", "3p": "them"},
-    "it": {"1s": "mi", "1p": "ci", "3sm": "lo", "3sf": "la", "3p": "li"},
-    "es": {"1s": "me", "1p": "nos", "3sm": "lo", "3sf": "la", "3p": "los"},
-    "fr": {"1s": "me", "1p": "nous", "3sm": "le", "3sf": "la", "3p": "les"},
-}
-PARTICIPLE_AGREEMENT = {  # a direct object clitic before the auxiliary makes the participle agree
-    "it": {"3sf": "fs", "3p": "mp"},
-    "fr": {"1p": "mp", "3sf": "fs", "3p": "mp"},
-}
-AUXILIARY = {"it": ("ho", "ha", "abbiamo", "hanno"), "fr": ("ai", "a", "avons", "ont"),
-             "haben": ("habe", "hat", "haben", "haben"), "sein": ("bin", "ist", "sind", "sind")}
-DO = (("do", "does", "do", "do"), ("did",) * 4)  # English do-support, present and past
-COPULA = {  # (present, past) x (singular, plural)
-    "en": (("is", "are"), ("was", "were")), "it": (("è", "sono"), ("era", "erano")),
-    "ser": (("es", "son"), ("era", "eran")), "estar": (("está", "están"), ("estaba", "estaban")),
-    "fr": (("est", "sont"), ("était", "étaient")), "de": (("ist", "sind"), ("war", "waren")),
-}
-NEGATION = {"en": ((), ("not",)), "it": (("non",), ()), "es": (("no",), ()), "fr": (("ne",), ("pas",))}
-RELATIVE = {"en": ("that", "that"), "it": ("che", "che"), "es": ("que", "que"), "fr": ("qui", "que")}
-CONJUNCTIONS = {
-    "because": {"en": ("because",), "it": ("perché",), "es": ("porque",), "fr": ("parce", "que"), "de": ("weil",)},
-    "that": {"en": ("that",), "it": ("che",), "es": ("que",), "fr": ("que",), "de": ("dass",)},
-}
-GOAL = {"en": "to", "it": "a", "es": "a", "fr": "à", "de": "zu"}
-PRO_DROP = frozenset({"it", "es"})
-ELISION = {  # before a vowel (and French/Italian mute h)
-    "fr": {"le": "l'", "la": "l'", "de": "d'", "que": "qu'", "ne": "n'", "je": "j'", "me": "m'"},
-    "it": {"lo": "l'", "la": "l'", "una": "un'"},
-}
-CONTRACTIONS = {  # (preposition, article) -> one word
-    "en": {},
-    "it": {(p, a): stem + end for p, stem in {"di": "de", "a": "a", "in": "ne", "su": "su"}.items()
-           for a, end in {"il": "l", "lo": "llo", "l'": "ll'", "la": "lla", "i": "i", "gli": "gli", "le": "lle"}.items()},
-    "es": {("a", "el"): "al", ("de", "el"): "del"},
-    "fr": {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"},
-    "de": {("in", "dem"): "im", ("an", "dem"): "am", ("zu", "dem"): "zum", ("zu", "der"): "zur", ("bei", "dem"): "beim"},
-}
-
-CASE = {"nom": 0, "acc": 1, "dat": 2}
-DE_THE = {"m": ("der", "den", "dem"), "f": ("die", "die", "der"), "n": ("das", "das", "dem"), "p": ("die", "die", "den")}
-DE_RELATIVE = {**DE_THE, "p": ("die", "die", "denen")}
-DE_EIN_WORD = {"a": "ein", "one": "ein", "kein": "kein", "my": "mein", "our": "unser"}
-DE_EIN_ENDING = {"m": ("", "en", "em"), "f": ("e", "e", "er"), "n": ("", "", "em"), "p": ("e", "e", "en")}
-DE_ADJ_ENDING = {
-    "weak": {"m": ("e", "en", "en"), "f": ("e", "e", "en"), "n": ("e", "e", "en"), "p": ("en", "en", "en")},
-    "mixed": {"m": ("er", "en", "en"), "f": ("e", "e", "en"), "n": ("es", "es", "en"), "p": ("en", "en", "en")},
-    "strong": {"m": ("er", "en", "em"), "f": ("e", "e", "er"), "n": ("es", "es", "em"), "p": ("e", "e", "en")},
-}
-DE_PRONOUN = {"1s": ("ich", "mich", "mir"), "1p": ("wir", "uns", "uns"), "3sm": ("er", "ihn", "ihm"),
-              "3sf": ("sie", "sie", "ihr"), "3p": ("sie", "sie", "ihnen")}
 
 # ---------------------------------------------------------------- realization, en/it/es/fr
 
@@ -354,55 +287,3 @@ def _clause_de(c: Clause) -> list[Token]:
         arguments = subj + pronoun if isinstance(c.subj, Pronoun) else pronoun + subj
         out = intro + arguments + middle + fin if intro else front + fin + arguments + middle
     return out + extraposed + (_clause_de(c.sub) if c.sub else [])
-
-
-# ---------------------------------------------------------------- spelling pass
-
-VOWELS = {"en": "aeiou", "it": "aeiouàèéìòùh", "fr": "aeiouyàâäéèêëîïôöùûüœh"}
-SOUND_SENSITIVE = frozenset(VOWELS)  # languages with a/an-like alternatives or elision
-NO_ELISION = {"fr": ("huit", "onze")}  # le huit, que onze: no elision before them
-
-
-def onset_index(lang: str, word: str) -> int:
-    """Index of the alternative a word calls for: 0 consonant, 1 vowel, 2 Italian s+consonant/z/gn/ps."""
-    w = word.lower()
-    if lang == "en":
-        return int(w[0] in VOWELS["en"] and not w.startswith(("uni", "use", "eu", "one")))
-    if lang == "it" and (w[0] in "zxy" or w[:2] in ("gn", "ps", "pn") or (w[0] == "s" and w[1:2] not in "aeiouè")):
-        return 2
-    return int(w[0] in VOWELS.get(lang, "") and not w.startswith(NO_ELISION.get(lang, ())))
-
-
-def spell(lang: str, tokens: list[Token]) -> tuple[tuple[str, ...], tuple[int, ...], tuple[bool, ...]]:
-    """Resolve alternatives, elide, contract preposition + article, glue elided words: (words, masks, content)."""
-    forms = [t[0] for t in tokens]
-    if lang in SOUND_SENSITIVE:
-        following, elision = "", ELISION.get(lang, {})
-        for i in range(len(forms) - 1, -1, -1):
-            form = forms[i]
-            onset = onset_index(lang, following) if following else 0
-            if type(form) is tuple:
-                form = form[onset]
-            if onset == 1 and form in elision:
-                form = elision[form]
-            forms[i] = following = form
-    contractions = CONTRACTIONS[lang]
-    words: list[str] = []
-    masks: list[int] = []
-    content: list[bool] = []
-    kinds: list[str] = []
-    for form, (_, mask, kind) in zip(forms, tokens):
-        if words and words[-1].endswith("'"):
-            words[-1] += form
-        elif words and kinds[-1] == "P" and kind == "D" and (words[-1], form) in contractions:
-            words[-1], kinds[-1] = contractions[words[-1], form], "D"
-        else:
-            words.append(form)
-            masks.append(mask)
-            content.append(kind in CONTENT_KINDS)
-            kinds.append(kind)
-            continue
-        masks[-1] |= mask
-        content[-1] = content[-1] or kind in CONTENT_KINDS
-    return tuple(words), tuple(masks), tuple(content)
-

@@ -45,6 +45,7 @@ from s2t.data.manifest import (
     write_alignments,
     write_manifest,
 )
+from s2t.usage import prog
 
 SPLITS = ("test", "valid", "train")  # generation order: held-out sentences are drawn first
 ACCENTS = {  # espeak-ng voices per language (regional accents where espeak has them; "en" is British)
@@ -262,7 +263,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SynthConfig, bool, int | 
     """Command-line options: a SynthConfig, whether to show progress, the number of processes, --force."""
     defaults = SynthConfig(out=Path("."))
     p = argparse.ArgumentParser(
-        prog="python -m s2t.data.synth",
+        prog=prog("s2t.data.synth"),
         description="Generate the synthetic multilingual speech corpus (espeak-ng) with exact word times "
         "and source-target word alignments: wav files, one manifest TSV per split, JSONL ground truth.",
     )

@@ -80,3 +80,14 @@ def test_unreadable_manifest_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "m.tsv").write_text("id\taudio\n")
     assert main([str(tmp_path / "m.tsv"), "--quiet"]) == 2
     assert "lacks column(s) n_frames" in capsys.readouterr().out
+
+
+def test_a_wrong_n_frames_is_flagged_on_every_row_sharing_the_audio(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    wav(tmp_path / "a/u0.wav")
+    rows = [good_row(0), replace(good_row(0), id="st", task="st", tgt_lang="en", n_frames=7), replace(good_row(0), id="asr2")]
+    write_manifest(tmp_path / "m.tsv", rows)
+    assert main([str(tmp_path / "m.tsv"), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    bad = [l for l in out.splitlines() if l.startswith("bad:")]
+    assert bad == [f"bad: {tmp_path / 'm.tsv'} row st: n_frames is 7 but {tmp_path / 'a/u0.wav'} has {num_frames(16000)} frames"], out
+    assert f"{tmp_path / 'm.tsv'}: 3 rows, 1 bad" in out

@@ -17,16 +17,9 @@ from s2t.data.check import check_manifest  # noqa: E402
 from s2t.data.espeak import trim  # noqa: E402
 from s2t.data.grammar import Grammar  # noqa: E402
 from s2t.data.manifest import SAMPLE_RATE, num_frames, read_alignments, read_manifest, resolve_audio  # noqa: E402
-from s2t.data.natural import (  # noqa: E402
-    TRIM_DB,
-    NaturalConfig,
-    PiperEngine,
-    PiperSpeaker,
-    already_generated,
-    generate,
-    main,
-    pause_spans,
-)
+from s2t.data.natural import NaturalConfig, already_generated, generate, main  # noqa: E402
+from s2t.data.piper_speech import TRIM_DB, pause_spans  # noqa: E402
+from s2t.data.piper_voice import PiperEngine, PiperSpeaker  # noqa: E402
 from s2t.data.synth import draw_sentences  # noqa: E402
 
 SMALL = dict(counts={"train": 0, "valid": 1, "test": 2}, seed=4, speakers=2, noise_prob=0.0)  # the default mode, pauses

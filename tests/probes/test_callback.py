@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
@@ -22,24 +22,38 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
 
-def test_callback_logs_agreement_per_layer_and_head_after_validation(tiny_corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_shipped_probe_config_adds_to_the_default_callbacks_and_the_readme_monitor_survives_unprobed_epochs(
+        tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    monitor = json.dumps({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {
+        "monitor": "probe/pearson/ca_vs_input/all", "mode": "max", "save_top_k": 3, "dirpath": str(tmp_path / "best")}})
     cli = main(["fit", "--config", str(ROOT / "configs/experiment/demo_en_asr.yaml"),
                 "--data.data_dir", str(tiny_corpus), "--data.num_workers", "0", "--data.vocab_size", "48",
                 "--data.max_frames", "2000", "--model.model", TINY_MODEL, "--model.max_len_a", "0", "--model.max_len_b", "8",
-                "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(tmp_path),
+                "--trainer.max_epochs", "3", "--trainer.default_root_dir", str(tmp_path),
                 "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(tmp_path),
                 "--trainer.enable_progress_bar", "false",
-                "--trainer.callbacks", str(ROOT / "configs/callbacks/probes.yaml")])
+                f"--trainer.callbacks+={ROOT / 'configs/callbacks/probes.yaml'}", f"--trainer.callbacks+={monitor}"])
+    names = [type(c).__name__ for c in cli.trainer.callbacks]
+    assert {"FinalCheckpoint", "LearningRateMonitor", "ExplanationCallback"} <= set(names)  # the defaults stay
     probe = next(c for c in cli.trainer.callbacks if isinstance(c, ExplanationCallback))
-    assert probe.every_n_epochs == 2 and probe.config.spes.masks == 64
+    assert names.count("ExplanationCallback") == 1 and probe.every_n_epochs == 2 and probe.config.spes.masks == 64
     rows = list(csv.DictReader(open(Path(cli.trainer.log_dir) / "metrics.csv")))
     logged = [r for r in rows if r.get("probe/seconds")]
-    assert len(logged) == 1  # every 2nd epoch of 2, and never in the sanity check
+    assert [r["epoch"] for r in logged] == ["1"]  # every 2nd epoch of 3, and never in the sanity check
     row = logged[0]
     assert -1 <= float(row["probe/pearson/ca_vs_input/all"]) <= 1
     assert row["probe/pearson/ca_vs_encoder/layer2"] and float(row["probe/seconds"]) > 0
-    pngs = sorted(p.name for p in Path(cli.trainer.log_dir).rglob("probes/step*/*.png"))
-    assert "layer_head.png" in pngs and len(pngs) == 3  # the heatmap and two example utterances
+    # epochs 0 and 2 had no probe: the monitor saved only the probed epoch, with its logged value
+    best = next(c for c in cli.trainer.checkpoint_callbacks if c.monitor == "probe/pearson/ca_vs_input/all")
+    assert [Path(p).name.split("-")[0] for p in best.best_k_models] == ["epoch=1"]
+    assert float(best.best_model_score) == pytest.approx(float(row["probe/pearson/ca_vs_input/all"]), abs=1e-6)
+    assert cli.trainer.callback_metrics["probe/pearson/ca_vs_input/all"] is None  # the last epoch measured nothing
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[probe]")]
+    assert len(printed) == 1 and printed[0].startswith("[probe] epoch 1: 3 utterances, CA vs input ")
+    assert printed[0].endswith(" s") and "CA vs encoder" in printed[0]
+    pngs = sorted(p.relative_to(cli.trainer.log_dir).as_posix() for p in Path(cli.trainer.log_dir).rglob("probes/step*/*.png"))
+    assert f"probes/step{row['step']}/layer_head.png" in pngs and len(pngs) == 3  # at the scalars' step; two examples
 
 
 def test_per_head_grid_places_heads_and_leaves_undefined_ones_empty() -> None:
@@ -79,19 +93,22 @@ class ToyModule(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def test_callback_probes_any_lightning_module_and_checkpoints_can_monitor_it(tmp_path: Path) -> None:
+def test_callback_probes_any_lightning_module_and_monitors_pass_over_unprobed_epochs(tmp_path: Path) -> None:
     module = ToyModule()
     utterances = [toy_utterance(module.toy, frames=80, seed=s) for s in (1, 2)]
-    probe = ExplanationCallback(utterances=2, masks=32, methods=["spes", "encoder"], granularities=[300],
+    probe = ExplanationCallback(every_n_epochs=2, utterances=2, masks=32, methods=["spes", "encoder"], granularities=[300],
                                 source=utterances, probe_model=lambda m: m.toy, figures=1)
-    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="probe/pearson/ca_vs_input/all", mode="max")
+    key = "probe/pearson/ca_vs_input/all"
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor=key, mode="max", save_top_k=3)
+    stop = EarlyStopping(monitor=key, mode="max", patience=2, strict=False)
     data = DataLoader(torch.zeros(4, 1), batch_size=2)
-    trainer = L.Trainer(max_epochs=2, callbacks=[probe, best], logger=CSVLogger(tmp_path), enable_progress_bar=False,
+    trainer = L.Trainer(max_epochs=5, callbacks=[probe, best, stop], logger=CSVLogger(tmp_path), enable_progress_bar=False,
                         num_sanity_val_steps=0, enable_model_summary=False)
     trainer.fit(module, data, data)
-    assert best.best_model_path and -1 <= float(best.best_model_score) <= 1
     rows = [r for r in csv.DictReader(open(Path(trainer.log_dir) / "metrics.csv")) if r.get("probe/seconds")]
-    assert len(rows) == 2 and all(-1 <= float(r["probe/pearson/ca_vs_input/all"]) <= 1 for r in rows)
+    assert [r["epoch"] for r in rows] == ["1", "3"] and all(-1 <= float(r[key]) <= 1 for r in rows)
+    assert sorted(Path(p).name for p in best.best_k_models) == ["epoch=1-step=4.ckpt", "epoch=3-step=8.ckpt"]
+    assert trainer.current_epoch == 5 and not stop.stopped_epoch  # counting epoch 2 as no better would stop at 3
     assert all(u.tokens == toy_utterance(module.toy, 80, s).tokens for u, s in zip(utterances, (1, 2)))
 
 

@@ -207,16 +207,20 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     probes.evaluation.run.rescore(out)
     assert {name: (out / name).read_bytes() for name in before} == before  # random baselines drawn alike too
-    for r in records:  # a run made before the linear shares existed, with a share gone wrong
+    for r in records:  # a run made before the linear shares existed, with a share and a word time gone wrong
         if r.get("ground_truth"):
             del r["ground_truth"]["signed"]
             r["ground_truth"]["input"] = 2.0
+        if r.get("timestamps"):
+            r["timestamps"]["ca"]["mae_ms"] = 999.0
+    assert any(r.get("timestamps") for r in records)
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     probes.evaluation.run.rescore(out)  # without the model the ground truth is kept as it is
     assert json.loads((out / "utterances.jsonl").read_text().splitlines()[1])["ground_truth"]["input"] == 2.0
     (out / "report.md").write_text("a report made before the rescoring")
     probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
     assert {name: (out / name).read_bytes() for name in before} == before  # its tokenizer and the word times suffice
+    # (word timestamps recomputed too, their random baseline drawn alike)
     report = (out / "report.md").read_text()  # written again from the rescored metrics
     assert report.startswith("# Explanations: ") and "**Ground truth**" in report
     settings = json.loads((out / "settings.json").read_text())

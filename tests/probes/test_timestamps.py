@@ -16,10 +16,11 @@ from probes.metrics.timestamps import (
     ctc_word_times,
     dtw,
     even_word_times,
-    pick_heads,
     normalise,
+    pick_heads,
     score_word_times,
     spans,
+    to_words,
     word_times,
 )
 from tests.probes.toys import ToyProbe, toy_utterance
@@ -42,6 +43,10 @@ class FakeModel:
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Word k is named "wk"."""
         return [(f"w{k}", g) for k, g in enumerate(self.groups)]
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """Token 99 is a full stop, the others words."""
+        return " ".join("." if t == 99 else f"t{t}" for t in tokens)
 
     def ctc_log_probs(self, features: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor] | None:
         """The planted log-probabilities, whatever the input."""
@@ -243,5 +248,16 @@ def test_the_uniform_baseline_spreads_tokens_evenly() -> None:
         def word_groups(self, tokens):
             return [("a", [0, 1]), ("b", [2]), ("c", [3])]
 
+        def detokenize(self, tokens):
+            return "x"
+
     times = even_word_times(Words(), [5, 6, 7, 8], frames=20)  # 5 frames (0.2 s) per token
     assert [(w, round(s, 3), round(e, 3)) for w, s, e in times] == [("a", 0.0, 0.4), ("b", 0.4, 0.6), ("c", 0.6, 0.8)]
+
+
+def test_a_words_time_leaves_out_its_punctuation() -> None:
+    # "w0" = tokens 0-1, "w1." = tokens 2-3 with token 3 a full stop, "..." alone = token 4 (kept whole)
+    model = FakeModel([[0, 1], [2, 3], [4]])
+    spans = np.array([[0, 2], [2, 5], [5, 8], [8, 20], [20, 25]])  # (I, 2) frames; the stop holds the trailing pause
+    times = to_words(model, [10, 11, 12, 99, 99], spans)
+    assert [(w, round(s / SEC), round(e / SEC)) for w, s, e in times] == [("w0", 0, 5), ("w1", 5, 8), ("w2", 20, 25)]

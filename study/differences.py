@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from probes.report.paper import PAPER_SETTING
 from probes.report.tables import CORR, SHARE, code_span, fmt, lookup, mean_ci
-from probes.study.models import ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling, run_span
+from study.models import ENGLISH_ASR, Model, ca_stat, corrected, explain_runs, map_reliability, pooling, run_span
 
 Line = str  # one Markdown bullet's text; a sub-bullet starts with "  - "
 Run = tuple[Model, str, dict[str, Any]]  # (model, group, metrics)

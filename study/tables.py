@@ -1,4 +1,4 @@
-"""The tables of the study report across models (``probes.study.report`` writes them)."""
+"""The tables of the study report across models (``study.report`` writes them)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SHARE, Stat, Table, as_float, best_view,
                                   code_span, comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
                                   mean_count, paper_number, stat_columns)
-from probes.study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
-                                 targets)
+from study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
+                          targets)
 
 QUALITY = ".1f"  # WER, CER, BLEU, minutes
 COMPARISONS = ("ca_vs_input", "ca_vs_encoder")

@@ -16,9 +16,9 @@ from typing import Any, Callable, Mapping, Sequence
 from probes.report.paper import PAPER, PAPER_EXTRA
 from probes.report.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, count,
                                   display_name, fmt, lookup, mean_ci, paper_number)
-from probes.study.differences import differences
-from probes.study.models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
-                                 mean_of_heads, run_span)
+from study.differences import differences
+from study.models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
+                          mean_of_heads, run_span)
 
 REPLICATES, PARTLY, NOT, UNTESTABLE = "replicates", "partly", "does not replicate", "not testable here"
 FULL, SOME, NONE = "full", "some", "none"  # one item's outcome: claim holds with separated intervals / by means / not

@@ -9,7 +9,7 @@ A study folder holds::
 
 ``write_study_report`` adds ``report.md``, ``tables/<name>.md|csv``, ``figures/agreement_per_model.png`` and, with
 adaptive paper-resolution runs, ``figures/paper_resolution_budget.png``:
-tables across models and the paper's findings, each with a verdict computed from the numbers (``probes.study.findings``).
+tables across models and the paper's findings, each with a verdict computed from the numbers (``study.findings``).
 Numbers are formatted as in ``probes.report.tables``. Every number in report.md is a value of some quality.json or
 metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``TARGETS`` in ``probes.report.paper``), or one
 of the two values computed here (``derived``: the mean over single heads of their mean Pearson, and CA-vs-encoder
@@ -23,16 +23,17 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from probes.report import plots
+from probes.report import bar_plot, budget_plot, plots
 from probes.report.paper import PAPER_EXTRA, PAPER_SETTING, TARGETS
 from probes.report.tables import (Table, as_float, code_span, comparison_label, fmt, lookup, markdown_table,
                                   numbers_traceable, write_table)
-from probes.study.findings import Finding, finding_section, findings, findings_table
-from probes.study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
-                                 missed_targets, paper_runs, run_span)
-from probes.study.tables import (COMPARISONS, QUALITY, agreement_table, deletion_table, differences_table,
-                                 ground_truth_table, models_table, per_layer_table, quality_table, paired_table, resolution_table,
-                                 spearman_table, timestamps_table)
+from s2t.usage import prog
+from study.findings import Finding, finding_section, findings, findings_table
+from study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
+                          missed_targets, paper_runs, run_span)
+from study.tables import (COMPARISONS, QUALITY, agreement_table, deletion_table, differences_table,
+                          ground_truth_table, models_table, per_layer_table, quality_table, paired_table, resolution_table,
+                          spearman_table, timestamps_table)
 
 HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 
@@ -88,9 +89,9 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
         return {comparison_label(c): [as_float(lookup(x, "pearson", c, "all", key)) for _, _, x in cells]
                 for c in COMPARISONS}
 
-    fig = plots.bars_figure([f"{m.name} / {g}" for m, g, _ in cells], series("mean"), series("ci_low"),
+    fig = bar_plot.bars_figure([f"{m.name} / {g}" for m, g, _ in cells], series("mean"), series("ci_low"),
                             series("ci_high"), "Pearson r", "CA (all layers and heads) vs saliency, per model/group")
-    return plots.save(plots.legend_below(fig, 2), folder / "agreement_per_model.png")
+    return plots.save(bar_plot.legend_below(fig, 2), folder / "agreement_per_model.png")
 
 
 BUDGET_PANELS = (  # panel title, the measure by_cap summarises, its dashed level per run (None: no level)
@@ -111,8 +112,9 @@ def _at_caps(metrics: Mapping[str, Any], key: str) -> tuple[list[float], list[An
 
 
 def budget_panels(models: Sequence[Model]) -> dict[str, tuple[dict[str, Any], dict[str, float]]]:
-    """What doubling the masks bought in each adaptive paper-resolution run, as ``plots.budget_panels`` draws it: per
-    panel of ``BUDGET_PANELS``, each run's summaries at every budget and its dashed level; {} without such runs."""
+    """What doubling the masks bought in each adaptive paper-resolution run, as ``budget_plot.budget_panels`` draws
+    it: per panel of ``BUDGET_PANELS``, each run's summaries at every budget and its dashed level; {} without such
+    runs."""
     runs = {f"{m.name} / {g}": {**x, "paired": m.paired.get(g)} for m, g, x in paper_runs(models)
             if lookup(x, "budget", "input", "by_cap")}
     return {title: ({name: _at_caps(x, key) for name, x in runs.items()},
@@ -125,7 +127,7 @@ def budget_figure(models: Sequence[Model], folder: Path) -> Path | None:
     """``budget_panels`` drawn as ``paper_resolution_budget.png`` in ``folder``, None without adaptive runs."""
     if not (panels := budget_panels(models)):
         return None
-    return plots.save(plots.budget_panels(panels, "Paper-resolution maps as their masks doubled"),
+    return plots.save(budget_plot.budget_panels(panels, "Paper-resolution maps as their masks doubled"),
                       folder / "paper_resolution_budget.png")
 
 
@@ -223,8 +225,8 @@ def write_study_report(study: Path, title: str = "Cross-attention vs saliency: s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m probes.study.report STUDY [--title T]``: (re)write a study's report."""
-    p = argparse.ArgumentParser(prog="python -m probes.study.report", description=main.__doc__)
+    """``python -m study.report STUDY [--title T]``: (re)write a study's report."""
+    p = argparse.ArgumentParser(prog=prog("study.report"), description=main.__doc__)
     p.add_argument("study", type=Path, help="folder with models/<model>/quality.json and explain/<group>/")
     p.add_argument("--title", default="Cross-attention vs saliency: study report")
     a = p.parse_args(argv)

@@ -1,8 +1,8 @@
 """A study folder read back: its trained models, their explain runs, and the few summaries read from them.
 
 ``load_study`` reads ``models/<model>/quality.json`` and ``models/<model>/explain/<group>/metrics.json`` (see
-``probes.study.report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
-tables (``probes.study.report``) and the findings (``probes.study.findings``) quote.
+``study.report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
+tables (``study.report``) and the findings (``study.findings``) quote.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from probes.report.paper import TARGETS
 from probes.report.tables import Stat, as_float, code_span, is_stat, lookup
 from probes.store import read_json
-from probes.study.paired import capped, compare, first_doubling, read_records
+from study.paired import capped, compare, first_doubling, read_records
 
 PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
@@ -81,7 +81,7 @@ def load_study(study: Path) -> list[Model]:
 
 def paired_runs(coarse: Path, fine: Path) -> dict[str, Any] | None:
     """A paper-resolution run beside the coarse run of its group on the utterances both explained, differences paired
-    (``probes.study.paired.compare``): runs ``coarse``, ``first_doubling`` (an adaptive run as its first doubling
+    (``study.paired.compare``): runs ``coarse``, ``first_doubling`` (an adaptive run as its first doubling
     left it, when it doubled) and ``paper``; None without both runs' records."""
     if not ((coarse / "utterances.jsonl").is_file() and (fine / "utterances.jsonl").is_file()):
         return None

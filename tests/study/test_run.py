@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
-from probes.study.findings import finding_multilingual, finding_scale, scale_pairs
-from probes.study.models import Model
-from probes.study.run import changed_settings, main, runner_lock
+from study.cli import main
+from study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
+from study.findings import finding_multilingual, finding_scale, scale_pairs
+from study.models import Model
+from study.runner import runner_lock
+from study.settings import changed_settings
 
 TINY_MODEL = json.dumps(dict(d_model=32, encoder_layers=2, decoder_layers=2, heads=2, ffn_dim=64, subsampler_channels=32))
 
@@ -86,12 +88,11 @@ def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
 
 @pytest.mark.slow
 def test_a_run_made_with_other_settings_is_named_field_by_field(tmp_path: Path) -> None:
-    from probes.evaluation.cli import explain_config, parser
+    from probes.evaluation.cli import config_from_args
     from probes.store import write_json
 
     fixed = ["--granularities", "2000,2500,3000", "--masks", "8192", "--methods", "spes", "--reliability"]
-    args = parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *fixed])
-    config = json.loads(json.dumps(dataclasses.asdict(explain_config(args))))
+    config = json.loads(json.dumps(dataclasses.asdict(config_from_args(fixed))))
     del config["spes"]["precision"]  # a run made before the option existed was made with its default
     write_json(tmp_path / "settings.json", {"manifest": "m", "config": config})
     assert changed_settings(tmp_path, fixed) == []
@@ -120,7 +121,8 @@ def test_a_retraining_a_stop_interrupted_is_compared_before_its_model_is_used(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """A model taken from the committed results and trained again: if the session ends during that training, the
     next run finishes it and compares its test with the committed one, rather than take it for the committed model."""
-    import probes.study.run as run
+    import study.reuse as reuse
+    import study.run as run
 
     study = Study.load(study_file(tmp_path, tmp_path / "no_corpus"))
     spec, folder = study.models[0], tmp_path / "study" / "models" / "tiny_en"
@@ -143,22 +145,22 @@ def test_a_retraining_a_stop_interrupted_is_compared_before_its_model_is_used(
             path.write_text(json.dumps({"wer": {"en": 11.0}}))
         return json.loads(path.read_text())
 
-    monkeypatch.setattr(run, "train", stopped)
+    monkeypatch.setattr(reuse, "train", stopped)
     with pytest.raises(KeyboardInterrupt):
-        run.train_again(study, spec, folder, committed)
-    monkeypatch.setattr(run, "train", finished)
-    monkeypatch.setattr(run, "quality", tested)
+        reuse.train_again(study, spec, folder, committed)
+    monkeypatch.setattr(reuse, "train", finished)
+    monkeypatch.setattr(reuse, "quality", tested)
     monkeypatch.setattr(run, "explain", lambda *args, **kwargs: None)
     run.run_model(study, spec, folder, redo_changed=False)
     out = capsys.readouterr().out
     assert "resuming its training again" in out and "wer en: 10.0 committed, 11.0 now" in out
     assert json.loads((folder / "quality.json").read_text())["wer"] == {"en": 11.0}  # the model now used
     assert json.loads((folder / "quality.committed.json").read_text()) == committed
-    assert not (folder / "train" / run.RETRAIN).exists()
+    assert not (folder / "train" / reuse.RETRAIN).exists()
 
 
 def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from probes.study.report import study_numbers_traceable
+    from study.report import study_numbers_traceable
 
     config = study_file(tmp_path, tiny_corpus)
     assert main(["--config", str(config)]) == 0
@@ -198,7 +200,7 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     assert not [p for p in exported if p.endswith((".h5", ".ckpt", ".lock")) or "/train/" in p or "/work/" in p]
     text = (results / "report.md").read_bytes()
     assert text == (study.out / "report.md").read_bytes()  # nothing the report needs was left behind
-    from probes.study.report import write_study_report
+    from study.report import write_study_report
     assert write_study_report(results).read_bytes() == text
     assert main(["--config", str(config), "--export", str(tmp_path / "one"), "--only", "tiny_multi"]) == 0
     assert [p.name for p in (tmp_path / "one" / "models").iterdir()] == ["tiny_multi"]  # one model exported

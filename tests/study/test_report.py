@@ -11,10 +11,10 @@ import pytest
 
 from probes.metrics.summary import summarize_records
 from probes.store import write_json
-from probes.study import findings as fd
-from probes.study import report as sr
-from probes.study.differences import resolution
-from probes.study.models import load_study
+from study import findings as fd
+from study import report as sr
+from study.differences import resolution
+from study.models import load_study
 
 LAYERS, HEADS, UTTERANCES = 3, 2, 4
 RELIABILITY = 0.64  # every saliency map's seed-to-seed Pearson: agreements divide by 0.8 when corrected
