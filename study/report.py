@@ -31,9 +31,9 @@ from s2t.usage import prog
 from study.findings import Finding, finding_section, findings, findings_table
 from study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
                           missed_targets, paper_runs, run_span)
-from study.tables import (COMPARISONS, QUALITY, agreement_table, deletion_table, differences_table,
-                          ground_truth_table, models_table, per_layer_table, quality_table, paired_table, resolution_table,
-                          spearman_table, timestamps_table)
+from study.tables import (ALIGNMENT_ANCHORS_MS, COMPARISONS, QUALITY, agreement_table, deletion_table,
+                          differences_table, ground_truth_table, models_table, per_layer_table, quality_table,
+                          paired_table, resolution_table, spearman_table, timestamps_table)
 
 HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 
@@ -59,7 +59,7 @@ def study_values(models: Sequence[Model]) -> dict[str, Any]:
     return {"models": {m.name: {"quality": m.quality, "explain": m.groups, "settings": _listed(m.settings),
                                 "paper_resolution": m.paper, "paper_settings": _listed(m.paper_settings)}
                        for m in models},
-            "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS, **_listed(PAPER_SETTING)}}
+            "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS, **_listed(PAPER_SETTING), **ALIGNMENT_ANCHORS_MS}}
 
 
 def _listed(x: Any) -> Any:

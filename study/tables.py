@@ -306,10 +306,19 @@ def ground_truth_table(models: Sequence[Model]) -> Table | None:
                         SHARE, "Uniform map: the chance level." + (f" {LINEAR_NOTE}" if linear else ""))
 
 
+ALIGNMENT_ANCHORS_MS = {"WhisperX": 92, "NeMo forced aligner": 108}  # published mean word-boundary shifts
+ALIGNMENT_NOTE = ("The model's alignment heads: the heads its makers chose for word times (Whisper's, with DTW). "
+                  "Published anchors, on other speech and models (mean boundary shift against human word times): "
+                  + ", ".join(f"{name} {ms} ms" for name, ms in ALIGNMENT_ANCHORS_MS.items()) + ".")
+
+
 def timestamps_table(models: Sequence[Model]) -> Table | None:
-    """Mean absolute word-boundary error (ms) per model and group of each timestamp estimator."""
-    names = ("ca", "input", "encoder", "ctc")
+    """Mean absolute word-boundary error (ms) per model and group of each timestamp estimator; the alignment heads'
+    column (and the published anchors) where a model names alignment heads."""
+    runs = [(m, g, x) for m, g, x in explain_runs(models) if x.get("timestamps")]
+    aligned = any(lookup(x, "timestamps", "ca_alignment_heads", "mae_ms") for _, _, x in runs)
+    names = ("ca", *(("ca_alignment_heads",) if aligned else ()), "input", "encoder", "ctc")
     return _stats_table("timestamps", "Word timestamps: mean absolute boundary error (ms, lower = better)",
                         ["model", "group"], [display_name(n) for n in names],
-                        [((m.name, g), [lookup(x, "timestamps", n, "mae_ms") for n in names])
-                         for m, g, x in explain_runs(models) if x.get("timestamps")], MS)
+                        [((m.name, g), [lookup(x, "timestamps", n, "mae_ms") for n in names]) for m, g, x in runs], MS,
+                        ALIGNMENT_NOTE if aligned else "")

@@ -91,6 +91,17 @@ def read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+def parallel_lines(listing: Path, texts: Sequence[Path], problems: list[str]) -> list[tuple[str, ...]]:
+    """A segment listing's lines zipped with its parallel text files' lines; [] (and a problem) if their counts differ."""
+    files = [listing, *texts]
+    lines = [read_lines(path) for path in files]
+    if len({len(f) for f in lines}) > 1:
+        counts = ", ".join(f"{len(f)} in {path.name}" for f, path in zip(lines, files))
+        problems.append(f"{listing.parent}: {counts}; they must match line for line")
+        return []
+    return list(zip(*lines))
+
+
 def read_tsv(path: Path, columns: Sequence[str], problems: list[str], escapechar: str | None = None
              ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, fields by column) of each well-formed line of a headed, unquoted TSV; bad lines go to problems."""

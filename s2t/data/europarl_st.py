@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from s2t.data.convert import Conversion, Utterance, known_language, main as convert_main, parser, read_lines, tasks_option
+from s2t.data.convert import Conversion, Utterance, known_language, main as convert_main, parallel_lines, parser, tasks_option
 
 AUDIO_SUFFIXES = (".flac", ".wav", ".m4a")  # converted copies first: libsndfile reads no AAC
 
@@ -56,13 +56,8 @@ def utterances(root: Path, src: str, tgt: str, split: str, problems: list[str]) 
     """The segments of one split of one pair, with transcript and translation; bad lines go to problems."""
     folder = root / src / tgt / split
     listing = folder / "segments.lst"
-    lines = read_lines(listing)
-    transcripts, translations = read_lines(folder / f"segments.{src}"), read_lines(folder / f"segments.{tgt}")
-    if not len(lines) == len(transcripts) == len(translations):
-        problems.append(f"{folder}: {len(lines)} lines in segments.lst, {len(transcripts)} in segments.{src} and "
-                        f"{len(translations)} in segments.{tgt}; they must match line for line")
-        return
-    for line_no, (line, text, translation) in enumerate(zip(lines, transcripts, translations), start=1):
+    rows = parallel_lines(listing, [folder / f"segments.{src}", folder / f"segments.{tgt}"], problems)
+    for line_no, (line, text, translation) in enumerate(rows, start=1):
         found = span(line)
         if found is None:
             problems.append(f"{listing}:{line_no}: not '<speech> <start_s> <end_s>' with 0 <= start < end")

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from s2t.data.convert import Conversion, Utterance, known_language, main as convert_main, parser, read_lines, tasks_option
+from s2t.data.convert import Conversion, Utterance, known_language, main as convert_main, parallel_lines, parser, tasks_option
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it
 KEYS = ("duration", "offset", "speaker_id", "wav")
@@ -63,13 +63,8 @@ def utterances(folder: Path, split: str, tgt: str, problems: list[str]) -> Itera
     """The segments of one split of one pair, with their English text and translation; bad lines go to problems."""
     txt = folder / "data" / split / "txt"
     listing = txt / f"{split}.yaml"
-    lines = read_lines(listing)
-    english, translations = read_lines(txt / f"{split}.en"), read_lines(txt / f"{split}.{tgt}")
-    if not len(lines) == len(english) == len(translations):
-        problems.append(f"{txt}: {len(lines)} lines in {split}.yaml, {len(english)} in {split}.en and "
-                        f"{len(translations)} in {split}.{tgt}; they must match line for line")
-        return
-    for line_no, (line, en, xx) in enumerate(zip(lines, english, translations), start=1):
+    rows = parallel_lines(listing, [txt / f"{split}.en", txt / f"{split}.{tgt}"], problems)
+    for line_no, (line, en, xx) in enumerate(rows, start=1):
         seg = segment(line)
         if seg is None:
             problems.append(f"{listing}:{line_no}: not a segment "

@@ -120,3 +120,16 @@ def test_help_names_the_layout(module, word: str, capsys: pytest.CaptureFixture)
         module.main(["--help"])
     out = capsys.readouterr().out
     assert word in out and "--skip-bad" in out and f"python -m s2t.data.{module.__name__.rsplit('.', 1)[1]}" in out
+
+
+def test_parallel_text_files_must_match_their_listing_line_for_line(tmp_path: Path) -> None:
+    from s2t.data.convert import parallel_lines
+
+    (tmp_path / "segments.lst").write_text("a 0 1\nb 1 2\n")
+    (tmp_path / "segments.en").write_text("one\ntwo\n")
+    (tmp_path / "segments.it").write_text("uno\n")
+    problems: list[str] = []
+    assert parallel_lines(tmp_path / "segments.lst", [tmp_path / "segments.en"], problems) == [
+        ("a 0 1", "one"), ("b 1 2", "two")]
+    assert parallel_lines(tmp_path / "segments.lst", [tmp_path / "segments.en", tmp_path / "segments.it"], problems) == []
+    assert problems == [f"{tmp_path}: 2 in segments.lst, 2 in segments.en, 1 in segments.it; they must match line for line"]
