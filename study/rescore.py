@@ -20,7 +20,8 @@ def explained_model(folder: Path) -> ProbeModel | None:
     settings = read_json(folder / "settings.json")
     if settings.get("hf"):
         hf = Path(settings["hf"])
-        if not weights_digest(hf) or weights_digest(hf) != settings.get("hf_sha256"):
+        digest = weights_digest(hf)  # '' for a hub name or a folder without weights: nothing to compare
+        if not digest or digest != settings.get("hf_sha256"):
             return None
         from probes.adapters.whisper import WhisperProbe  # the hf extra
 

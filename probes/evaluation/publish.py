@@ -71,10 +71,8 @@ def log_to_wandb(job: EvaluationJob, metrics: dict[str, Any], records: list[dict
     run.summary.update(summary_numbers(metrics))
     table = utterance_table(records, figures, model)
     run.log({"probe/per_utterance": table, **layer_head_panels(metrics), **figure_images(figures)})
-    if logger.mode == "disabled":  # nothing would keep the artifacts: do not stage copies of the outputs
-        run.finish()
-        return
-    if (model_artifact := checkpoint_artifact(job.identity, logger.group)) is not None:
-        use_model(run, model_artifact)
-    run.log_artifact(explanation_artifact(job, table, logger.group))
+    if logger.mode != "disabled":  # disabled, nothing would keep the artifacts: no staged copies of the outputs
+        if (model_artifact := checkpoint_artifact(job.identity, logger.group)) is not None:
+            use_model(run, model_artifact)
+        run.log_artifact(explanation_artifact(job, table, logger.group))
     run.finish()
