@@ -23,16 +23,16 @@ from probes.attention import cross_attention, view
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.interface import ProbeModel, Utterance, forced, hypotheses
 from probes.metrics.agreement import random_map
-from probes.metrics.deletion import _inputs, _text_scorer, curves, levels
+from probes.metrics.deletion import curves, levels, perturbed_copies, text_scorer
 
 
 def separate(model: ProbeModel, utt: Utterance, rel: torch.Tensor, beam: int, insertion: bool) -> tuple[list, list]:
     """Both curves' scores the way they were made before: force-decoding and searching each encode the copies."""
-    feats = _inputs(model, utt, rel, levels(20), insertion)  # (P, T, F)
+    feats = perturbed_copies(model, utt, rel, levels(20), insertion)  # (P, T, F)
     log_probs = forced(model, utt, feats).log_probs  # (P, I, V)
     tokens = torch.tensor(utt.tokens).expand(feats.shape[0], -1)  # (P, I)
     probs = 100.0 * (1.0 - log_probs.gather(-1, tokens[..., None]).squeeze(-1).exp().mean(dim=1))  # (P,)
-    _, score = _text_scorer(utt, model.detokenize)
+    _, score = text_scorer(utt, model.detokenize)
     texts = [score(model.detokenize(h)) for chunk in feats.split(32) for h in hypotheses(model, chunk, utt.prefix, beam)]
     return probs.tolist(), texts
 

@@ -23,7 +23,6 @@ Per run it reads (and checks every map and curve against the first ``before`` ru
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -37,6 +36,9 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+from probes.records import curves, seconds
+from probes.store import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ["--masks", "256", "--beam", "5", "--methods", "spes,encoder", "--pairs", "en-en", "--no-report", "--no-wandb"]
@@ -78,9 +80,9 @@ def explain_once(tree: Path, options: list[str], ckpt: Path, manifest: Path, utt
     end = max(r.stat().st_mtime for r in records)
     out_stages = {"wall": (end - start) / len(records)}
     for path in records:
-        seconds = json.loads(path.read_text())["seconds"]
+        spent = seconds(read_record(path))
         for stage in STAGES:
-            out_stages[stage] = out_stages.get(stage, 0.0) + seconds.get(stage, 0.0) / len(records)
+            out_stages[stage] = out_stages.get(stage, 0.0) + spent.get(stage, 0.0) / len(records)
     return out_stages
 
 
@@ -94,13 +96,13 @@ def differences(a: Path, b: Path) -> dict[str, float]:
         for name in maps_a.files:
             scale = max(float(np.abs(maps_a[name]).max()), 1e-12)
             out["map"] = max(out["map"], float(np.abs(maps_a[name] - maps_b[name]).max()) / scale)
-        ra, rb = json.loads(path.read_text()), json.loads((b / "work" / path.name).read_text())
+        ra, rb = read_record(path), read_record(b / "work" / path.name)
         for mode in ("deletion", "insertion"):
-            for source, curves in ra[mode].items():
-                other = rb[mode][source]
-                out["prob"] = max(out["prob"], float(np.abs(np.subtract(curves["prob"]["scores"],
+            for source, found in curves(ra, mode).items():
+                other = curves(rb, mode)[source]
+                out["prob"] = max(out["prob"], float(np.abs(np.subtract(found["prob"]["scores"],
                                                                         other["prob"]["scores"])).max()))
-                pairs = list(zip(curves["text"]["scores"], other["text"]["scores"]))
+                pairs = list(zip(found["text"]["scores"], other["text"]["scores"]))
                 out["text"] += sum(x != y for x, y in pairs)
                 texts += len(pairs)
     out["text"] /= max(texts, 1)

@@ -30,6 +30,8 @@ from probes.evaluation.utterances import ground_truth, load_utterance, manifest_
 from probes.explain import ExplainConfig, Explanation, explain
 from probes.interface import ProbeModel, Utterance
 from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_grid, per_head_rows, scalars, summarize_records
+from probes.metrics_layout import agreement, per_head, views
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT
 from probes.report import layer_head_plot, plots
 from probes.report.utterance_plot import utterance_maps_figure
 from probes.saliency.encoder import EncoderSaliencyConfig
@@ -178,14 +180,15 @@ class ExplanationCallback(L.Callback):
     def log_figures(self, trainer: L.Trainer, metrics: dict[str, Any],
                     explained: list[tuple[Utterance, Explanation]]) -> None:
         """Layer x head heatmap and example maps: PNGs in the log folder, images and a table in W&B."""
-        block = metrics["pearson"].get("ca_vs_input") or metrics["pearson"].get("ca_vs_encoder")
-        if block is None:
+        comparison = next((c for c in (CA_VS_INPUT, CA_VS_ENCODER) if views(metrics, c)), None)
+        if comparison is None:
             return
         step = logging_step(trainer)  # where the scalars land: one step in W&B holds all of a probe
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "probes" / f"step{step}"
-        grid = per_head_grid(block["per_head"])
+        by_head = per_head(metrics, comparison)
         images = {"probe/layer_head": plots.save(layer_head_plot.layer_head_figure(
-            grid, "CA vs saliency, Pearson per head", overall=block["all"]["mean"]), folder / "layer_head.png")}
+            per_head_grid(by_head), "CA vs saliency, Pearson per head", overall=agreement(metrics, comparison)["mean"]),
+            folder / "layer_head.png")}
         model = self.probe_model(trainer.lightning_module)
         for utt, e in [(u, e) for u, e in explained if "ca" in e.maps][: self.figures]:
             maps = {"CA (all heads)": e.maps["ca"].mean(dim=(0, 1))}
@@ -197,6 +200,6 @@ class ExplanationCallback(L.Callback):
             if isinstance(logger, WandbLogger):
                 for key, path in images.items():
                     logger.log_image(key=key, images=[str(path)], step=step)
-                logger.log_table(key="probe/per_head", columns=PER_HEAD_COLUMNS, data=per_head_rows(block["per_head"]),
+                logger.log_table(key="probe/per_head", columns=PER_HEAD_COLUMNS, data=per_head_rows(by_head),
                                  step=step)
 

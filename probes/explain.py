@@ -32,7 +32,8 @@ records and in ``metrics.json``:
   noise-free map (Spearman's correction for attenuation). The input maps are compared
   avg2d-pooled: max2d pooling adds a per-token offset (the largest of many noisy cells) that
   repeats across seeds, so max2d twins agree at 0.8 even when the map is mostly noise
-  (``benchmarks/RESULTS.md``), and an agreement with a max2d-pooled map cannot be corrected.
+  (``experiments/FINDINGS.md#saliency-at-the-papers-resolution-estimators-x-budgets-2026-12-03``), and an agreement
+  with a max2d-pooled map cannot be corrected.
 """
 
 from __future__ import annotations
@@ -63,20 +64,41 @@ METHODS = ("spes", "encoder", *GRADIENT_METHODS)
 
 @dataclass(frozen=True)
 class ExplainConfig:
-    """What to compute for each utterance, and how much to spend on it."""
+    """What to compute for each utterance, and how much to spend on it.
 
-    methods: tuple[str, ...] = ("spes", "encoder")  # any of METHODS
+    evaluate.py's ``explain`` options, a study file's ``explain:`` and settings.json's ``config`` are these fields
+    (``probes.evaluation.settings``).
+
+    Attributes:
+        methods: saliency maps to compute, any of spes (input), encoder (encoder output), saliency,
+            input_x_gradient, integrated_gradients.
+        spes: SPES input saliency (``probes.saliency.spes``).
+        encoder: encoder-output saliency (``probes.saliency.encoder``).
+        ig_steps: integration points of integrated_gradients.
+        pooling: input maps -> CA's grid: max2d (the paper's), avg2d, max_avg1d.
+        beam_size: beam of the explained hypothesis (the paper: 5).
+        deletion_steps: deletion and insertion levels: every 100/N percent.
+        deletion_beam: beam when re-decoding perturbed inputs (1: greedy).
+        decode_deletion: WER/BLEU deletion curves (re-decoding); the probability curves are always computed.
+        timestamp_heads: CA view whose heads time the words: all, layer:6, heads:6.1,5.3, ...
+        filter_width: median filter of the timestamps' DTW, in encoder frames.
+        reliability: compute each occlusion map twice, with two mask seeds, and report their agreement (the maps'
+            noise level; doubles their cost).
+        seed: seed of the random baselines.
+    """
+
+    methods: tuple[str, ...] = ("spes", "encoder")
     spes: SpesConfig = field(default_factory=SpesConfig)
     encoder: EncoderSaliencyConfig = field(default_factory=EncoderSaliencyConfig)
-    ig_steps: int = 16  # integration points of integrated_gradients
-    pooling: str = "max2d"  # input maps -> CA grid: max2d (the paper's), avg2d, max_avg1d
-    beam_size: int = 5  # search of the explained hypothesis (the paper: 5)
-    deletion_steps: int = 20  # deletion levels 0, 5, ..., 100 %
-    deletion_beam: int = 1  # search when re-decoding perturbed inputs (1: greedy)
-    decode_deletion: bool = True  # WER/BLEU curves (re-decoding); probability curves are always computed
-    timestamp_heads: str = "all"  # CA view whose heads estimate word times
-    filter_width: int = 3  # median filter of timestamp DTW, in encoder frames (40 ms each)
-    reliability: bool = False  # a second mask seed per occlusion map (doubles their cost): the maps' noise level
+    ig_steps: int = 16
+    pooling: str = "max2d"
+    beam_size: int = 5
+    deletion_steps: int = 20
+    deletion_beam: int = 1
+    decode_deletion: bool = True
+    timestamp_heads: str = "all"
+    filter_width: int = 3
+    reliability: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 
 from probes.metrics.summary import json_ready
+from probes.records import Record, from_json, schema_version, to_json
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -44,19 +45,26 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def write_record(path: Path, record: Mapping[str, Any]) -> None:
     """One work record as one JSON line, written atomically."""
-    text = json.dumps(record, ensure_ascii=False)
+    text = to_json(record)
     atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_record(path: Path) -> Record:
+    """One work record, in the current layout (``probes.records.upgrade``)."""
+    return from_json(path.read_text())
 
 
 def write_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Records as JSON lines, written atomically."""
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    lines = "".join(to_json(r) + "\n" for r in records)
     atomic_write(path, lambda tmp: tmp.write_text(lines))
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of a JSON-lines file."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def read_records(path: Path) -> list[Record]:
+    """The records of a JSON-lines file (a run's ``utterances.jsonl``), in the current layout; SchemaError when the
+    run's settings.json beside it names a layout this code does not know."""
+    schema_version(read_json(path.parent / "settings.json"))
+    return [from_json(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def write_maps(path: Path, records: Sequence[Mapping[str, Any]], maps_file: Callable[[int], Path]) -> None:

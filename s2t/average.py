@@ -3,7 +3,8 @@
     python -m s2t.average A.ckpt B.ckpt [...] --out averaged.ckpt
 
 The mean of the last few epochs' weights can decode better than any one of them (measured in
-benchmarks/RESULTS.md). The result keeps the newest input's configuration,
+experiments/RECIPES.md#asr--st-quality-multi_asr_st-preset-xs-without-dropout-the-target-holds-at-357-minutes-2026-12-01
+under "Checkpoint averaging"). The result keeps the newest input's configuration,
 tokenizer and step, drops the optimizer and scheduler states (it serves ``validate``, ``test``,
 ``predict``, ``s2t.transcribe`` and the probes, not a resumed ``fit``) and lists its inputs
 under ``averaged_from``.

@@ -5,7 +5,8 @@
 
 The study file (YAML) lists models, each an experiment config with overrides and the groups
 of test rows to explain (``asr_en``: English ASR rows; ``st_en-it``: English-to-Italian
-ST rows). Every step runs ``python -m s2t.train`` (``train.py``) or ``python -m probes.evaluation``
+ST rows), and how to explain them: ``explain:``, a mapping of evaluate.py's explanation settings
+(``spes: {masks: 256}``, ...; ``study.config``). Every step runs ``python -m s2t.train`` (``train.py``) or ``python -m probes.evaluation``
 (``evaluate.py``) in a subprocess, from the project root in a checkout and from the current
 folder once installed (``crossprobe-study``), and leaves a marker when it completes, so an
 interrupted study, started again, resumes where it stopped: training from its last checkpoint,
@@ -34,7 +35,7 @@ from study.config import Study
 from study.export import export
 from study.report import write_study_report
 from study.rescore import rescore_explanations
-from study.run import run
+from study.pipeline import run
 
 
 def parser() -> argparse.ArgumentParser:

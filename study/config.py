@@ -1,14 +1,22 @@
-"""A study file (YAML): where, on which data, which models, and how to explain them."""
+"""A study file (YAML): where, on which data, which models, and how to explain them.
+
+How to explain them, ``explain:``, is a mapping of evaluate.py's explanation settings, ``ExplainConfig``'s fields
+(``spes: {masks: 256}``, ``methods: [spes, encoder]``, ...): the ``explain:`` section of evaluate.py's ``--config``
+file (``--print_config`` writes one), those it leaves out at their defaults. A finished run is compared with it field
+by field (``study.settings``).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from probes.report.paper import TARGETS
+from probes.evaluation.settings import read_config, sets_explanation
+from probes.report.paper import QUALITY_TARGETS
 
 
 @dataclass
@@ -40,11 +48,15 @@ class PaperResolution:
 
     The study's default maps are coarse because fine ones converge only with a hundred thousand masks; these runs
     measure what that costs: agreement and map reliability at the paper's resolution on the same model and rows
-    (with ``--target-reliability`` in ``explain``, maps that have converged).
+    (with ``spes: {target_reliability: ...}`` in ``explain``, maps that have converged).
     """
 
     limit: int = 6  # utterances per model
-    explain: list[str] = field(default_factory=list)  # evaluate.py options (granularities, masks, methods, ...)
+    explain: dict[str, Any] = field(default_factory=dict)  # explanation settings (spes: {granularities: ...}, ...)
+
+    def __post_init__(self) -> None:
+        """Reject explanation settings evaluate.py would."""
+        check_explain(self.explain, "paper_resolution: explain")
 
 
 @dataclass
@@ -55,12 +67,20 @@ class Study:
     data_dir: Path
     models: list[ModelSpec]
     train: list[str] = field(default_factory=list)  # overrides for every model's train.py calls
-    explain: list[str] = field(default_factory=list)  # evaluate.py options for every group
+    explain: dict[str, Any] = field(default_factory=dict)  # explanation settings of every group (see above)
+    evaluate: list[str] = field(default_factory=list)  # other evaluate.py options (--devices 4, ...), results unchanged
     limit: int = 40  # utterances explained per group
-    targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))  # a group is explained only if met
+    targets: dict[str, float] = field(default_factory=lambda: dict(QUALITY_TARGETS))  # a group is explained only if met
     paper_resolution: PaperResolution | None = None  # optional fine-resolution runs (see PaperResolution)
     results: Path | None = None  # committed light results (--export): a model finished there is not made again
     datasets: dict[str, Path] = field(default_factory=dict)  # other test sets by name: group asr_en@NAME reads NAME's
+
+    def __post_init__(self) -> None:
+        """Reject explanation settings evaluate.py would, and ``evaluate`` options that would change them."""
+        check_explain(self.explain, "explain")
+        if changing := [o for o in self.evaluate if sets_explanation(o)]:
+            raise ValueError(f"evaluate: {', '.join(changing)} would change the explanation settings, which the study "
+                             "compares with its runs: give them under explain: (e.g. spes: {masks: 256})")
 
     @classmethod
     def load(cls, path: Path) -> Study:
@@ -92,6 +112,15 @@ class Study:
     def test_manifest(self, group: str) -> Path:
         """The test manifest a group's rows come from."""
         return self.test_dir(group) / "test.tsv"
+
+
+def check_explain(settings: Any, where: str) -> None:
+    """Raise ValueError, saying ``where``, unless ``settings`` is a mapping of ``ExplainConfig``'s fields that
+    evaluate.py accepts."""
+    try:
+        read_config(settings)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from err
 
 
 def speech_of(data_dir: Path) -> str:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
+from probes.metrics_layout import (Metrics, boundary_error, curve_auc, curve_kind, estimators, has_truth, linear_maps,
+                                   linear_truth_share, per_head, per_layer, split_half, truth_share)
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT
 from probes.report.paper import PAPER, PAPER_EXTRA
 from probes.report.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, count,
-                                  display_name, fmt, lookup, mean_ci, paper_number)
+                                  display_name, fmt, mean_ci, paper_number)
 from study.differences import differences
-from study.models import (ENGLISH_ASR, Model, ca_stat, corrected, curve_kind, encoder_gain, explain_runs,
-                          mean_of_heads, run_span)
+from study.models import (ENGLISH_ASR, ModelResults, ca_stat, corrected, encoder_gain, explain_runs, mean_of_heads,
+                          run_span)
 
 REPLICATES, PARTLY, NOT, UNTESTABLE = "replicates", "partly", "does not replicate", "not testable here"
 FULL, SOME, NONE = "full", "some", "none"  # one item's outcome: claim holds with separated intervals / by means / not
@@ -68,29 +71,29 @@ def _finding(key: str, title: str, claim: str, ours: list[str], items: list[str]
     return Finding(key, title, claim, ours, verdict, reason)
 
 
-def _at_paper_resolution(m: Model) -> str:
+def _at_paper_resolution(m: ModelResults) -> str:
     """"; at the paper's resolution ..." for a model whose English ASR group was also explained with the paper's segments."""
     fine = m.paper.get(ENGLISH_ASR)
-    if not (s := ca_stat(fine, "ca_vs_input")):
+    if not (s := ca_stat(fine, CA_VS_INPUT)):
         return ""
-    noise_free = corrected(fine, "ca_vs_input", m.paper_settings.get(ENGLISH_ASR))
-    half = lookup(fine, "budget", "input", "split_half", "mean")
+    noise_free = corrected(fine, CA_VS_INPUT, m.paper_settings.get(ENGLISH_ASR))
+    half = (split_half(fine, "input") or {}).get("mean")
     maps = f", maps reproducing at {fmt(half, CORR)} split-half" if half is not None else ""
     return (f"; at the paper's resolution ({count(s)} utterances{maps}): {mean_ci(s, CORR)}"
             + (f", {fmt(noise_free, CORR)} corrected" if math.isfinite(noise_free) else ""))
 
 
-def finding_half(models: Sequence[Model]) -> Finding:
+def finding_half(models: Sequence[ModelResults]) -> Finding:
     """a. CA vs input saliency Pearson in the paper's range, per model (English ASR group)."""
     low, high = PAPER["pearson_ca_vs_input"]["range"]
     ours, items = [], []
     for m in models:
-        if s := ca_stat(m.groups.get(ENGLISH_ASR), "ca_vs_input"):
+        if s := ca_stat(m.groups.get(ENGLISH_ASR), CA_VS_INPUT):
             lo, hi = (as_float(s.get(k)) for k in ("ci_low", "ci_high"))
             lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (as_float(s["mean"]),) * 2
             where = "above" if lo > high else "below" if hi < low else "overlaps"
             items.append(FULL if where == "overlaps" else NONE)
-            noise_free = corrected(m.groups[ENGLISH_ASR], "ca_vs_input", m.settings.get(ENGLISH_ASR))
+            noise_free = corrected(m.groups[ENGLISH_ASR], CA_VS_INPUT, m.settings.get(ENGLISH_ASR))
             ceiling = f" ({fmt(noise_free, CORR)} corrected for the saliency map's reliability)" \
                 if math.isfinite(noise_free) else ""
             ours.append(f"{code_span(m.name)}: {mean_ci(s, CORR)}{ceiling}, {where} the paper's range"
@@ -103,14 +106,14 @@ def finding_half(models: Sequence[Model]) -> Finding:
                     "no model has an English ASR run with input saliency", intervals=False)
 
 
-def finding_encoder(models: Sequence[Model]) -> Finding:
+def finding_encoder(models: Sequence[ModelResults]) -> Finding:
     """b. CA agrees more with encoder-output saliency than with input saliency."""
     ours, items = [], []
     for m, g, x in explain_runs(models):
-        enc, inp = ca_stat(x, "ca_vs_encoder"), ca_stat(x, "ca_vs_input")
+        enc, inp = ca_stat(x, CA_VS_ENCODER), ca_stat(x, CA_VS_INPUT)
         if enc and inp:
             items.append(_above(enc, inp))
-            noise_free = [corrected(x, c, m.settings.get(g)) for c in ("ca_vs_encoder", "ca_vs_input")]
+            noise_free = [corrected(x, c, m.settings.get(g)) for c in (CA_VS_ENCODER, CA_VS_INPUT)]
             ceiling = f" (corrected for the maps' reliability: encoder {fmt(noise_free[0], CORR)} vs input " \
                 f"{fmt(noise_free[1], CORR)})" if all(map(math.isfinite, noise_free)) else ""
             ours.append(f"{run_span(m, g)}: encoder {mean_ci(enc, CORR)} vs input {mean_ci(inp, CORR)}, difference "
@@ -123,13 +126,13 @@ def finding_encoder(models: Sequence[Model]) -> Finding:
                     "run", "no run has both input and encoder-output saliency")
 
 
-def finding_aggregation(models: Sequence[Model]) -> Finding:
+def finding_aggregation(models: Sequence[ModelResults]) -> Finding:
     """c. CA over all layers and heads beats single heads and is not clearly beaten by any head or layer."""
     ours, items = [], []
     for m, g, x in explain_runs(models):
-        block, s = lookup(x, "pearson", "ca_vs_input") or {}, ca_stat(x, "ca_vs_input")
-        head, layer = best_view(block.get("per_head") or {}), best_view(block.get("per_layer") or {})
-        heads = mean_of_heads(x, "ca_vs_input")
+        s = ca_stat(x, CA_VS_INPUT)
+        head, layer = best_view(per_head(x, CA_VS_INPUT)), best_view(per_layer(x, CA_VS_INPUT))
+        heads = mean_of_heads(x, CA_VS_INPUT)
         if not (s and head and math.isfinite(heads)):
             continue
         beaten = [b for b in (head, layer) if b and _above(b[1], s) == FULL]
@@ -145,14 +148,14 @@ def finding_aggregation(models: Sequence[Model]) -> Finding:
                     "run", "no run has per-head CA vs input saliency", intervals=False)
 
 
-def finding_last_layers(models: Sequence[Model]) -> Finding:
+def finding_last_layers(models: Sequence[ModelResults]) -> Finding:
     """d. The best decoder layer (CA vs input) lies in the last half of the decoder."""
     ours, items = [], []
     for m, g, x in explain_runs(models):
-        per_layer = lookup(x, "pearson", "ca_vs_input", "per_layer") or {}
-        layers = max((int(l) for l in per_layer), default=0)
-        if layers >= 2 and (best := best_view(per_layer)):
-            tie = sum(as_float(v.get("mean")) == as_float(best[1]["mean"]) for v in per_layer.values()) > 1
+        by_layer = per_layer(x, CA_VS_INPUT)
+        layers = max((int(l) for l in by_layer), default=0)
+        if layers >= 2 and (best := best_view(by_layer)):
+            tie = sum(as_float(v.get("mean")) == as_float(best[1]["mean"]) for v in by_layer.values()) > 1
             half = "last" if int(best[0]) > layers / 2 else "first"
             items.append(FULL if half == "last" and not tie else NONE)
             where = "tied" if tie else "the last" if int(best[0]) == layers else f"{half} half"
@@ -162,12 +165,12 @@ def finding_last_layers(models: Sequence[Model]) -> Finding:
                     "no run has per-layer CA of two or more decoder layers", intervals=False, most=True)
 
 
-def _pair_finding(key: str, title: str, claim: str, pairs: Sequence[tuple[Model, Model]], holds: str,
+def _pair_finding(key: str, title: str, claim: str, pairs: Sequence[tuple[ModelResults, ModelResults]], holds: str,
                   none: str) -> Finding:
     """Whether the second model of each pair agrees more (English ASR, CA vs input) than the first."""
     ours, items, missing = [], [], []
     for a, b in pairs:
-        sa, sb = ca_stat(a.groups.get(ENGLISH_ASR), "ca_vs_input"), ca_stat(b.groups.get(ENGLISH_ASR), "ca_vs_input")
+        sa, sb = ca_stat(a.groups.get(ENGLISH_ASR), CA_VS_INPUT), ca_stat(b.groups.get(ENGLISH_ASR), CA_VS_INPUT)
         if sa and sb:
             items.append(_above(sb, sa))
             ours.append(f"{code_span(b.name)} {mean_ci(sb, CORR)} vs {code_span(a.name)} {mean_ci(sa, CORR)}: "
@@ -178,7 +181,7 @@ def _pair_finding(key: str, title: str, claim: str, pairs: Sequence[tuple[Model,
     return _finding(key, title, claim, ours, items, holds, "pair", untestable)
 
 
-def scale_pairs(models: Sequence[Model]) -> list[tuple[Model, Model]]:
+def scale_pairs(models: Sequence[ModelResults]) -> list[tuple[ModelResults, ModelResults]]:
     """(smaller, larger) models: trained ones of one kind and two presets; pretrained ones by parameters, whatever else
     differs (Whisper tiny.en and base also differ in being multilingual, as the paper's base and small do)."""
     trained = [m for m in models if not m.quality.get("pretrained")]
@@ -188,7 +191,7 @@ def scale_pairs(models: Sequence[Model]) -> list[tuple[Model, Model]]:
                     if (a.quality.get("parameters") or 0) < (b.quality.get("parameters") or 0)]
 
 
-def finding_scale(models: Sequence[Model]) -> Finding:
+def finding_scale(models: Sequence[ModelResults]) -> Finding:
     """e. Larger models of the same kind agree more (English ASR); pretrained models by size."""
     pairs = scale_pairs(models)
     p = PAPER["pearson_ca_vs_input"]
@@ -199,7 +202,7 @@ def finding_scale(models: Sequence[Model]) -> Finding:
                          "the larger model agrees more", "only one scale per kind of model")
 
 
-def finding_multilingual(models: Sequence[Model]) -> Finding:
+def finding_multilingual(models: Sequence[ModelResults]) -> Finding:
     """f. Multilingual (multi-task) models agree more than the monolingual one of the same preset (English ASR)."""
     pairs = [(a, b) for a in models for b in models
              if a.quality and not a.multilingual and b.multilingual and a.preset and a.preset == b.preset]
@@ -211,13 +214,13 @@ def finding_multilingual(models: Sequence[Model]) -> Finding:
                          "no monolingual and multilingual model of the same preset")
 
 
-def finding_english(models: Sequence[Model]) -> Finding:
+def finding_english(models: Sequence[ModelResults]) -> Finding:
     """g. Within multilingual models, English ASR agrees best; Italian ASR and ST lower."""
     ours, items = [], []
     for m in models:
-        en = ca_stat(m.groups.get(ENGLISH_ASR), "ca_vs_input")
+        en = ca_stat(m.groups.get(ENGLISH_ASR), CA_VS_INPUT)
         for g, x in m.groups.items():
-            if m.multilingual and en and g != ENGLISH_ASR and (s := ca_stat(x, "ca_vs_input")):
+            if m.multilingual and en and g != ENGLISH_ASR and (s := ca_stat(x, CA_VS_INPUT)):
                 items.append(_above(en, s))
                 ours.append(f"{code_span(m.name)}: {code_span(ENGLISH_ASR)} {mean_ci(en, CORR)} vs {code_span(g)} "
                             f"{mean_ci(s, CORR)}: English {OUTCOME[items[-1]]}")
@@ -229,13 +232,12 @@ def finding_english(models: Sequence[Model]) -> Finding:
                     "no multilingual model has an English ASR run and another group")
 
 
-def finding_deletion(models: Sequence[Model]) -> Finding:
+def finding_deletion(models: Sequence[ModelResults]) -> Finding:
     """h. Deletion: saliency (pooled and full) is more faithful than CA."""
     ours, items = [], []
     for m, g, x in explain_runs(models):
-        auc = x.get("deletion_auc") or {}
-        kind = curve_kind(auc)
-        ca, pooled, full = (lookup(auc, s, kind) for s in ("ca", "saliency_pooled", "saliency_full"))
+        kind = curve_kind(x)
+        ca, pooled, full = (curve_auc(x, s, kind) for s in ("ca", "saliency_pooled", "saliency_full"))
         if ca and pooled and full and all(math.isfinite(as_float(s["mean"])) for s in (ca, pooled, full)):
             pair = (_above(pooled, ca), _above(full, ca))
             items.append(FULL if pair == (FULL, FULL) else SOME if SOME in pair or FULL in pair else NONE)
@@ -254,14 +256,15 @@ def _winner(stats: Mapping[str, Stat | None], lowest: bool = False) -> str:
             else "n/a")
 
 
-def _ranking(models: Sequence[Model], key: str, title: str, claim: str, family: str, names: Sequence[str],
-             stat: Callable[[Mapping[str, Any], str], Stat | None], spec: str, lowest: bool, best: str,
+def _ranking(models: Sequence[ModelResults], key: str, title: str, claim: str, made: Callable[[Metrics], list[str]],
+             names: Sequence[str], stat: Callable[[Metrics, str], Stat | None], spec: str, lowest: bool, best: str,
              none: str) -> Finding:
-    """Our extra result: per run, the ``stat`` of each of ``names`` in ``family`` and the best one (no baselines)."""
+    """Our extra result: per run, the ``stat`` of each of ``names`` the run ``made`` and the best one (no
+    baselines)."""
     ours, winners = [], []
     for m, g, x in explain_runs(models):
-        if block := x.get(family) or {}:
-            stats = {n: stat(block, n) for n in names if n in block}
+        if found := made(x):
+            stats = {n: stat(x, n) for n in names if n in found}
             winners.append(_winner({n: s for n, s in stats.items() if n not in ("uniform", "random")}, lowest))
             ours.append(f"{run_span(m, g)}: "
                         + ", ".join(f"{display_name(n)} {mean_ci(s, spec)}" for n, s in stats.items())
@@ -274,7 +277,7 @@ def _ranking(models: Sequence[Model], key: str, title: str, claim: str, family: 
 LINEAR = ", linear"
 
 
-def finding_ground_truth(models: Sequence[Model]) -> Finding:
+def finding_ground_truth(models: Sequence[ModelResults]) -> Finding:
     """Extra: does CA or saliency put more of its mass inside the true word spans?
 
     Saliency maps are ranked by their linear share (``ground_truth.signed``), which their noise does not bias; a run
@@ -282,15 +285,15 @@ def finding_ground_truth(models: Sequence[Model]) -> Finding:
     counts as mass, and CA looks sharper than it is."""
     ours, winners = [], []
     for m, g, x in explain_runs(models):
-        if not (block := x.get("ground_truth") or {}):
+        if not has_truth(x):
             continue
-        ca, uniform = lookup(block, "ca", "all"), block.get("uniform")
-        if signed := block.get("signed"):
-            stats = {"ca": ca, **{f"{k}{LINEAR}": signed[k] for k in ("input", "encoder") if signed.get(k)}}
+        ca, uniform = truth_share(x), truth_share(x, "uniform")
+        if linear_maps(x):
+            stats = {"ca": ca, **{f"{k}{LINEAR}": s for k in ("input", "encoder") if (s := linear_truth_share(x, k))}}
             winners.append(_winner(stats))
             end = f"; most mass in the true spans: {winners[-1]}"
         else:
-            stats = {"ca": ca, **{f"{k}, clipped": block[k] for k in ("input", "encoder") if block.get(k)}}
+            stats = {"ca": ca, **{f"{k}, clipped": s for k in ("input", "encoder") if (s := truth_share(x, k))}}
             end = "; not ranked: clipped shares only (made before linear ones were recorded)"
         ours.append(f"{run_span(m, g)}: " + ", ".join(f"{display_name(n)} {mean_ci(s, SHARE)}" for n, s in
                                                       {**stats, "uniform": uniform}.items()) + end)
@@ -307,15 +310,15 @@ def finding_ground_truth(models: Sequence[Model]) -> Finding:
     return Finding("i", "Ours: which map puts more mass in the true word spans", claim, ours, "", reason)
 
 
-def finding_timestamps(models: Sequence[Model]) -> Finding:
+def finding_timestamps(models: Sequence[ModelResults]) -> Finding:
     """Extra: which timestamp estimator places word boundaries most accurately (MAE, ms)?"""
     return _ranking(models, "j", "Ours: which timestamp estimator is most accurate (MAE, ms)",
                     "The paper motivates the study with CA-based timestamps (Whisper's alignment heads with DTW) "
-                    "but does not measure them.", "timestamps", ("ca", "input", "encoder", "ctc"),
-                    lambda b, n: lookup(b, n, "mae_ms"), MS, True, "most accurate", "no run has word timestamps")
+                    "but does not measure them.", estimators, ("ca", "input", "encoder", "ctc"), boundary_error, MS,
+                    True, "most accurate", "no run has word timestamps")
 
 
-def findings(models: Sequence[Model]) -> list[Finding]:
+def findings(models: Sequence[ModelResults]) -> list[Finding]:
     """Every paper finding checked on the study, then our extra results."""
     checks = (finding_half, finding_encoder, finding_aggregation, finding_last_layers, finding_scale,
               finding_multilingual, finding_english, finding_deletion, finding_ground_truth, finding_timestamps)

@@ -1,7 +1,7 @@
 """A study folder read back: its trained models, their explain runs, and the few summaries read from them.
 
 ``load_study`` reads ``models/<model>/quality.json`` and ``models/<model>/explain/<group>/metrics.json`` (see
-``study.report``) into ``Model``s, in report order; the helpers below read the summaries that both the study
+``study.report``) into ``ModelResults``, in report order; the helpers below read the summaries that both the study
 tables (``study.report``) and the findings (``study.findings``) quote.
 """
 
@@ -12,19 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from probes.report.paper import TARGETS
+from probes.report.paper import QUALITY_TARGETS
+from probes.metrics_layout import agreement, per_head, seed_reliability, split_half
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT
 from probes.report.tables import Stat, as_float, code_span, is_stat, lookup
 from probes.store import read_json
-from study.paired import capped, compare, first_doubling, read_records
+from s2t.models.config import PRESETS  # by size, smallest first
+from study.paired import capped, compare, first_doubling, records_by_id
 
-PRESETS = ("xxs", "xs", "s", "base", "fama-small", "fama-medium")  # smallest first
 KINDS = ("monolingual ASR", "multilingual ASR", "multilingual ASR+ST")
 ENGLISH_ASR = "asr_en"
 
 
 @dataclass
-class Model:
-    """One trained model: its quality.json ({} when absent) and each explained group's metrics.json."""
+class ModelResults:
+    """A model's study folder read back, not the model: its quality.json ({} when absent), each group's metrics.json."""
 
     name: str
     quality: dict[str, Any]
@@ -61,20 +63,20 @@ def _group_key(group: str) -> tuple[bool, bool, str]:
     return not group.startswith("asr_"), group != ENGLISH_ASR, group
 
 
-def _model_key(m: Model) -> tuple[int, int, float, str]:
+def _model_key(m: ModelResults) -> tuple[int, int, float, str]:
     """Model order: by kind, then preset (smallest first), parameters and name."""
     rank = lambda x, xs: xs.index(x) if x in xs else len(xs)  # noqa: E731
-    return rank(m.kind, KINDS), rank(m.preset, PRESETS), as_float(m.quality.get("parameters") or 0), m.name
+    return rank(m.kind, KINDS), rank(m.preset, tuple(PRESETS)), as_float(m.quality.get("parameters") or 0), m.name
 
 
-def load_study(study: Path) -> list[Model]:
+def load_study(study: Path) -> list[ModelResults]:
     """Every model folder of ``study/models`` with its quality and explain runs, in report order."""
     models = []
     for folder in sorted(p for p in (Path(study) / "models").glob("*") if p.is_dir()):
         runs, settings = _runs(folder / "explain")
         paper, paper_settings = _runs(folder / "paper_resolution")
         paired = {g: found for g in paper if (found := paired_runs(folder / "explain" / g, folder / "paper_resolution" / g))}
-        models.append(Model(folder.name, read_json(folder / "quality.json"), runs, settings, paper, paper_settings,
+        models.append(ModelResults(folder.name, read_json(folder / "quality.json"), runs, settings, paper, paper_settings,
                             paired))
     return sorted(models, key=_model_key)
 
@@ -85,8 +87,8 @@ def paired_runs(coarse: Path, fine: Path) -> dict[str, Any] | None:
     left it, when it doubled) and ``paper``; None without both runs' records."""
     if not ((coarse / "utterances.jsonl").is_file() and (fine / "utterances.jsonl").is_file()):
         return None
-    paper = read_records(fine)
-    runs = {"coarse": read_records(coarse)}
+    paper = records_by_id(fine)
+    runs = {"coarse": records_by_id(coarse)}
     if first := first_doubling(paper):
         runs["first_doubling"] = {u: capped(r, first) for u, r in paper.items()}
     try:
@@ -115,8 +117,8 @@ def group_quality(quality: Mapping[str, Any], group: str) -> tuple[str, float]:
 
 
 def targets(quality: Mapping[str, Any]) -> dict[str, float]:
-    """The targets a model was held to: its quality.json's ``targets``, else the study's default ``TARGETS``."""
-    return {**TARGETS, **(quality.get("targets") or {})}
+    """The targets a model was held to: its quality.json's ``targets``, else the study's default ``QUALITY_TARGETS``."""
+    return {**QUALITY_TARGETS, **(quality.get("targets") or {})}
 
 
 def meets_target(quality: Mapping[str, Any], group: str) -> bool:
@@ -127,7 +129,7 @@ def meets_target(quality: Mapping[str, Any], group: str) -> bool:
     return value >= targets(quality)["bleu_min"]
 
 
-def explain_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str, Any]]]:
+def explain_runs(models: Sequence[ModelResults]) -> Iterator[tuple[ModelResults, str, dict[str, Any]]]:
     """(model, group, metrics) of every explain run whose model meets its quality target on the group.
 
     A model that misses its target on a group does not listen or translate well enough there for its attention to
@@ -137,38 +139,38 @@ def explain_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str
             if meets_target(m.quality, group))
 
 
-def paper_runs(models: Sequence[Model]) -> Iterator[tuple[Model, str, dict[str, Any]]]:
+def paper_runs(models: Sequence[ModelResults]) -> Iterator[tuple[ModelResults, str, dict[str, Any]]]:
     """(model, group, metrics) of every paper-resolution run whose model meets its quality target on the group."""
     return ((m, group, metrics) for m in models for group, metrics in m.paper.items()
             if meets_target(m.quality, group))
 
 
-def missed_targets(models: Sequence[Model]) -> list[tuple[Model, str, str, float]]:
+def missed_targets(models: Sequence[ModelResults]) -> list[tuple[ModelResults, str, str, float]]:
     """(model, group, measure, value) of every explain run left out because its model missed the target there."""
     return [(m, g, *group_quality(m.quality, g)) for m in models for g in m.groups if not meets_target(m.quality, g)]
 
 
-def run_span(m: Model, group: str) -> str:
+def run_span(m: ModelResults, group: str) -> str:
     """``model/group`` as a code span."""
     return code_span(f"{m.name}/{group}")
 
 
 def ca_stat(metrics: Mapping[str, Any] | None, comparison: str, corr: str = "pearson") -> Stat | None:
     """CA (all layers and heads) vs a target, when defined."""
-    s = lookup(metrics, corr, comparison, "all")
+    s = agreement(metrics, comparison, corr)
     return s if is_stat(s) and math.isfinite(as_float(s["mean"])) else None
 
 
 def mean_of_heads(metrics: Mapping[str, Any], comparison: str) -> float:
     """Mean over single heads of their mean Pearson (nan without heads): a derived value."""
-    means = [v for s in (lookup(metrics, "pearson", comparison, "per_head") or {}).values()
+    means = [v for s in per_head(metrics, comparison).values()
              if math.isfinite(v := as_float(s.get("mean")))]
     return sum(means) / len(means) if means else math.nan
 
 
 def encoder_gain(metrics: Mapping[str, Any]) -> float:
     """CA-vs-encoder minus CA-vs-input Pearson mean (nan unless both exist): a derived value."""
-    enc, inp = ca_stat(metrics, "ca_vs_encoder"), ca_stat(metrics, "ca_vs_input")
+    enc, inp = ca_stat(metrics, CA_VS_ENCODER), ca_stat(metrics, CA_VS_INPUT)
     return as_float(enc["mean"]) - as_float(inp["mean"]) if enc and inp else math.nan
 
 
@@ -189,16 +191,12 @@ def corrected(metrics: Mapping[str, Any], comparison: str, settings: Mapping[str
     target = comparison.removeprefix("ca_vs_")
     if target == "input" and pooling(settings) != "avg2d":
         return math.nan
-    r = as_float((lookup(metrics, "reliability", target) or {}).get("mean"))
+    r = as_float((seed_reliability(metrics, target) or {}).get("mean"))
     return as_float(s["mean"]) / math.sqrt(r) if s and r > 0 else math.nan
 
 
 def map_reliability(metrics: Mapping[str, Any], target: str) -> Stat | None:
     """A saliency map's reliability: two mask seeds' Pearson when the run measured it, else its split-half one."""
-    twins = lookup(metrics, "reliability", target)
-    return twins if is_stat(twins) else lookup(metrics, "budget", target, "split_half")
+    twins = seed_reliability(metrics, target)
+    return twins if is_stat(twins) else split_half(metrics, target)
 
-
-def curve_kind(auc: Mapping[str, Any]) -> str:
-    """``text`` (re-decoded WER or BLEU curve) when any source has it, else ``prob``."""
-    return "text" if any("text" in v for v in auc.values()) else "prob"

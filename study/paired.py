@@ -8,7 +8,7 @@ interval, much narrower than the difference of two unpaired ones. ``capped`` rea
 run as if it had stopped at a budget (``at_cap``), so one converged run also says what its first
 doubling said. True-span shares come clipped (``span_mass``, averaged over utterances) and linear
 (``signed``, unbiased by a map's noise, pooled over utterances: ``linear_share``), with CA minus SPES
-paired over utterances. ``benchmarks/resolution_pairs.py`` prints such a comparison for any runs; the
+paired over utterances. ``study.resolution_pairs`` prints such a comparison for any runs; the
 study report makes one per paper-resolution run (coarse, first doubling, converged).
 """
 
@@ -16,28 +16,28 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from probes.metrics.agreement import Summary, linear_share, summarize
 from probes.metrics.summary import at_cap
-from probes.report.tables import as_float, lookup
+from probes.records import Record, budget, dig, explained, score, share, signed_parts
+from probes.report.tables import as_float
+from probes.store import read_records
 
-Record = dict[str, Any]
-MEASURES: dict[str, tuple[str, ...]] = {  # name -> where a record keeps the per-utterance value
-    "masks": ("budget", "input", "masks"),
-    "split_half": ("budget", "input", "split_half"),
-    "ca_vs_input": ("agreement", "ca_vs_input", "all", "pearson"),
-    "per_token": ("agreement", "ca_vs_input", "all", "pearson_token"),
-    "input_in_spans": ("ground_truth", "input"),
-    "ca_in_spans": ("ground_truth", "ca", "all"),
-    "encoder_in_spans": ("ground_truth", "encoder"),
+MEASURES: dict[str, Callable[[Record], Any]] = {  # name -> the per-utterance value of a record
+    "masks": lambda r: dig(budget(r, "input"), "masks"),
+    "split_half": lambda r: dig(budget(r, "input"), "split_half"),
+    "ca_vs_input": lambda r: score(r, "ca_vs_input"),
+    "per_token": lambda r: score(r, "ca_vs_input", correlation="pearson_token"),
+    "input_in_spans": lambda r: share(r, "input"),
+    "ca_in_spans": lambda r: share(r, "ca"),
+    "encoder_in_spans": lambda r: share(r, "encoder"),
 }
-SHARES: dict[str, tuple[str, ...]] = {  # the same shares, linear (unbiased by map noise): parts pooled over utterances
-    "input_signed": ("ground_truth", "signed", "input"),
-    "ca_signed": ("ground_truth", "signed", "ca"),
-    "encoder_signed": ("ground_truth", "signed", "encoder"),
+SHARES: dict[str, str] = {  # the same shares, linear (unbiased by map noise), by map: parts pooled over utterances
+    "input_signed": "input",
+    "ca_signed": "ca",
+    "encoder_signed": "encoder",
 }
 DERIVED: dict[str, tuple[str, str]] = {  # name -> (a, b): share a - share b, paired over utterances
     "ca_minus_input_signed": ("ca_signed", "input_signed"),
@@ -45,19 +45,18 @@ DERIVED: dict[str, tuple[str, str]] = {  # name -> (a, b): share a - share b, pa
 PAIRED = ("ca_vs_input", "per_token", "input_in_spans", "input_signed")  # differences from the first run
 
 
-def read_records(folder: Path) -> dict[str, Record]:
+def records_by_id(folder: Path) -> dict[str, Record]:
     """An evaluate.py folder's explained records by utterance id (skipped rows left out)."""
     path = folder / "utterances.jsonl"
     if not path.is_file():
         raise ValueError(f"{path} does not exist (not an evaluate.py output folder, or not finished)")
-    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return {r["id"]: r for r in records if not r.get("skipped")}
+    return {r["id"]: r for r in explained(read_records(path))}
 
 
 def capped(record: Record, masks: int) -> Record:
     """The record as an adaptive run capped at ``masks`` would have made it (``at_cap``: the SPES map of the last
     doubling within the cap, its masks, split-half reliability, agreement with the mean CA and mass in the spans)."""
-    spent = lookup(record, "budget", "input") or {}
+    spent = budget(record, "input") or {}
     if not spent.get("by_round"):
         raise ValueError(f"{record['id']}: no per-doubling scores (budget.input.by_round) to cap at {masks} masks: "
                          "the run was not adaptive, or was made before they were recorded")
@@ -76,20 +75,20 @@ def capped(record: Record, masks: int) -> Record:
 
 def first_doubling(records: Mapping[str, Record]) -> int | None:
     """The smallest budget every record of an adaptive run passed (its first doubling), None when not adaptive."""
-    firsts = [r["budget"]["input"]["by_round"][0]["masks"] for r in records.values()
-              if lookup(r, "budget", "input", "by_round")]
+    firsts = [spent["by_round"][0]["masks"] for r in records.values()
+              if (spent := budget(r, "input")) and spent.get("by_round")]
     return max(firsts) if firsts and len(firsts) == len(records) else None
 
 
 def value(record: Record, measure: str) -> float:
     """One ``MEASURES`` value of one record, nan when the run did not make it."""
-    return as_float(lookup(record, *MEASURES[measure]))
+    return as_float(MEASURES[measure](record))
 
 
 def parts(record: Record, share: str) -> Any:
     """One ``SHARES`` share's parts (``linear_span_parts``) in one record as kept (None when the run did not make them;
     ``linear_share`` skips anything but parts)."""
-    return lookup(record, *SHARES[share])
+    return signed_parts(record, SHARES[share])
 
 
 def _summary(records: Sequence[Record], measure: str, minus: Sequence[Record] | None = None) -> dict[str, float]:

@@ -4,7 +4,6 @@ which groups it is explained. A model trained here is tested by ``train.py test`
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import torch
 
 from probes.evaluation.quality import languages_and_tasks
 from probes.store import read_json, write_json
+from s2t.csv_log import logged_values
 from s2t.models import ModelConfig, S2TModel
 from s2t.module import read_checkpoint
 from study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
@@ -20,15 +20,6 @@ from study.runner import LEDGER, call, study_cost
 from study.train import TRAIN, logger_override
 
 QUALITY = "probes.evaluation.quality"  # a pretrained model's testing step's module
-
-
-def test_metrics(metrics_csv: Path) -> dict[str, float]:
-    """The ``test/...`` values of a CSV logger's metrics file."""
-    values: dict[str, float] = {}
-    with metrics_csv.open() as f:
-        for row in csv.DictReader(f):
-            values.update({k: float(v) for k, v in row.items() if k.startswith("test/") and v})
-    return values
 
 
 def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str = "quality.json") -> dict[str, Any]:
@@ -41,7 +32,8 @@ def quality(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, name: str =
           *study.train, *spec.train, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(test_dir),
           *logger_override(test_dir, f"{spec.name}-test")],
          f"{spec.name}: testing", folder / LEDGER)
-    values = test_metrics(max(test_dir.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime))  # the newest test
+    newest = max(test_dir.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime)  # the newest test
+    values = {key: logged[-1][1] for key, logged in logged_values(newest, ("test/",)).items()}
     checkpoint = read_checkpoint(ckpt)
     hp, config = checkpoint["hyper_parameters"], checkpoint["model_config"]
     with torch.device("meta"):  # parameters only (no BatchNorm statistics), no memory

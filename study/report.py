@@ -11,7 +11,7 @@ A study folder holds::
 adaptive paper-resolution runs, ``figures/paper_resolution_budget.png``:
 tables across models and the paper's findings, each with a verdict computed from the numbers (``study.findings``).
 Numbers are formatted as in ``probes.report.tables``. Every number in report.md is a value of some quality.json or
-metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``TARGETS`` in ``probes.report.paper``), or one
+metrics.json, a reference number (``PAPER``, ``PAPER_EXTRA`` and ``QUALITY_TARGETS`` in ``probes.report.paper``), or one
 of the two values computed here (``derived``: the mean over single heads of their mean Pearson, and CA-vs-encoder
 minus CA-vs-input Pearson); ``study_numbers_traceable`` checks it.
 """
@@ -21,15 +21,17 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from probes.metrics_layout import Metrics, Stat, agreement, by_cap, caps, linear_truth_share
+from probes.records import CA_VS_INPUT
 from probes.report import bar_plot, budget_plot, plots
-from probes.report.paper import PAPER_EXTRA, PAPER_SETTING, TARGETS
+from probes.report.paper import PAPER_EXTRA, PAPER_SETTING, QUALITY_TARGETS
 from probes.report.tables import (Table, as_float, code_span, comparison_label, fmt, lookup, markdown_table,
                                   numbers_traceable, write_table)
 from s2t.usage import prog
 from study.findings import Finding, finding_section, findings, findings_table
-from study.models import (Model, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
+from study.models import (ModelResults, corrected, encoder_gain, explain_runs, load_study, mean_of_heads,
                           missed_targets, paper_runs, run_span)
 from study.tables import (ALIGNMENT_ANCHORS_MS, COMPARISONS, QUALITY, agreement_table, deletion_table,
                           differences_table, ground_truth_table, models_table, per_layer_table, quality_table,
@@ -41,25 +43,25 @@ HEATMAPS = ("layer_head_ca_vs_input", "layer_head_ca_vs_encoder")
 # ---------------------------------------------------------------- traceable values
 
 
-def derived(models: Sequence[Model]) -> dict[str, Any]:
+def derived(models: Sequence[ModelResults]) -> dict[str, Any]:
     """The only numbers computed here, by ``model/group``: mean of single heads, encoder minus input gain,
     agreement corrected for the saliency map's reliability."""
     runs = {f"{m.name}/{g}": {"mean_of_heads": {c: mean_of_heads(x, c) for c in COMPARISONS},
                               "encoder_minus_input": encoder_gain(x),
                               "corrected": {c: corrected(x, c, m.settings.get(g)) for c in COMPARISONS}}
             for m, g, x in explain_runs(models)}
-    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, "ca_vs_input", m.paper_settings.get(g)),
+    fine = {f"{m.name}/{g}/paper_resolution": {"corrected": corrected(x, CA_VS_INPUT, m.paper_settings.get(g)),
                                                 "paired": m.paired.get(g)}
             for m, g, x in paper_runs(models)}
     return {**runs, **fine}
 
 
-def study_values(models: Sequence[Model]) -> dict[str, Any]:
+def study_values(models: Sequence[ModelResults]) -> dict[str, Any]:
     """Everything report.md may quote: quality and metrics of every model, derived values, reference numbers."""
     return {"models": {m.name: {"quality": m.quality, "explain": m.groups, "settings": _listed(m.settings),
                                 "paper_resolution": m.paper, "paper_settings": _listed(m.paper_settings)}
                        for m in models},
-            "derived": derived(models), "reference": {**PAPER_EXTRA, **TARGETS, **_listed(PAPER_SETTING), **ALIGNMENT_ANCHORS_MS}}
+            "derived": derived(models), "reference": {**PAPER_EXTRA, **QUALITY_TARGETS, **_listed(PAPER_SETTING), **ALIGNMENT_ANCHORS_MS}}
 
 
 def _listed(x: Any) -> Any:
@@ -79,14 +81,14 @@ def study_numbers_traceable(text: str, study: Path) -> list[str]:
 # ---------------------------------------------------------------- report
 
 
-def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
+def agreement_figure(models: Sequence[ModelResults], folder: Path) -> Path | None:
     """Bars with CI of CA vs input and CA vs encoder Pearson per model and group."""
     cells = list(explain_runs(models))
     if not cells:
         return None
 
     def series(key: str) -> dict[str, list[float]]:
-        return {comparison_label(c): [as_float(lookup(x, "pearson", c, "all", key)) for _, _, x in cells]
+        return {comparison_label(c): [as_float((agreement(x, c) or {}).get(key)) for _, _, x in cells]
                 for c in COMPARISONS}
 
     fig = bar_plot.bars_figure([f"{m.name} / {g}" for m, g, _ in cells], series("mean"), series("ci_low"),
@@ -94,36 +96,27 @@ def agreement_figure(models: Sequence[Model], folder: Path) -> Path | None:
     return plots.save(bar_plot.legend_below(fig, 2), folder / "agreement_per_model.png")
 
 
-BUDGET_PANELS = (  # panel title, the measure by_cap summarises, its dashed level per run (None: no level)
+Level = Callable[[Metrics, Mapping[str, Any] | None], Stat | None]  # a run's dashed level: of its metrics and pairing
+BUDGET_PANELS: tuple[tuple[str, str, Level | None], ...] = (  # panel title, the measure by_cap summarises, its level
     ("split-half reliability of SPES", "split_half", None),
-    ("CA vs SPES, Pearson (dashed: coarse maps)", "pearson", ("paired", "runs", "coarse", "ca_vs_input", "mean")),
-    ("SPES in true spans, linear (dashed: CA)", "span_mass_signed", ("ground_truth", "signed", "ca", "mean")),
+    ("CA vs SPES, Pearson (dashed: coarse maps)", "pearson",
+     lambda x, paired: lookup(paired, "runs", "coarse", "ca_vs_input")),
+    ("SPES in true spans, linear (dashed: CA)", "span_mass_signed", lambda x, paired: linear_truth_share(x, "ca")),
 )
 
 
-def _at_caps(metrics: Mapping[str, Any], key: str) -> tuple[list[float], list[Any]]:
-    """A paper-resolution run's masks and ``key`` summary at each budget it passed; a run rescored after it was made
-    has its linear share at its final map only."""
-    caps = list(metrics["budget"]["input"]["by_cap"].values())
-    stats = [at.get(key) for at in caps]
-    if key == "span_mass_signed" and stats[-1] is None:
-        stats[-1] = lookup(metrics, "ground_truth", "signed", "input")
-    return [at["masks"]["mean"] for at in caps], stats
-
-
-def budget_panels(models: Sequence[Model]) -> dict[str, tuple[dict[str, Any], dict[str, float]]]:
+def budget_panels(models: Sequence[ModelResults]) -> dict[str, tuple[dict[str, Any], dict[str, float]]]:
     """What doubling the masks bought in each adaptive paper-resolution run, as ``budget_plot.budget_panels`` draws
     it: per panel of ``BUDGET_PANELS``, each run's summaries at every budget and its dashed level; {} without such
     runs."""
-    runs = {f"{m.name} / {g}": {**x, "paired": m.paired.get(g)} for m, g, x in paper_runs(models)
-            if lookup(x, "budget", "input", "by_cap")}
-    return {title: ({name: _at_caps(x, key) for name, x in runs.items()},
-                    {name: level for name, x in runs.items()
-                     if where and math.isfinite(level := as_float(lookup(x, *where)))})
+    runs = {f"{m.name} / {g}": (x, m.paired.get(g)) for m, g, x in paper_runs(models) if caps(x, "input")}
+    return {title: ({name: by_cap(x, "input", key) for name, (x, _) in runs.items()},
+                    {name: level for name, (x, paired) in runs.items()
+                     if where and math.isfinite(level := as_float((where(x, paired) or {}).get("mean")))})
             for title, key, where in BUDGET_PANELS} if runs else {}
 
 
-def budget_figure(models: Sequence[Model], folder: Path) -> Path | None:
+def budget_figure(models: Sequence[ModelResults], folder: Path) -> Path | None:
     """``budget_panels`` drawn as ``paper_resolution_budget.png`` in ``folder``, None without adaptive runs."""
     if not (panels := budget_panels(models)):
         return None
@@ -131,7 +124,7 @@ def budget_figure(models: Sequence[Model], folder: Path) -> Path | None:
                       folder / "paper_resolution_budget.png")
 
 
-def _run_figures(study: Path, models: Sequence[Model]) -> list[str]:
+def _run_figures(study: Path, models: Sequence[ModelResults]) -> list[str]:
     """Each run's layer x head heatmaps and first example utterance, embedded, with a link to its report."""
     parts = []
     for m, g, _ in explain_runs(models):
@@ -155,7 +148,7 @@ def _budget_link(study: Path, budget: Path | None) -> str:
             "word spans (dashed: CA's). A run rescored after it was made has its linear share at its final maps only.\n")
 
 
-def _missed(models: Sequence[Model]) -> str:
+def _missed(models: Sequence[ModelResults]) -> str:
     """A paragraph naming the explain runs left out because their model missed its target, "" when none."""
     missed = [f"{run_span(m, g)} ({measure} {fmt(v, QUALITY)})" for m, g, measure, v in missed_targets(models)]
     return f"\nLeft out of every table and finding (target missed): {', '.join(missed)}.\n" if missed else ""
@@ -168,7 +161,7 @@ def _inline(t: Table | None, empty: str = "No explain runs.") -> str:
     return f"{markdown_table(t.header, t.rows)}\n" + (f"\n{t.note}\n" if t.note else "")
 
 
-def _sections(study: Path, models: Sequence[Model], built: Mapping[str, Table | None], figure: Path | None,
+def _sections(study: Path, models: Sequence[ModelResults], built: Mapping[str, Table | None], figure: Path | None,
               budget: Path | None, found: Sequence[Finding]) -> list[str]:
     """The report's sections, in order."""
     per_layer = "\n".join(f"### {code_span(m.name)}\n\n{_inline(t)}" for m in models

@@ -1,4 +1,4 @@
-"""A study's finished explain runs rescored from their saved maps (``probes.evaluation.run.rescore``), no model pass."""
+"""A study's finished explain runs rescored from their saved maps (``probes.evaluation.job.rescore``), no model pass."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Sequence
 
 from probes.adapters.s2t import S2TProbe
 from probes.evaluation.identity import file_digest, weights_digest
-from probes.evaluation.run import rescore
+from probes.evaluation.job import rescore
 from probes.interface import ProbeModel
 from probes.store import read_json
 from study.aside import EXPLANATIONS
@@ -34,7 +34,7 @@ def explained_model(folder: Path) -> ProbeModel | None:
 
 def rescore_explanations(study: Study, only: Sequence[str] = ()) -> list[tuple[Path, bool]]:
     """Recompute the agreement scores of every finished explain run of the (selected) models from its maps.h5, without
-    a model pass (``probes.evaluation.run.rescore``), and their ground-truth shares too where the run's checkpoint is
+    a model pass (``probes.evaluation.job.rescore``), and their ground-truth shares too where the run's checkpoint is
     still here (its tokenizer is needed), with their report.md; returns the runs and whether their ground truth and
     report were rescored."""
     folders = [h5.parent for spec in study.models if not only or spec.name in only for runs in EXPLANATIONS

@@ -21,7 +21,7 @@ def seed_from_results(study: Study, spec: ModelSpec, folder: Path) -> bool:
     """On a machine without this model's training, take it from the committed results when they hold it under the
     same recipe: quality, ledger and explain runs are copied and training is marked done (without its checkpoint).
 
-    A group that still needs explaining then needs the checkpoint: ``study.explain`` says so.
+    A group that still needs explaining then needs the checkpoint: ``study.explain_groups`` says so.
     """
     committed = study.results / "models" / spec.name if study.results else None
     recipe = [*study.train, *spec.train]
@@ -51,7 +51,7 @@ def train_again(study: Study, spec: ModelSpec, folder: Path, scores: dict[str, A
     resumed, say), so every run must come from the new model: the committed ones are set aside
     (``explain.<time>/``, ``paper_resolution.<time>/``, made anew) and its scores replace the committed ones (kept as
     ``quality.committed.json``). ``train/retrain.json`` marks it under way until then, so that a run stopped
-    midway resumes it (``study.run.run_model``) rather than take the new model for the committed one.
+    midway resumes it (``study.pipeline.run_model``) rather than take the new model for the committed one.
     """
     marker = folder / "train" / RETRAIN
     if marker.is_file():

@@ -1,27 +1,15 @@
-"""A finished explain run's settings against those the study file now asks for, field by field."""
+"""A finished explain run's settings against those the study file now asks for, as dataclasses, field by field."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping
 
-from probes.evaluation.cli import config_from_args
-from probes.evaluation.run import with_defaults
-from probes.metrics.summary import json_ready
-
-
-def _leaves(x: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested dict's values by dotted path."""
-    if not isinstance(x, dict):
-        return {prefix: x}
-    return {k: v for key, value in x.items() for k, v in _leaves(value, f"{prefix}.{key}" if prefix else key).items()}
+from probes.evaluation.settings import config_changes, read_config
+from probes.store import read_json
 
 
-def changed_settings(out: Path, options: Sequence[str]) -> list[str]:
-    """The explanation settings (``spes.masks``, ...) of the finished run in ``out`` that ``options`` now set otherwise."""
-    wanted = json_ready(dataclasses.asdict(config_from_args(options)))
-    saved = with_defaults(json.loads((out / "settings.json").read_text()).get("config") or {}, wanted)
-    before, now = _leaves(saved), _leaves(wanted)
-    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+def changed_settings(out: Path, explain: Mapping[str, Any]) -> list[str]:
+    """The explanation settings (``spes.masks``, ...) of the finished run in ``out`` that the study file's ``explain``
+    mapping now sets otherwise."""
+    return config_changes(read_json(out / "settings.json").get("config") or {}, read_config(explain))

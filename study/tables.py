@@ -6,15 +6,18 @@ import math
 import re
 from typing import Any, Iterator, Mapping, Sequence
 
-from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, TARGETS
+from probes.metrics_layout import (agreement, baseline, boundary_error, curve_auc, curve_kind, curve_sources,
+                                   estimators, has_truth, linear_truth_share, masks_spent, per_head, per_layer,
+                                   seed_reliability, split_half, tokens_per_word, truth_per_head, truth_share, views)
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT
+from probes.report.paper import PAPER, PAPER_EXTRA, PAPER_SETTING, QUALITY_TARGETS
 from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SHARE, Stat, Table, as_float, best_view,
                                   code_span, comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
                                   mean_count, paper_number, stat_columns)
-from study.models import (Model, ca_stat, curve_kind, explain_runs, map_reliability, mean_of_heads, paper_runs,
-                          targets)
+from study.models import ModelResults, ca_stat, explain_runs, map_reliability, mean_of_heads, paper_runs, targets
 
 QUALITY = ".1f"  # WER, CER, BLEU, minutes
-COMPARISONS = ("ca_vs_input", "ca_vs_encoder")
+COMPARISONS = (CA_VS_INPUT, CA_VS_ENCODER)
 
 
 def _raw(x: Any) -> str:
@@ -24,7 +27,7 @@ def _raw(x: Any) -> str:
     return str(int(x)) if float(x).is_integer() else f"{float(x):g}"
 
 
-def models_table(models: Sequence[Model]) -> Table:
+def models_table(models: Sequence[ModelResults]) -> Table:
     """Name, kind, preset, parameters, languages, tasks, training steps and minutes, explained groups."""
     rows, csv_rows = [], []
     for m in models:
@@ -39,7 +42,7 @@ def models_table(models: Sequence[Model]) -> Table:
                  "rows evaluate.py explained.")
 
 
-def _quality_rows(m: Model) -> Iterator[tuple[str, Any, str, bool | None]]:
+def _quality_rows(m: ModelResults) -> Iterator[tuple[str, Any, str, bool | None]]:
     """(measure, value, target text, target met) of one model: WER and CER per language, BLEU per direction."""
     q, goal = m.quality, targets(m.quality)
     for lang, v in (q.get("wer") or {}).items():
@@ -50,7 +53,7 @@ def _quality_rows(m: Model) -> Iterator[tuple[str, Any, str, bool | None]]:
         yield f"BLEU {direction}", v, f"≥ {_raw(goal['bleu_min'])}", as_float(v) >= goal["bleu_min"]
 
 
-def quality_table(models: Sequence[Model]) -> Table:
+def quality_table(models: Sequence[ModelResults]) -> Table:
     """WER, CER and BLEU of every model, with the issue's targets and whether each is met."""
     rows, csv_rows = [], []
     for m in models:
@@ -64,24 +67,24 @@ def quality_table(models: Sequence[Model]) -> Table:
             csv_rows.append([m.name, measure, v, target, verdict])
     return Table("quality", "Quality on the test sets", ["model", "measure", "value", "target", "met"], rows,
                  ["model", "measure", "value", "target", "met"], csv_rows,
-                 f"Targets (each model's quality.json records its own; the default): WER ≤ {_raw(TARGETS['wer_max'])} % "
-                 f"per language, BLEU ≥ {_raw(TARGETS['bleu_min'])} per direction, beam search. A model is explained only "
+                 f"Targets (each model's quality.json records its own; the default): WER ≤ {_raw(QUALITY_TARGETS['wer_max'])} % "
+                 f"per language, BLEU ≥ {_raw(QUALITY_TARGETS['bleu_min'])} per direction, beam search. A model is explained only "
                  f"on the groups where it meets its target. The paper (EuroParl-ST): English WER {paper_number(PAPER_EXTRA['wer_en_low'])}–"
                  f"{paper_number(PAPER_EXTRA['wer_en_high'])}.")
 
 
-def _spes_setting(m: Model, group: str, paper: bool = False) -> tuple[str, str]:
+def _spes_setting(m: ModelResults, group: str, paper: bool = False) -> tuple[str, str]:
     """SPES segments per 500 frames and masks per utterance (mean spent) of one explain run (or its paper-resolution
     twin), "n/a" when unknown."""
     settings, metrics = (m.paper_settings, m.paper) if paper else (m.settings, m.groups)
     spes = lookup(settings.get(group), "config", "spes") or {}
     segments = "/".join(str(g) for g in spes.get("granularities") or []) or "n/a"
-    spent = lookup(metrics[group], "budget", "input", "masks", "mean")
+    spent = (masks_spent(metrics[group], "input") or {}).get("mean")
     masks = mean_count(spent) if spent is not None else _raw(spes.get("masks"))
     return segments, masks
 
 
-def differences_table(models: Sequence[Model]) -> Table | None:
+def differences_table(models: Sequence[ModelResults]) -> Table | None:
     """Our setting against the paper's, measured per explain run: what could explain a finding that differs."""
     runs = list(explain_runs(models))
     if not runs:
@@ -92,7 +95,7 @@ def differences_table(models: Sequence[Model]) -> Table | None:
          *(_raw(m.quality.get("parameters")) for m, _, _ in runs)],
         ["output vocabulary", _raw(paper["vocab_size"]), *(_raw(m.quality.get("vocab_size")) for m, _, _ in runs)],
         ["hypothesis tokens per word", "not published",
-         *(mean_ci(lookup(x, "hypothesis", "tokens_per_word"), ".2f") for _, _, x in runs)],
+         *(mean_ci(tokens_per_word(x), ".2f") for _, _, x in runs)],
         ["speech", "EuroParl-ST (real)", *((m.quality.get("speech") or {}).get(g, "synthetic (espeak-ng)")
                                            for m, g, _ in runs)],
         ["SPES segments per 500 frames", "/".join(map(str, paper["spes_granularities"])),
@@ -110,7 +113,7 @@ def differences_table(models: Sequence[Model]) -> Table | None:
                  "map's reliability from its metrics.json.")
 
 
-def resolution_table(models: Sequence[Model]) -> Table | None:
+def resolution_table(models: Sequence[ModelResults]) -> Table | None:
     """CA vs input saliency at the paper's resolution (few utterances) beside the study's coarse maps: whole-map and
     per-token Pearson, the maps' noise (split-half, and across two seeds when measured) and their share in the true
     word spans."""
@@ -118,9 +121,9 @@ def resolution_table(models: Sequence[Model]) -> Table | None:
     for m, g, fine in paper_runs(models):
         coarse = m.groups.get(g) or {}
         for label, x, paper in (("paper's", fine, True), ("study's", coarse, False)):
-            s, token = ca_stat(x, "ca_vs_input"), ca_stat(x, "ca_vs_input", "pearson_token")
-            half, twins = lookup(x, "budget", "input", "split_half"), lookup(x, "reliability", "input")
-            truth = lookup(x, "ground_truth", "input")
+            s, token = ca_stat(x, CA_VS_INPUT), ca_stat(x, CA_VS_INPUT, "pearson_token")
+            half, twins = split_half(x, "input"), seed_reliability(x, "input")
+            truth = truth_share(x, "input")
             segments, masks = _spes_setting(m, g, paper) if x else ("n/a", "n/a")
             rows.append([code_span(m.name), code_span(g), label, segments, masks,
                          *(mean_ci(v, CORR) if v else "n/a" for v in (s, token)),
@@ -151,7 +154,7 @@ def resolution_table(models: Sequence[Model]) -> Table | None:
 PAIRED_LABELS = {"coarse": "study's (coarse)", "first_doubling": "paper's, first doubling", "paper": "paper's"}
 
 
-def paired_table(models: Sequence[Model]) -> Table | None:
+def paired_table(models: Sequence[ModelResults]) -> Table | None:
     """Each paper-resolution run beside its group's coarse run on the utterances both explained (the adaptive run also
     as its first doubling left it), with the differences paired utterance by utterance."""
     rows, csv_rows = [], []
@@ -190,27 +193,27 @@ def paired_table(models: Sequence[Model]) -> Table | None:
                  + (f" {LINEAR_NOTE} CA − input map: CA's share minus it, per utterance." if linear else ""))
 
 
-def _best_cell(block: Mapping[str, Any] | None, view: str, prefix: str) -> tuple[str, list[Any]]:
-    """Best layer or head of a comparison as "value (layer k)", with its CSV cells."""
-    best = best_view((block or {}).get(view) or {})
+def _best_cell(views: Mapping[str, Stat], prefix: str) -> tuple[str, list[Any]]:
+    """Best layer or head of a comparison (its ``per_layer`` or ``per_head``) as "value (layer k)", with its CSV
+    cells."""
+    best = best_view(views)
     if not best:
         return "n/a", ["", *csv_stat(None)]
     return f"{fmt(best[1]['mean'], CORR)} ({prefix} {best[0]})", [best[0], *csv_stat(best[1])]
 
 
-def agreement_table(models: Sequence[Model]) -> Table | None:
+def agreement_table(models: Sequence[ModelResults]) -> Table | None:
     """Pearson per model, group and comparison: all heads [CI], best layer, best head, mean of heads, random."""
     rows, csv_rows = [], []
     for m, g, x in explain_runs(models):
         for c in COMPARISONS:
-            block = lookup(x, "pearson", c)
-            layer, layer_csv = _best_cell(block, "per_layer", "layer")
-            head, head_csv = _best_cell(block, "per_head", "head")
-            heads, rand = mean_of_heads(x, c), lookup(x, "pearson", "baselines", c.removeprefix("ca_vs_"), "random")
-            s, rel = lookup(block, "all"), map_reliability(x, c.removeprefix("ca_vs_"))
-            token = lookup(x, "pearson_token", c, "all")
+            layer, layer_csv = _best_cell(per_layer(x, c), "layer")
+            head, head_csv = _best_cell(per_head(x, c), "head")
+            heads, rand = mean_of_heads(x, c), baseline(x, c.removeprefix("ca_vs_"), "random")
+            s, rel = agreement(x, c), map_reliability(x, c.removeprefix("ca_vs_"))
+            token = agreement(x, c, "pearson_token")
             rows.append([code_span(m.name), code_span(g), comparison_label(c),
-                         mean_ci(s, CORR) if block else "not computed", mean_ci(token, CORR) if token else "n/a",
+                         mean_ci(s, CORR) if views(x, c) else "not computed", mean_ci(token, CORR) if token else "n/a",
                          layer, head, fmt(heads, CORR), mean_ci(rand, CORR),
                          mean_ci(rel, CORR) if rel else "not measured", count(s) if s else "n/a"])
             csv_rows.append([m.name, g, c, *csv_stat(s), *csv_stat(token)[:3], *layer_csv, *head_csv,
@@ -250,17 +253,17 @@ def _stats_table(name: str, title: str, ids: Sequence[str], labels: Sequence[str
                  [[*i, *(v for s in st for v in csv_stat(s))] for i, st in rows], note)
 
 
-def spearman_table(models: Sequence[Model]) -> Table | None:
+def spearman_table(models: Sequence[ModelResults]) -> Table | None:
     """Spearman of CA (all layers and heads) vs each saliency map, and of the random map vs input saliency."""
-    rows = [((m.name, g), [ca_stat(x, "ca_vs_input", "spearman"), ca_stat(x, "ca_vs_encoder", "spearman"),
-                           lookup(x, "spearman", "baselines", "input", "random")]) for m, g, x in explain_runs(models)]
+    rows = [((m.name, g), [ca_stat(x, CA_VS_INPUT, "spearman"), ca_stat(x, CA_VS_ENCODER, "spearman"),
+                           baseline(x, "input", "random", "spearman")]) for m, g, x in explain_runs(models)]
     return _stats_table("agreement_spearman", "Agreement of CA with saliency (Spearman)", ["model", "group"],
                         ["CA vs input", "CA vs encoder", "random vs input"], rows, CORR)
 
 
-def per_layer_table(m: Model) -> Table | None:
+def per_layer_table(m: ModelResults) -> Table | None:
     """Pearson of each decoder layer's head-averaged CA vs input saliency, one column per group of the model."""
-    blocks = {g: lookup(x, "pearson", "ca_vs_input", "per_layer") or {} for g, x in m.groups.items()}
+    blocks = {g: per_layer(x, CA_VS_INPUT) for g, x in m.groups.items()}
     layers = sorted({int(l) for b in blocks.values() for l in b})
     if not layers:
         return None
@@ -272,13 +275,13 @@ def per_layer_table(m: Model) -> Table | None:
                  [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
 
 
-def deletion_table(models: Sequence[Model], mode: str = "deletion") -> Table | None:
+def deletion_table(models: Sequence[ModelResults], mode: str = "deletion") -> Table | None:
     """AUC per model and group of CA, pooled and full saliency and the random map (text curves if any)."""
     sources = ("ca", "saliency_pooled", "saliency_full", "random")
     rows = []
     for m, g, x in explain_runs(models):
-        if auc := x.get(f"{mode}_auc") or {}:
-            stats = [lookup(auc, s, curve_kind(auc)) for s in sources]
+        if curve_sources(x, mode):
+            stats = [curve_auc(x, s, curve_kind(x, mode), mode) for s in sources]
             rows.append(((m.name, g, next((s["metric"] for s in stats if s), "")), stats))
     paper = ", ".join(f"{display_name(s)} {paper_number(v)}" for s, v in PAPER["deletion_auc_wer"].items())
     return _stats_table(f"{mode}_auc", f"{mode.capitalize()} AUC", ["model", "group", "curve"],
@@ -288,18 +291,17 @@ def deletion_table(models: Sequence[Model], mode: str = "deletion") -> Table | N
                         + (f" Paper (WER): {paper}." if mode == "deletion" else ""))
 
 
-def ground_truth_table(models: Sequence[Model]) -> Table | None:
+def ground_truth_table(models: Sequence[ModelResults]) -> Table | None:
     """Share of relevance inside the true word span per model and group: CA, best head, saliency, baselines, and the
     saliency maps' linear shares when the runs made them."""
     keys = ("input", "encoder", "uniform", "random")
-    runs = [(m, g, x) for m, g, x in explain_runs(models) if x.get("ground_truth")]
-    linear = [k for k in ("input", "encoder") if any(lookup(x, "ground_truth", "signed", k) for _, _, x in runs)]
+    runs = [(m, g, x) for m, g, x in explain_runs(models) if has_truth(x)]
+    linear = [k for k in ("input", "encoder") if any(linear_truth_share(x, k) for _, _, x in runs)]
     rows = []
     for m, g, x in runs:
-        truth = x["ground_truth"]
-        best = best_view(lookup(truth, "ca", "per_head") or {}) or ("", None)
-        rows.append(((m.name, g, best[0]), [lookup(truth, "ca", "all"), best[1], *(truth.get(k) for k in keys),
-                                            *(lookup(truth, "signed", k) for k in linear)]))
+        best = best_view(truth_per_head(x)) or ("", None)
+        rows.append(((m.name, g, best[0]), [truth_share(x), best[1], *(truth_share(x, k) for k in keys),
+                                            *(linear_truth_share(x, k) for k in linear)]))
     return _stats_table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                         ["model", "group", "best head"], ["CA", "best CA head", *(display_name(k) for k in keys),
                                                           *(f"{display_name(k)}, linear" for k in linear)], rows,
@@ -312,13 +314,13 @@ ALIGNMENT_NOTE = ("The model's alignment heads: the heads its makers chose for w
                   + ", ".join(f"{name} {ms} ms" for name, ms in ALIGNMENT_ANCHORS_MS.items()) + ".")
 
 
-def timestamps_table(models: Sequence[Model]) -> Table | None:
+def timestamps_table(models: Sequence[ModelResults]) -> Table | None:
     """Mean absolute word-boundary error (ms) per model and group of each timestamp estimator; the alignment heads'
     column (and the published anchors) where a model names alignment heads."""
-    runs = [(m, g, x) for m, g, x in explain_runs(models) if x.get("timestamps")]
-    aligned = any(lookup(x, "timestamps", "ca_alignment_heads", "mae_ms") for _, _, x in runs)
+    runs = [(m, g, x) for m, g, x in explain_runs(models) if estimators(x)]
+    aligned = any(boundary_error(x, "ca_alignment_heads") for _, _, x in runs)
     names = ("ca", *(("ca_alignment_heads",) if aligned else ()), "input", "encoder", "ctc")
     return _stats_table("timestamps", "Word timestamps: mean absolute boundary error (ms, lower = better)",
                         ["model", "group"], [display_name(n) for n in names],
-                        [((m.name, g), [lookup(x, "timestamps", n, "mae_ms") for n in names]) for m, g, x in runs], MS,
+                        [((m.name, g), [boundary_error(x, n) for n in names]) for m, g, x in runs], MS,
                         ALIGNMENT_NOTE if aligned else "")

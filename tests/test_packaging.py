@@ -30,7 +30,8 @@ HELP_SAYS = {  # a word each command's --help must print
     "crossprobe-study": "--dry-run", "crossprobe-study-report": "quality.json",
     "crossprobe-import-whisper": "CTranslate2", "crossprobe-librivox": "pocketsphinx",
     "crossprobe-mustc": "FBK", "crossprobe-europarl-st": "segments.lst", "crossprobe-covost": "covost_v2",
-    "crossprobe-common-voice": "validated",
+    "crossprobe-common-voice": "validated", "crossprobe-plot-curves": "--mark",
+    "crossprobe-resolution-pairs": "LABEL=DIR",
 }
 
 

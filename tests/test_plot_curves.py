@@ -1,4 +1,4 @@
-"""benchmarks.plot_curves: segments of a resumed run merge into one curve per metric."""
+"""s2t.plot_curves (crossprobe-plot-curves): segments of a resumed run merge into one curve per metric."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.plot_curves import main, merged_curves, parse_mark
+from s2t.plot_curves import main, merged_curves, parse_mark
 
 HEADER = "epoch,step,train/loss,valid/bleu/en-de,valid/wer/en\n"
 

@@ -83,7 +83,7 @@ class WhisperProbe:
 
         ``int8``: an approximation for CPUs, as faster-whisper runs there: every linear layer's weights quantised to
         int8 per tensor, activations quantised on the fly (``torch.ao.quantization.quantize_dynamic``). Its maps differ
-        from the exact model's; benchmarks/approximations.py measures by how much, beside two mask seeds.
+        from the exact model's; experiments/approximations.py measures by how much, beside two mask seeds.
         """
         model = WhisperForConditionalGeneration.from_pretrained(str(name_or_path),
                                                                 attn_implementation=attn_implementation).eval()

@@ -1,9 +1,13 @@
 """Explain a checkpoint's outputs: cross-attention against saliency, with metrics, tables and figures.
 
-    crossprobe-evaluate --ckpt CKPT --manifest DIR/test.tsv --out OUTDIR [--methods spes,encoder]
-        [--masks N] [--limit K] [--devices 2 --strategy ddp]
+    crossprobe-evaluate --ckpt CKPT --manifest DIR/test.tsv --out OUTDIR [--explain.methods [spes,encoder]]
+        [--explain.spes.masks N] [--limit K] [--devices 2 --strategy ddp]
     crossprobe-evaluate --hf WHISPER_FOLDER --manifest DIR/test.tsv --out OUTDIR   # a Hugging Face Whisper
+    crossprobe-evaluate ... --print_config > run.yaml; crossprobe-evaluate --config run.yaml   # the same run
 
+The explanation settings are ``ExplainConfig``'s fields (``--explain.spes.masks``, ``--explain.encoder.keep_prob``,
+...; ``--explain '{spes: {masks: 8}}'`` sets several), the ``explain:`` section of a ``--config`` file; the earlier
+flags (``--masks``, ``--encoder-masks``, ``--methods spes,encoder``, ``--no-deletion-decode``, ...) set them too.
 ``python evaluate.py`` in a checkout and ``python -m probes.evaluation`` are the same command. Writes
 OUTDIR/metrics.json, utterances.jsonl, maps.h5, report.md, tables/ and figures/, and logs the
 headline numbers, a per-utterance table, charts and figures, and its outputs as an artifact, to
@@ -13,89 +17,52 @@ where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
+
 from probes.adapters import S2TProbe
 from probes.evaluation.identity import file_digest, weights_digest
 from probes.evaluation.publish import log_to_wandb, write_outputs
-from probes.evaluation.run import ConfigMismatchError, EvaluationJob, run
-from probes.explain import METHODS, ExplainConfig
-from probes.interface import FILLS, ProbeModel
-from probes.report.tables import CORR, comparison_label, lookup, mean_ci
-from probes.saliency.encoder import EncoderSaliencyConfig
-from probes.saliency.perturbation import ESTIMATORS, PRECISIONS
-from probes.saliency.pooling import POOLERS
-from probes.saliency.spes import SpesConfig
+from probes.evaluation.job import ConfigMismatchError, EvaluationJob, run
+from probes.evaluation.settings import EXPLAIN, add_explain_arguments, add_shorthands
+from probes.interface import ProbeModel
+from probes.metrics_layout import agreement, explained_count, skipped
+from probes.records import CA_VS_INPUT
+from probes.report.tables import CORR, comparison_label, mean_ci
 from s2t.data.manifest import ManifestError
 from s2t.module import CheckpointMismatchError
 from s2t.quiet import silence
 from s2t.usage import prog
 
 
-def parser() -> argparse.ArgumentParser:
-    """Command-line options."""
-    p = argparse.ArgumentParser(prog=prog("probes.evaluation"), description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--ckpt", type=Path, help="checkpoint written by train.py")
-    model.add_argument("--hf", metavar="NAME_OR_FOLDER",
-                       help="a Hugging Face Whisper (WhisperForConditionalGeneration with its processor): a folder "
-                            "saved by save_pretrained, or a hub name such as openai/whisper-tiny, which needs the "
-                            "network or the hub cache; needs the hf extra (pip install -e .[hf])")
+def parser() -> ArgumentParser:
+    """Command-line options: the model, the rows and where the run goes; the explanation settings (``--explain.*``,
+    from ``ExplainConfig``); the earlier flags that set them. ``--config FILE`` reads any of them from YAML."""
+    p = ArgumentParser(prog=prog("probes.evaluation"), description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", action=ActionConfigFile,
+                   help="a YAML file of these options, as --print_config writes it; options after it override it")
+    p.add_argument("--ckpt", type=Path | None, help="checkpoint written by train.py (or --hf)")
+    p.add_argument("--hf", type=str | None, metavar="NAME_OR_FOLDER",
+                   help="a Hugging Face Whisper (WhisperForConditionalGeneration with its processor): a folder "
+                        "saved by save_pretrained, or a hub name such as openai/whisper-tiny, which needs the "
+                        "network or the hub cache; needs the hf extra (pip install -e .[hf])")
     p.add_argument("--int8", action="store_true",
                    help="with --hf: quantise every linear layer to int8 (CPU), an approximation whose maps differ from the "
-                        "exact model's (benchmarks/approximations.py measures by how much)")
+                        "exact model's (experiments/approximations.py measures by how much)")
     p.add_argument("--manifest", type=Path, required=True, help="manifest TSV (its .align.jsonl sidecar gives ground truth)")
     p.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a run with the same settings)")
-    p.add_argument("--methods", default="spes,encoder", help=f"comma-separated saliency methods among {','.join(METHODS)}")
-    p.add_argument("--masks", type=int, default=SpesConfig.masks, help="SPES masks per utterance (paper: 20000)")
-    p.add_argument("--encoder-masks", type=int, default=EncoderSaliencyConfig.masks,
-                   help="encoder-output saliency masks per utterance (the decoder alone runs per mask)")
-    p.add_argument("--granularities", default=",".join(map(str, SpesConfig.granularities)),
-                   help="SLIC segments per 500 frames, comma-separated (paper: 2000,2500,3000, which needs thousands "
-                        "of masks for a stable map: benchmarks/RESULTS.md)")
-    p.add_argument("--estimator", choices=ESTIMATORS, default="contrast",
-                   help="occlusion estimator: mean score of the masks occluding a cell minus that of the masks keeping "
-                        "it (contrast), SPES's plain mean over the occluding masks (occluded), or a ridge regression of "
-                        "the scores on all units at once (ridge: every mask informs every cell)")
-    p.add_argument("--target-reliability", type=float, metavar="R",
-                   help="adaptive budget: keep doubling an utterance's masks (from --masks / --encoder-masks) until the "
-                        "map's split-half reliability reaches R, or --max-masks are spent (near R, adding only what "
-                        "Spearman-Brown predicts R needs); both are recorded per utterance (metrics.json budget.*)")
-    p.add_argument("--max-masks", type=int, default=SpesConfig.max_masks,
-                   help="cap of the adaptive budget, per map and utterance")
-    p.add_argument("--antithetic", action="store_true",
-                   help="follow each random mask by its complement (keep probability 0.5 only)")
-    p.add_argument("--precision", choices=PRECISIONS, default=SpesConfig.precision,
-                   help="of the perturbed passes: bf16 runs them under bfloat16 autocast, faster only where the "
-                        "hardware has bfloat16 units (14x slower on a CPU without them) and safe only on a trained "
-                        "model; measure both with benchmarks/precision.py")
-    p.add_argument("--keep-prob", type=float, default=SpesConfig.keep_prob,
-                   help="probability that a segment or cell is kept by a mask")
-    p.add_argument("--fill", choices=FILLS, default=SpesConfig.fill,
-                   help="what an occluded input cell becomes (SPES masks, deletion and insertion curves): the model's "
-                        "neutral value (model: 0 after our CMVN, digital silence on Whisper's log-mel) or 0 (zero, the "
-                        "SPES release's choice whatever the features' scale)")
-    p.add_argument("--batch-size", type=int, default=32, help="perturbed copies per forced-decoding call")
-    p.add_argument("--reliability", action="store_true",
-                   help="compute each occlusion map twice, with two mask seeds, and report their agreement (the "
-                        "maps' noise level; doubles their cost)")
-    p.add_argument("--pooling", choices=POOLERS, default="max2d", help="input saliency -> encoder frames")
-    p.add_argument("--beam", type=int, default=5, help="beam size of the explained hypothesis")
-    p.add_argument("--deletion-steps", type=int, default=20, help="deletion levels: every 100/N percent")
-    p.add_argument("--no-deletion-decode", action="store_true", help="skip the WER/BLEU deletion curves (re-decoding)")
-    p.add_argument("--timestamp-heads", default="all", help="CA view for timestamps: all, layer:6, heads:6.1,5.3, ...")
-    p.add_argument("--limit", type=int, help="explain only the first K rows")
-    p.add_argument("--tasks", help="comma-separated tasks to explain (default: all rows)")
-    p.add_argument("--languages", help="comma-separated languages: only rows whose source and target are among them")
-    p.add_argument("--pairs", help="comma-separated source-target pairs, e.g. en-en (English ASR) or en-it,it-en")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int | None, help="explain only the first K rows")
+    p.add_argument("--tasks", type=str | None, help="comma-separated tasks to explain (default: all rows)")
+    p.add_argument("--languages", type=str | None,
+                   help="comma-separated languages: only rows whose source and target are among them")
+    p.add_argument("--pairs", type=str | None,
+                   help="comma-separated source-target pairs, e.g. en-en (English ASR) or en-it,it-en")
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator (cpu, gpu, auto)")
-    p.add_argument("--devices", default="auto",
+    p.add_argument("--devices", type=int | str, default="auto",
                    help="devices per node, each explaining a shard; auto on CPU: one single-thread worker process per "
                         "core (forked, strategy ddp_fork), faster than one multi-threaded process, above all on a busy "
                         "machine; 1: one process with torch's threads")
@@ -103,28 +70,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--no-report", action="store_true", help="metrics only: no report, tables or figures")
     p.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
+    add_explain_arguments(p)
+    add_shorthands(p)
     return p
 
 
-def explain_config(a: argparse.Namespace) -> ExplainConfig:
-    """The ``ExplainConfig`` the options describe."""
-    granularities = tuple(int(g) for g in a.granularities.split(","))
-    common = dict(keep_prob=a.keep_prob, batch_size=a.batch_size, seed=a.seed, estimator=a.estimator,
-                  antithetic=a.antithetic, target_reliability=a.target_reliability, max_masks=a.max_masks,
-                  precision=a.precision)
-    return ExplainConfig(
-        methods=tuple(m.strip() for m in a.methods.split(",") if m.strip()),
-        spes=SpesConfig(masks=a.masks, granularities=granularities, fill=a.fill, **common),
-        encoder=EncoderSaliencyConfig(masks=a.encoder_masks, **common),
-        pooling=a.pooling, beam_size=a.beam, deletion_steps=a.deletion_steps,
-        decode_deletion=not a.no_deletion_decode, timestamp_heads=a.timestamp_heads, reliability=a.reliability,
-        seed=a.seed,
-    )
-
-
-def config_from_args(argv: Sequence[str]) -> ExplainConfig:
-    """The ``ExplainConfig`` that evaluate.py's explanation options ``argv`` (``--masks 8 ...``, no model) describe."""
-    return explain_config(parser().parse_args(["--ckpt", "-", "--manifest", "-", "--out", "-", *argv]))
+def options(argv: Sequence[str] | None = None) -> Namespace:
+    """The parsed command line, its ``explain`` an ``ExplainConfig``; exits with a usage error when no model or two
+    are given, ValueError for an explanation setting no run can honour."""
+    p = parser()
+    a = p.parse_args(argv)
+    if (a.ckpt is None) == (a.hf is None):
+        p.error("give the model to explain: --ckpt or --hf, one of them")
+    return p.instantiate(a)
 
 
 def publish(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str, Any]], model: Any, report: bool,
@@ -138,13 +96,13 @@ def publish(job: EvaluationJob, metrics: dict[str, Any], records: list[dict[str,
 def closing_line(metrics: dict[str, Any], out: Path, report: bool) -> str:
     """The line evaluate.py ends with: utterances explained and skipped, the headline agreement (CA vs input
     saliency, Pearson mean with its 95% interval, where computed) and where the report (or the results) is."""
-    agreement = lookup(metrics, "pearson", "ca_vs_input", "all")
-    headline = f"{comparison_label('ca_vs_input')} (Pearson) {mean_ci(agreement, CORR)}; " if agreement else ""
+    s = agreement(metrics, CA_VS_INPUT)
+    headline = f"{comparison_label(CA_VS_INPUT)} (Pearson) {mean_ci(s, CORR)}; " if s else ""
     where = f"report: {out / 'report.md'}" if report else f"results in {out}"
-    return f"explained {metrics['utterances']} utterance(s), {len(metrics['skipped'])} skipped; {headline}{where}"
+    return f"explained {explained_count(metrics)} utterance(s), {len(skipped(metrics))} skipped; {headline}{where}"
 
 
-def load_model(a: argparse.Namespace) -> tuple[ProbeModel, dict[str, str]]:
+def load_model(a: Namespace) -> tuple[ProbeModel, dict[str, str]]:
     """The probed model and its identity (a resumed run must explain the same weights); ValueError if unusable."""
     if a.ckpt is not None:
         if a.int8:
@@ -194,15 +152,10 @@ def show_progress_lines() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``crossprobe-evaluate``, ``python -m probes.evaluation`` and ``python evaluate.py``; the exit status."""
-    a = parser().parse_args(argv)
     silence()
     show_progress_lines()
     try:
-        config = explain_config(a)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:
+        a = options(argv)
         model, identity = load_model(a)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -210,10 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = tuple(a.tasks.split(",")) if a.tasks else None
     languages = tuple(a.languages.split(",")) if a.languages else None
     pairs = tuple(a.pairs.split(",")) if a.pairs else None
-    job = EvaluationJob(a.manifest, a.out, config, a.limit, tasks, languages, pairs, identity)
-    devices = int(a.devices) if a.devices.isdigit() else a.devices
+    job = EvaluationJob(a.manifest, a.out, a[EXPLAIN], a.limit, tasks, languages, pairs, identity)
     try:
-        results = run(model, job, a.accelerator, devices, a.strategy, a.num_nodes)
+        results = run(model, job, a.accelerator, a.devices, a.strategy, a.num_nodes)
     except (ConfigMismatchError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

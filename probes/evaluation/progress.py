@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 if TYPE_CHECKING:
-    from probes.evaluation.run import EvaluationJob
+    from probes.evaluation.job import EvaluationJob
 
 POLL_S = 1.0  # how often rank zero counts the record files
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import wandb
 
-from probes.evaluation.run import EvaluationJob, write_run_report
+from probes.evaluation.job import EvaluationJob, write_run_report
 from probes.evaluation.wandb_panels import figure_images, layer_head_panels, summary_numbers, utterance_table
 from probes.interface import ProbeModel, describe
 from s2t.loggers import SafeWandbLogger, artifact_name

@@ -10,10 +10,12 @@ import wandb
 
 from probes.metrics.summary import PER_HEAD_COLUMNS, per_head_grid, per_head_rows, scalars
 from probes.metrics.text import normalizer, sentence_bleu, wer
-from probes.report.run import example_caption
-from probes.report.tables import comparison_label, lookup
+from probes.metrics_layout import comparisons, explained_count, per_head, skipped
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT, score, share
+from probes.report.run_report import example_caption
+from probes.report.tables import comparison_label
 
-UTTERANCE_COLUMNS = ["id", "task", "pair", "reference", "hypothesis", "wer", "bleu", "ca_vs_input", "ca_vs_encoder",
+UTTERANCE_COLUMNS = ["id", "task", "pair", "reference", "hypothesis", "wer", "bleu", CA_VS_INPUT, CA_VS_ENCODER,
                      "span_ca", "span_input", "span_encoder", "skipped", "example"]
 INTERVAL_FIELDS = ("ci_low", "ci_high", "n")  # logged beside each headline mean, as ``<key>/<field>``
 
@@ -37,8 +39,8 @@ def text_scores(record: Mapping[str, Any], model: Any) -> tuple[float | None, fl
 
 def utterance_row(record: Mapping[str, Any], model: Any, example: Path | None) -> list[Any]:
     """One utterance's row of ``UTTERANCE_COLUMNS``."""
-    agreement = [finite(lookup(record, "agreement", c, "all", "pearson")) for c in ("ca_vs_input", "ca_vs_encoder")]
-    spans = [finite(lookup(record, "ground_truth", *path)) for path in (("ca", "all"), ("input",), ("encoder",))]
+    agreement = [finite(score(record, c)) for c in (CA_VS_INPUT, CA_VS_ENCODER)]
+    spans = [finite(share(record, source)) for source in ("ca", "input", "encoder")]
     image = wandb.Image(str(example), caption=example_caption(record)) if example is not None else None
     return [record["id"], record["task"], f"{record['src_lang']}-{record['tgt_lang']}", record.get("reference"),
             record.get("hypothesis"), *text_scores(record, model), *agreement, *spans, record.get("skipped"), image]
@@ -56,11 +58,11 @@ def layer_head_panels(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Per CA comparison: its per-head Pearson table (``probe/per_head/...``) and an interactive chart of it
     (``probe/layer_head/...``): one line per layer across its heads."""
     panels: dict[str, Any] = {}
-    for target, block in (metrics.get("pearson") or {}).items():
-        if not target.startswith("ca_vs_") or not block.get("per_head"):
+    for target in comparisons(metrics):
+        if not (by_head := per_head(metrics, target)):
             continue
-        panels[f"probe/per_head/{target}"] = wandb.Table(columns=PER_HEAD_COLUMNS, data=per_head_rows(block["per_head"]))
-        grid = per_head_grid(block["per_head"])  # (L, H), 1-based in labels
+        panels[f"probe/per_head/{target}"] = wandb.Table(columns=PER_HEAD_COLUMNS, data=per_head_rows(by_head))
+        grid = per_head_grid(by_head)  # (L, H), 1-based in labels
         panels[f"probe/layer_head/{target}"] = wandb.plot.line_series(
             list(range(1, grid.shape[1] + 1)), [[finite(v) for v in layer] for layer in grid],
             keys=[f"layer {layer}" for layer in range(1, grid.shape[0] + 1)],
@@ -85,7 +87,7 @@ def field_as_mean(x: Any, field: str) -> Any:
 def summary_numbers(metrics: Mapping[str, Any]) -> dict[str, float | int]:
     """The run summary: utterances explained and skipped, each headline mean (``scalars``) and beside it its
     interval and n (``<key>/ci_low``, ``<key>/ci_high``, ``<key>/n``) where defined."""
-    out: dict[str, float | int] = {"probe/utterances": metrics["utterances"], "probe/skipped": len(metrics["skipped"]),
+    out: dict[str, float | int] = {"probe/utterances": explained_count(metrics), "probe/skipped": len(skipped(metrics)),
                                    **scalars(dict(metrics))}
     for field in INTERVAL_FIELDS:
         out.update({f"{key}/{field}": int(value) if field == "n" else value

@@ -270,10 +270,10 @@ def linear_share(parts: Sequence[Any], minus: Sequence[Any] | None = None, confi
     ``net``, with a percentile bootstrap interval over utterances (fixed seed: the same parts give the same summary).
 
     With ``minus``, the same utterances' parts of another map (or run), the paired difference of the two pooled shares.
-    Utterances lacking parts (None, or the bare ratio older records kept) are skipped and counted. ``std`` is the
-    standard deviation of the utterances' linearised contributions (the ratio estimator's), so that std / sqrt(n) is
-    the standard error, as for a mean; the interval is the bootstrap's, which follows a ratio's skew. The share is nan
-    when the pooled ``net`` is not positive.
+    Utterances lacking parts (None, as ``probes.records.upgrade`` reads the bare ratios of older records) are skipped
+    and counted. ``std`` is the standard deviation of the utterances' linearised contributions (the ratio estimator's),
+    so that std / sqrt(n) is the standard error, as for a mean; the interval is the bootstrap's, which follows a ratio's
+    skew. The share is nan when the pooled ``net`` is not positive.
     """
     others = minus if minus is not None else [{}] * len(parts)
     kept = [(p, q) for p, q in zip(parts, others, strict=True) if isinstance(p, Mapping) and isinstance(q, Mapping)]

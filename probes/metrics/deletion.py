@@ -111,15 +111,15 @@ def perturbed(features: Tensor, order: Tensor, percents: Sequence[float], insert
     return out.reshape(len(percents), *features.shape)
 
 
-def _inputs(model: ProbeModel, utt: Utterance, relevance: Tensor, percents: Sequence[float], insertion: bool,
-            fill: float = 0.0) -> Tensor:
+def perturbed_copies(model: ProbeModel, utt: Utterance, relevance: Tensor, percents: Sequence[float],
+                     insertion: bool, fill: float = 0.0) -> Tensor:
     """(P, T, F) perturbed copies of the utterance's features, ranked by ``relevance``, removed cells at ``fill``."""
     cells = input_relevance(relevance.to(utt.features.device), utt.num_frames, utt.features.shape[1], model.subsampling)
     return perturbed(utt.features, ranking(cells), percents, insertion, fill)
 
 
-def _text_scorer(utt: Utterance, detokenize: Detokenize,
-                 normalize: Normalize = as_is) -> tuple[str, Callable[[str], float]]:
+def text_scorer(utt: Utterance, detokenize: Detokenize,
+                normalize: Normalize = as_is) -> tuple[str, Callable[[str], float]]:
     """Metric name and damage score of a hypothesis text: WER (ASR) or 100 - BLEU (ST), in percent, on ``normalize``d
     text.
 
@@ -158,7 +158,7 @@ def _copies(model: ProbeModel, utt: Utterance, relevance: Mapping[str, Mapping[s
         first, last = (1, 0) if mode == "insertion" else (0, 1)
         rows[mode] = {}
         for name, rel in maps.items():
-            blocks.append(_inputs(model, utt, rel, percents[1:-1], mode == "insertion", fill))
+            blocks.append(perturbed_copies(model, utt, rel, percents[1:-1], mode == "insertion", fill))
             rows[mode][name] = [first, *range(count, count + inner), last]
             count += inner
     return torch.cat(blocks), rows
@@ -200,7 +200,7 @@ def curves(
     if not utt.tokens:
         raise ValueError(f"{utt.id}: no hypothesis tokens to score")
     percents = levels(steps)
-    metric, score = _text_scorer(utt, detokenize, normalize) if decode else ("", None)
+    metric, score = text_scorer(utt, detokenize, normalize) if decode else ("", None)
     feats, rows = _copies(model, utt, relevance, percents, occlusion_value(model, utt.features, fill))  # (N, T, F)
     tokens = torch.tensor(utt.tokens, device=feats.device)  # (I,)
     probs, texts = [], []

@@ -1,26 +1,9 @@
 """Aggregate per-utterance explanation records into ``metrics.json``: means with 95% intervals.
 
 Every number is ``{"mean", "ci_low", "ci_high", "n", "std", "skipped"}`` over utterances
-(``probes.metrics.agreement.summarize``: Student-t interval, undefined values skipped and counted).
-Layout, for each correlation (pearson, spearman, kendall)::
-
-    pearson.ca_vs_input.{all, per_layer.{1..L}, per_head.{"l.h"}}
-    pearson.ca_vs_encoder.{...}; pearson.input_vs_encoder; pearson.baselines.{input,encoder}.{uniform,random}
-    deletion_auc.{ca, saliency_pooled, saliency_full, random}.{prob, text}; insertion_auc the same
-    alignment_heads: [["l.h", share of mass inside the true word spans], ...], best first
-    ground_truth.{ca.{all, per_layer, per_head}, input, encoder, uniform, random}
-    ground_truth.signed.{ca, input, encoder}: the same shares computed linearly, unbiased by map noise, and
-        pooled over utterances with a bootstrap interval (``probes.metrics.agreement.linear_share``)
-    timestamps.{ca, input, encoder, ctc}.{mae_ms, within}
-    reliability.{input, encoder}: Pearson of each occlusion map with its twin from another mask seed (when asked)
-    budget.{input, encoder}.{masks, split_half}: masks each occlusion map spent and its split-half reliability
-        (records also keep ``rounds``, [masks, split-half] at each doubling of an adaptive budget, and ``by_round``)
-    budget.{input, encoder}.by_cap.{"8192", ...}.{masks, split_half, pearson, pearson_token, span_mass,
-        span_mass_signed}: an adaptive
-        run as if capped at each budget its doublings passed (``at_cap``): what a smaller budget would have said
-    hypothesis.{tokens, tokens_per_word}: length of the explained hypotheses, in tokens and tokens per word
-    baselines: the uniform and random rows of every family, gathered
-    groups.{"asr en-en", ...}.pearson.ca_vs_input.all, ...: the main numbers per task and language pair
+(``probes.metrics.agreement.summarize``: Student-t interval, undefined values skipped and counted); the
+layout of the records read is written down in ``probes.records``, whose accessors read every record value here,
+and that of ``metrics.json``, written here, in ``probes.metrics_layout``, whose accessors its readers use.
 
 Layers and heads are numbered from 1 in metrics, tables and figures ("2.3": layer 2, head 3), as in
 the paper; tensors index them from 0 (``Forced.attention[:, layer - 1, head - 1]``).
@@ -30,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from probes.metrics.agreement import CORRELATIONS, linear_share, summarize
-
-Record = dict[str, Any]
+from probes.records import (Record, baseline_score, baselines, budget, budgets, comparisons, curve, curves, dig,
+                            explained, ground_truth, group_name, reliabilities, reliability, saliency_scores, score,
+                            seconds, share, share_views, signed, signed_parts, timestamps, views, word_times)
 
 
 def _number(x: Any) -> float:
@@ -49,18 +33,9 @@ def _summary(values: Iterable[Any]) -> dict[str, float]:
     return dataclasses.asdict(summarize(_number(v) for v in values))
 
 
-def _dig(record: Record, path: Sequence[str]) -> Any:
-    """``record[path[0]][path[1]]...``, or None when any level is missing or null."""
-    for key in path:
-        if not isinstance(record, dict) or record.get(key) is None:
-            return None
-        record = record[key]
-    return record
-
-
-def _over(records: Sequence[Record], *path: str) -> dict[str, float]:
+def _over(records: Sequence[Record], value: Callable[[Record], Any]) -> dict[str, float]:
     """Summary of one value across records (records lacking it count as skipped)."""
-    return _summary(_dig(r, path) for r in records)
+    return _summary(value(r) for r in records)
 
 
 def _linear_share(parts: Iterable[Any]) -> dict[str, float]:
@@ -68,12 +43,14 @@ def _linear_share(parts: Iterable[Any]) -> dict[str, float]:
     return dataclasses.asdict(linear_share(list(parts)))
 
 
-def _views(records: Sequence[Record], path: Sequence[str], leaf: Sequence[str] = ()) -> dict[str, Any]:
-    """{all, per_layer, per_head} summaries of ``record[path][view][leaf]`` over the CA views."""
-    specs = list(next((v for r in records if isinstance(v := _dig(r, path), dict)), {}))
+def _views(records: Sequence[Record], by_view: Callable[[Record], Any],
+           value: Callable[[Record, str], Any]) -> dict[str, Any]:
+    """{all, per_layer, per_head} summaries of ``value(record, view)`` over the CA views (those of the first record
+    whose ``by_view`` holds them)."""
+    specs = list(next((v for r in records if isinstance(v := by_view(r), dict)), {}))
 
     def over(spec: str) -> dict[str, float]:
-        return _over(records, *path, spec, *leaf)
+        return _over(records, lambda r: value(r, spec))
 
     return {
         "all": over("all"),
@@ -84,14 +61,14 @@ def _views(records: Sequence[Record], path: Sequence[str], leaf: Sequence[str] =
 
 def _correlation(records: Sequence[Record], name: str) -> dict[str, Any]:
     """One correlation's block: every ca_vs_<target> by view, input_vs_encoder, baselines."""
-    targets = sorted({k for r in records for k in (r.get("agreement") or {}) if k.startswith("ca_vs_")})
+    targets = sorted({k for r in records for k in comparisons(r)})
     block: dict[str, Any] = {}
     for target in targets:
-        block[target] = _views(records, ["agreement", target], [name])
-    if any(_dig(r, ["agreement", "input_vs_encoder"]) for r in records):
-        block["input_vs_encoder"] = _over(records, "agreement", "input_vs_encoder", name)
-    names = sorted({k for r in records for k in (_dig(r, ["agreement", "baselines"]) or {})})
-    block["baselines"] = {t: {b: _over(records, "agreement", "baselines", t, b, name) for b in ("uniform", "random")}
+        block[target] = _views(records, lambda r: views(r, target), lambda r, view: score(r, target, view, name))
+    if any(saliency_scores(r) for r in records):
+        block["input_vs_encoder"] = _over(records, lambda r: dig(saliency_scores(r), name))
+    names = sorted({k for r in records for k in baselines(r)})
+    block["baselines"] = {t: {b: _over(records, lambda r: baseline_score(r, t, b, name)) for b in ("uniform", "random")}
                           for t in names}
     return block
 
@@ -99,28 +76,28 @@ def _correlation(records: Sequence[Record], name: str) -> dict[str, Any]:
 def _deletion(records: Sequence[Record], mode: str = "deletion") -> dict[str, Any]:
     """AUC summaries per relevance source and curve kind (of deletion or insertion), with the mean curve."""
     out: dict[str, Any] = {}
-    sources = sorted({s for r in records for s in (r.get(mode) or {})})
+    sources = sorted({s for r in records for s in curves(r, mode)})
     for source in sources:
         out[source] = {}
         for kind in ("prob", "text"):
-            curves = [c for r in records if (c := _dig(r, [mode, source, kind]))]
-            if curves:
-                mean_curve = [sum(c["scores"][k] for c in curves) / len(curves) for k in range(len(curves[0]["scores"]))]
-                out[source][kind] = {**_summary(c["auc"] for c in curves), "metric": curves[0]["metric"],
-                                     "percents": curves[0]["percents"], "mean_scores": mean_curve}
+            found = [c for r in records if (c := curve(r, mode, source, kind))]
+            if found:
+                mean_curve = [sum(c["scores"][k] for c in found) / len(found) for k in range(len(found[0]["scores"]))]
+                out[source][kind] = {**_summary(c["auc"] for c in found), "metric": found[0]["metric"],
+                                     "percents": found[0]["percents"], "mean_scores": mean_curve}
     return out
 
 
 def _ground_truth(records: Sequence[Record]) -> dict[str, Any]:
     """Span-mass summaries: CA by view, each saliency map, the baselines."""
-    scored = [r for r in records if r.get("ground_truth")]
+    scored = [r for r in records if ground_truth(r)]
     if not scored:
         return {}
-    out: dict[str, Any] = {"ca": _views(scored, ["ground_truth", "ca"])}
-    keys = sorted({k for r in scored for k in r["ground_truth"] if k not in ("ca", "scored_tokens", "signed")})
-    out.update({k: _over(scored, "ground_truth", k) for k in keys})
-    if signed := sorted({k for r in scored for k in r["ground_truth"].get("signed") or {}}):
-        out["signed"] = {k: _linear_share(_dig(r, ("ground_truth", "signed", k)) for r in scored) for k in signed}
+    out: dict[str, Any] = {"ca": _views(scored, share_views, lambda r, view: share(r, "ca", view))}
+    keys = sorted({k for r in scored for k in ground_truth(r) if k not in ("ca", "scored_tokens", "signed")})
+    out.update({k: _over(scored, lambda r: share(r, k)) for k in keys})
+    if maps := sorted({k for r in scored for k in signed(r)}):
+        out["signed"] = {k: _linear_share(signed_parts(r, k) for r in scored) for k in maps}
     return out
 
 
@@ -151,10 +128,11 @@ def per_head_rows(per_head: dict[str, Any]) -> list[list[Any]]:
 
 def _timestamps(records: Sequence[Record]) -> dict[str, Any]:
     """Boundary error summaries of each estimator (ms, and share within tolerance)."""
-    scored = [r for r in records if r.get("timestamps")]
-    names = sorted({k for r in scored for k in r["timestamps"]})
-    return {n: {"mae_ms": _over(scored, "timestamps", n, "mae_ms"), "within": _over(scored, "timestamps", n, "within"),
-                "available": sum(1 for r in scored if _dig(r, ["timestamps", n]) is not None)} for n in names}
+    scored = [r for r in records if timestamps(r)]
+    names = sorted({k for r in scored for k in timestamps(r)})
+    return {n: {"mae_ms": _over(scored, lambda r: dig(word_times(r, n), "mae_ms")),
+                "within": _over(scored, lambda r: dig(word_times(r, n), "within")),
+                "available": sum(1 for r in scored if word_times(r, n) is not None)} for n in names}
 
 
 def _baselines(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -166,17 +144,12 @@ def _baselines(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def group_name(record: Record) -> str:
-    """Task and language pair of a record, e.g. ``asr en-en``."""
-    return f"{record['task']} {record['src_lang']}-{record['tgt_lang']}"
-
-
 def _headline(records: Sequence[Record]) -> dict[str, Any]:
     """The main numbers of a subset of records."""
     return {
         "n": len(records),
-        "pearson": {k: _over(records, "agreement", k, "all", "pearson") for k in ("ca_vs_input", "ca_vs_encoder")},
-        "ground_truth_ca": _over(records, "ground_truth", "ca", "all"),
+        "pearson": {k: _over(records, lambda r: score(r, k)) for k in ("ca_vs_input", "ca_vs_encoder")},
+        "ground_truth_ca": _over(records, lambda r: share(r, "ca")),
     }
 
 
@@ -211,7 +184,7 @@ def at_cap(spent: Mapping[str, Any], cap: int) -> dict[str, Any] | None:
 def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
     """``at_cap`` summarised over utterances, at the doublings of the first round below the most any utterance spent,
     and at that most (a run's top-ups near its target add no budgets of their own)."""
-    spent = [r["budget"][target] for r in records if _dig(r, ("budget", target, "by_round"))]
+    spent = [found for r in records if (found := budget(r, target)) and found.get("by_round")]
     caps = []
     if spent:
         cap, most = min(s["by_round"][0]["masks"] for s in spent), max(s["by_round"][-1]["masks"] for s in spent)
@@ -226,7 +199,7 @@ def _by_cap(records: Sequence[Record], target: str) -> dict[str, Any]:
 
 def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     """``metrics.json`` content of a set of per-utterance records (skipped ones counted, not averaged)."""
-    done = [r for r in records if not r.get("skipped")]
+    done = explained(records)
     metrics: dict[str, Any] = {
         "utterances": len(done),
         "skipped": {r["id"]: r["skipped"] for r in records if r.get("skipped")},
@@ -237,17 +210,18 @@ def summarize_records(records: Sequence[Record]) -> dict[str, Any]:
     metrics["ground_truth"] = _ground_truth(done)
     metrics["alignment_heads"] = alignment_heads(metrics["ground_truth"])
     metrics["timestamps"] = _timestamps(done)
-    targets = sorted({t for r in done for t in (r.get("reliability") or {})})
-    metrics["reliability"] = {t: _over(done, "reliability", t) for t in targets}
+    targets = sorted({t for r in done for t in reliabilities(r)})
+    metrics["reliability"] = {t: _over(done, lambda r: reliability(r, t)) for t in targets}
     metrics["hypothesis"] = _hypothesis_lengths(done)
-    spent = sorted({t for r in done for t in (r.get("budget") or {})})
-    metrics["budget"] = {t: {k: _over(done, "budget", t, k) for k in ("masks", "split_half")} for t in spent}
+    spent = sorted({t for r in done for t in budgets(r)})
+    metrics["budget"] = {t: {k: _over(done, lambda r: dig(budget(r, t), k)) for k in ("masks", "split_half")}
+                         for t in spent}
     for t in spent:
         if by_cap := _by_cap(done, t):
             metrics["budget"][t]["by_cap"] = by_cap
     metrics["baselines"] = _baselines(metrics)
-    stages = sorted({s for r in done for s in r.get("seconds", {})})
-    metrics["seconds_per_utterance"] = {s: _over(done, "seconds", s)["mean"] for s in stages}
+    stages = sorted({s for r in done for s in seconds(r)})
+    metrics["seconds_per_utterance"] = {s: _over(done, lambda r: seconds(r).get(s))["mean"] for s in stages}
     groups: dict[str, list[Record]] = {}
     for r in done:
         groups.setdefault(group_name(r), []).append(r)

@@ -1,5 +1,5 @@
 """``python -m probes.report RUN``: (re)write a run's report."""
 
-from probes.report.run import main
+from probes.report.run_report import main
 
 main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from typing import Any, Mapping
 
 import numpy as np
@@ -11,18 +11,15 @@ from matplotlib.patches import Patch
 
 from probes.metrics.agreement import summarize
 from probes.report.plots import as_array, new_figure, series_colours
+from probes.report.tables import mean_ci
 
 
 def _summary(name: str, finite: np.ndarray, dropped: int) -> str:
     """Legend text: name, mean with 95% CI, count and NaNs dropped."""
-    s = summarize(finite)
-    mean, low, high = s.mean, s.ci_low, s.ci_high
     if finite.size == 0:
         text = f"{name}: no finite values"
-    elif math.isnan(low):
-        text = f"{name}: mean {mean:.3f}, n={finite.size}"
     else:
-        text = f"{name}: mean {mean:.3f} [{low:.3f}, {high:.3f}], n={finite.size}"
+        text = f"{name}: mean {mean_ci(dataclasses.asdict(summarize(finite)), '.3f')}, n={finite.size}"
     return text + (f", {dropped} NaN dropped" if dropped else "")
 
 

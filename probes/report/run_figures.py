@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from probes.metrics.summary import per_head_grid
+from probes.metrics_layout import agreement, budget_maps, caps, curve_auc, curve_sources, per_head, per_layer
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT, Record, baseline_correlations, budget, correlations
 from probes.report import bar_plot, budget_plot, deletion_plot, distributions_plot, layer_head_plot, plots
 from probes.report.run_tables import ca_comparisons, ordered
-from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name, lookup
+from probes.report.tables import DIRECTIONS, as_float, comparison_label, display_name
 from probes.report.utterance_plot import utterance_maps_figure
 from probes.store import read_maps, stored_ids
 
@@ -21,41 +23,40 @@ WordTimes = Mapping[str, Sequence[tuple[str, float, float]]]  # utterance id -> 
 def write_layer_head_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
     """Pearson heatmap per comparison: layers x heads, layer means and the all-heads value."""
     paths = []
-    for comparison in ca_comparisons(metrics.get("pearson") or {}):
-        block = metrics["pearson"][comparison]
-        if not block.get("per_head"):
+    for comparison in ca_comparisons(metrics):
+        if not (by_head := per_head(metrics, comparison)):
             continue
-        values = per_head_grid(block["per_head"])
-        overall = as_float(lookup(block, "all", "mean"))
+        values = per_head_grid(by_head)
+        overall = as_float((agreement(metrics, comparison) or {}).get("mean"))
         fig = layer_head_plot.layer_head_figure(values, f"Pearson r, {comparison_label(comparison)}",
                                       overall=overall if math.isfinite(overall) else None)
         paths.append(plots.save(fig, folder / f"layer_head_{comparison}.png"))
     return paths
 
 
-def _per_utterance(records: Sequence[Mapping[str, Any]], *path: str) -> list[float]:
-    """One value of every record that has it (nan where undefined)."""
-    return [as_float(v) for r in records if (v := lookup(r, *path)) is not None or lookup(r, *path[:-1]) is not None]
+def _pearsons(records: Sequence[Record], scores: Callable[[Record], Mapping[str, Any] | None]) -> list[float]:
+    """The Pearson of every record that scored the comparison (nan where undefined)."""
+    return [as_float(found.get("pearson")) for r in records if (found := scores(r)) is not None]
 
 
-def write_distributions(records: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
+def write_distributions(records: Sequence[Record], folder: Path) -> Path | None:
     """Per-utterance Pearson of CA vs input, CA vs encoder and the random baseline."""
-    series = {
-        comparison_label("ca_vs_input"): ("agreement", "ca_vs_input", "all", "pearson"),
-        comparison_label("ca_vs_encoder"): ("agreement", "ca_vs_encoder", "all", "pearson"),
-        f"random map vs {display_name('input')}": ("agreement", "baselines", "input", "random", "pearson"),
+    series: dict[str, Callable[[Record], Mapping[str, Any] | None]] = {
+        comparison_label(CA_VS_INPUT): lambda r: correlations(r, CA_VS_INPUT),
+        comparison_label(CA_VS_ENCODER): lambda r: correlations(r, CA_VS_ENCODER),
+        f"random map vs {display_name('input')}": lambda r: baseline_correlations(r, "input", "random"),
     }
-    samples = {name: values for name, path in series.items() if (values := _per_utterance(records, *path))}
+    samples = {name: values for name, scores in series.items() if (values := _pearsons(records, scores))}
     if not samples:
         return None
     return plots.save(distributions_plot.distributions_figure(samples), folder / "distributions_pearson.png")
 
 
-def write_convergence_figures(records: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]:
+def write_convergence_figures(records: Sequence[Record], folder: Path) -> list[Path]:
     """Split-half reliability against masks per utterance, for each map an adaptive budget made."""
     paths = []
     for target in ("input", "encoder"):
-        rounds = {r["id"]: checks for r in records if (checks := lookup(r, "budget", target, "rounds"))}
+        rounds = {r["id"]: checks for r in records if (checks := (budget(r, target) or {}).get("rounds"))}
         if rounds:
             fig = budget_plot.convergence_figure(rounds, f"Adaptive budget: {display_name(target)}")
             paths.append(plots.save(fig, folder / f"convergence_{target}.png"))
@@ -69,11 +70,12 @@ BUDGET_MEASURES = {"split_half": "split-half reliability", "pearson": "Pearson w
 def write_budget_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]:
     """What each budget gave, per map an adaptive run made: the ``by_cap`` summaries against the masks."""
     paths = []
-    for target, spent in (metrics.get("budget") or {}).items():
-        if not (caps := list((spent.get("by_cap") or {}).values())):
+    for target in budget_maps(metrics):
+        if not (capped := list(caps(metrics, target).values())):
             continue
-        masks = [at["masks"]["mean"] for at in caps]
-        series = {label: (masks, [at[key] for at in caps]) for key, label in BUDGET_MEASURES.items() if key in caps[0]}
+        masks = [at["masks"]["mean"] for at in capped]
+        series = {label: (masks, [at[key] for at in capped]) for key, label in BUDGET_MEASURES.items()
+                  if key in capped[0]}
         fig = budget_plot.budget_figure(series, f"What each budget gives: {display_name(target)}")
         paths.append(plots.save(fig, folder / f"budget_{target}.png"))
     return paths
@@ -81,10 +83,9 @@ def write_budget_figures(metrics: Mapping[str, Any], folder: Path) -> list[Path]
 
 def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str = "deletion") -> list[Path]:
     """Mean deletion (or insertion) curve of every source, one figure per curve kind."""
-    auc = metrics.get(f"{mode}_auc") or {}
     paths = []
     for kind in ("prob", "text"):
-        found = {s: auc[s][kind] for s in ordered(auc) if kind in auc[s]}
+        found = {s: c for s in ordered(curve_sources(metrics, mode)) if (c := curve_auc(metrics, s, kind, mode))}
         if not found:
             continue
         metric = next(iter(found.values()))["metric"]
@@ -98,14 +99,13 @@ def write_deletion_figures(metrics: Mapping[str, Any], folder: Path, mode: str =
 
 def write_per_layer_figure(metrics: Mapping[str, Any], folder: Path) -> Path | None:
     """Bars of each layer's Pearson with CI, one series per comparison."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = [c for c in ca_comparisons(pearson) if pearson[c].get("per_layer")]
+    comparisons = [c for c in ca_comparisons(metrics) if per_layer(metrics, c)]
     if not comparisons:
         return None
-    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
+    layers = sorted({int(l) for c in comparisons for l in per_layer(metrics, c)})
 
     def series(key: str) -> dict[str, list[float]]:
-        return {comparison_label(c): [as_float(lookup(pearson[c], "per_layer", str(l), key)) for l in layers]
+        return {comparison_label(c): [as_float((per_layer(metrics, c).get(str(l)) or {}).get(key)) for l in layers]
                 for c in comparisons}
 
     fig = bar_plot.bars_figure([f"layer {l}" for l in layers], series("mean"), series("ci_low"), series("ci_high"),
@@ -133,7 +133,7 @@ def write_examples(maps_h5: Path, records: Sequence[Mapping[str, Any]], out: Pat
         maps = {title: views[name] for name, title in panels.items() if name in views}
         labels = [(token_text or str)(t) for t in stored.tokens]
         fig = utterance_maps_figure(stored.maps["features"], maps, labels, (word_times or {}).get(utt_id),
-                                    1 / by_id[utt_id].get("frames_per_second", 100),  # 100: runs before it was recorded
+                                    1 / by_id[utt_id]["frames_per_second"],
                                     _shorten(f"{utt_id}: {stored.hypothesis}"))
         paths.append(plots.save(fig, out / f"example_{k}.png"))
     return paths

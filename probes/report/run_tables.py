@@ -1,14 +1,19 @@
-"""The tables of one run's report, built from its ``metrics.json`` (``probes.report.run`` writes them)."""
+"""The tables of one run's report, built from its ``metrics.json`` (``probes.report.run_report`` writes them)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
-
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from probes.metrics.agreement import CORRELATIONS
 from probes.metrics.summary import per_head_grid
+from probes.metrics_layout import (Metrics, agreement, aligned, baseline, baseline_targets, boundary_error, budget_maps,
+                                   caps, comparisons, curve_auc, curve_sources, estimators, group_agreement,
+                                   group_size, group_truth_share, groups, has_truth, linear_maps, linear_truth_share,
+                                   per_head, per_layer, saliency_agreement, seconds_per_utterance, truth_maps,
+                                   truth_per_head, truth_per_layer, truth_share, views, within_tolerance)
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT
 from probes.report.tables import (AUC, CORR, DIRECTIONS, LINEAR_NOTE, MS, SECONDS, SHARE, Stat, Table, best_view,
-                                  comparison_label, count, csv_stat, display_name, fmt, is_stat, lookup, mean_ci,
+                                  comparison_label, count, csv_stat, display_name, fmt, mean_ci,
                                   mean_count, mean_pm, na_reason, stat_columns)
 
 CORRELATION_LABELS = {"pearson": "Pearson", "pearson_token": "Pearson per token", "spearman": "Spearman",
@@ -16,11 +21,10 @@ CORRELATION_LABELS = {"pearson": "Pearson", "pearson_token": "Pearson per token"
 SOURCE_ORDER = ("ca", "ca_alignment_heads", "saliency_pooled", "saliency_full", "input", "encoder", "ctc", "random", "uniform")
 
 
-def ca_comparisons(block: Mapping[str, Any]) -> list[str]:
-    """The ``ca_vs_<target>`` comparisons of a correlation block, input and encoder first."""
-    names = [k for k in block if k.startswith("ca_vs_")]
-    order = {"ca_vs_input": 0, "ca_vs_encoder": 1}
-    return sorted(names, key=lambda k: (order.get(k, 2), k))
+def ca_comparisons(metrics: Metrics, correlation: str = "pearson") -> list[str]:
+    """The ``ca_vs_<target>`` comparisons a run scored with one correlation, input and encoder first."""
+    order = {CA_VS_INPUT: 0, CA_VS_ENCODER: 1}
+    return sorted(comparisons(metrics, correlation), key=lambda k: (order.get(k, 2), k))
 
 
 def ordered(names: Iterable[str]) -> list[str]:
@@ -30,13 +34,13 @@ def ordered(names: Iterable[str]) -> list[str]:
 
 def layer_head_table(metrics: Mapping[str, Any], comparison: str, correlation: str = "pearson") -> Table | None:
     """Decoder layers x heads (and the layer mean) of one comparison and correlation."""
-    block = lookup(metrics, correlation, comparison)
-    if not block or not block.get("per_head"):
+    by_head, by_layer = per_head(metrics, comparison, correlation), per_layer(metrics, comparison, correlation)
+    if not by_head:
         return None
-    layers, heads = per_head_grid(block["per_head"]).shape
+    layers, heads = per_head_grid(by_head).shape
     rows, csv_rows = [], []
     for l in range(1, layers + 1):
-        cells = [block["per_head"].get(f"{l}.{h}") for h in range(1, heads + 1)] + [lookup(block, "per_layer", str(l))]
+        cells = [by_head.get(f"{l}.{h}") for h in range(1, heads + 1)] + [by_layer.get(str(l))]
         rows.append([f"layer {l}", *(mean_pm(s, CORR) for s in cells)])
         csv_rows.append([l, *(v for s in cells for v in csv_stat(s)[:3])])
     columns = [f"h{h}" for h in range(1, heads + 1)] + ["layer mean"]
@@ -50,16 +54,15 @@ def layer_head_table(metrics: Mapping[str, Any], comparison: str, correlation: s
 
 def _aggregated_rows(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Stat | None]]]:
     """(label, kind, correlation -> summary) of every aggregated comparison."""
-    pearson = metrics.get("pearson") or {}
-    for comparison in ca_comparisons(pearson):
-        yield comparison_label(comparison), comparison, {c: lookup(metrics, c, comparison, "all") for c in CORRELATIONS}
-    if "input_vs_encoder" in pearson:
+    for comparison in ca_comparisons(metrics):
+        yield comparison_label(comparison), comparison, {c: agreement(metrics, comparison, c) for c in CORRELATIONS}
+    if saliency_agreement(metrics) is not None:
         yield "SPES input vs encoder-output saliency", "input_vs_encoder", {
-            c: lookup(metrics, c, "input_vs_encoder") for c in CORRELATIONS}
-    for target in ordered(pearson.get("baselines") or {}):
-        for baseline in ("uniform", "random"):
-            yield (f"{display_name(baseline)} vs {display_name(target)}", baseline,
-                   {c: lookup(metrics, c, "baselines", target, baseline) for c in CORRELATIONS})
+            c: saliency_agreement(metrics, c) for c in CORRELATIONS}
+    for target in ordered(baseline_targets(metrics)):
+        for kind in ("uniform", "random"):
+            yield (f"{display_name(kind)} vs {display_name(target)}", kind,
+                   {c: baseline(metrics, target, kind, c) for c in CORRELATIONS})
 
 
 def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
@@ -81,31 +84,29 @@ def aggregated_table(metrics: Mapping[str, Any]) -> Table | None:
 
 def per_layer_table(metrics: Mapping[str, Any]) -> Table | None:
     """Pearson of each decoder layer (heads averaged) with every target."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = [c for c in ca_comparisons(pearson) if pearson[c].get("per_layer")]
-    if not comparisons:
+    made = [c for c in ca_comparisons(metrics) if per_layer(metrics, c)]
+    if not made:
         return None
-    layers = sorted({int(l) for c in comparisons for l in pearson[c]["per_layer"]})
-    stats = [[pearson[c]["per_layer"].get(str(l)) for c in comparisons] for l in layers]
+    layers = sorted({int(l) for c in made for l in per_layer(metrics, c)})
+    stats = [[per_layer(metrics, c).get(str(l)) for c in made] for l in layers]
     return Table("per_layer", "Pearson per decoder layer (the layer's heads averaged)",
-                 ["", *(comparison_label(c) for c in comparisons)],
+                 ["", *(comparison_label(c) for c in made)],
                  [[f"layer {l}", *(mean_ci(s, CORR) for s in row)] for l, row in zip(layers, stats)],
-                 ["layer", *(col for c in comparisons for col in stat_columns(c))],
+                 ["layer", *(col for c in made for col in stat_columns(c))],
                  [[l, *(v for s in row for v in csv_stat(s))] for l, row in zip(layers, stats)])
 
 
 def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
     """CA vs input and CA vs encoder side by side: all heads, each layer, best layer, best head."""
-    pearson = metrics.get("pearson") or {}
-    comparisons = ["ca_vs_input", "ca_vs_encoder"]
-    if not all(c in pearson for c in comparisons):
+    comparisons = [CA_VS_INPUT, CA_VS_ENCODER]
+    if not all(views(metrics, c) for c in comparisons):
         return None
-    blocks = [pearson[c] for c in comparisons]
-    layers = sorted({int(l) for b in blocks for l in b.get("per_layer") or {}})
-    rows: list[tuple[str, list[tuple[str, Stat | None]]]] = [("all layers and heads", [("", b.get("all")) for b in blocks])]
-    rows += [(f"layer {l}", [("", lookup(b, "per_layer", str(l))) for b in blocks]) for l in layers]
-    for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-        best = [best_view(b.get(view) or {}) for b in blocks]
+    layers = sorted({int(l) for c in comparisons for l in per_layer(metrics, c)})
+    rows: list[tuple[str, list[tuple[str, Stat | None]]]] = [
+        ("all layers and heads", [("", agreement(metrics, c)) for c in comparisons])]
+    rows += [(f"layer {l}", [("", per_layer(metrics, c).get(str(l))) for c in comparisons]) for l in layers]
+    for by_view, prefix in ((per_layer, "layer"), (per_head, "head")):
+        best = [best_view(by_view(metrics, c)) for c in comparisons]
         rows.append((f"best {prefix}", [(f"{prefix} {k[0]}", k[1]) if k else ("", None) for k in best]))
     md = [[label, *(mean_ci(s, CORR) + (f" ({which})" if which else "") for which, s in cells)] for label, cells in rows]
     csv_rows = [[label, *(v for which, s in cells for v in [which, *csv_stat(s)])] for label, cells in rows]
@@ -118,12 +119,12 @@ def input_vs_encoder_table(metrics: Mapping[str, Any]) -> Table | None:
 
 def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table | None:
     """AUC of each relevance source and curve kind, for deletion or insertion curves."""
-    auc = metrics.get(f"{mode}_auc") or {}
-    kinds = [k for k in ("prob", "text") if any(k in auc[s] for s in auc)]
+    sources = ordered(curve_sources(metrics, mode))
+    auc = {s: {k: a for k in ("prob", "text") if (a := curve_auc(metrics, s, k, mode))} for s in sources}
+    kinds = [k for k in ("prob", "text") if any(k in auc[s] for s in sources)]
     if not kinds:
         return None
-    names = {k: next(auc[s][k]["metric"] for s in auc if k in auc[s]) for k in kinds}
-    sources = ordered(auc)
+    names = {k: next(auc[s][k]["metric"] for s in sources if k in auc[s]) for k in kinds}
     return Table(mode, f"{mode.capitalize()} AUC: {DIRECTIONS[mode]}",
                  ["source", *(f"{k}: {names[k]}" for k in kinds), "n"],
                  [[display_name(s), *(mean_ci(auc[s].get(k), AUC) for k in kinds),
@@ -135,18 +136,16 @@ def deletion_table(metrics: Mapping[str, Any], mode: str = "deletion") -> Table 
 
 def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
     """Share of each map's mass inside the true word span: CA views, saliency maps, baselines."""
-    truth = metrics.get("ground_truth") or {}
-    if not truth:
+    if not has_truth(metrics):
         return None
     rows: list[tuple[str, str, Stat | None]] = []
-    if "ca" in truth:
-        rows.append(("CA, all layers and heads", "ca:all", truth["ca"].get("all")))
-        for view, prefix in (("per_layer", "layer"), ("per_head", "head")):
-            if best := best_view(truth["ca"].get(view) or {}):
+    if (ca := truth_share(metrics)) is not None:
+        rows.append(("CA, all layers and heads", "ca:all", ca))
+        for by_view, prefix in ((truth_per_layer, "layer"), (truth_per_head, "head")):
+            if best := best_view(by_view(metrics)):
                 rows.append((f"CA, best {prefix} ({prefix} {best[0]})", f"ca:{prefix}:{best[0]}", best[1]))
-    others = [k for k in ordered(truth) if k != "ca" and is_stat(truth[k])]
-    rows += [(display_name(k), k, truth[k]) for k in others]
-    signed = {k: v for k, v in (truth.get("signed") or {}).items() if k != "ca"}  # CA's linear share is its share
+    rows += [(display_name(k), k, truth_share(metrics, k)) for k in ordered(truth_maps(metrics))]
+    signed = {k: linear_truth_share(metrics, k) for k in linear_maps(metrics) if k != "ca"}  # CA's: its share
     rows += [(f"{display_name(k)}, linear", f"signed:{k}", v) for k, v in signed.items()]
     return Table("ground_truth", "Share of relevance inside the true word span (higher = better localised)",
                  ["map", "share in span", "n"], [[label, mean_ci(s, SHARE), count(s)] for label, _, s in rows],
@@ -156,47 +155,50 @@ def ground_truth_table(metrics: Mapping[str, Any]) -> Table | None:
 
 def timestamps_table(metrics: Mapping[str, Any]) -> Table | None:
     """Word-boundary error of each timestamp estimator."""
-    stamps = metrics.get("timestamps") or {}
-    if not stamps:
+    names = ordered(estimators(metrics))
+    if not names:
         return None
-    names = ordered(stamps)
     return Table("timestamps", "Word timestamps against the true word times",
                  ["estimator", "MAE (ms)", "within tolerance", "available"],
-                 [[display_name(n), mean_ci(stamps[n].get("mae_ms"), MS), mean_ci(stamps[n].get("within"), SHARE),
-                   str(stamps[n].get("available", ""))] for n in names],
+                 [[display_name(n), mean_ci(boundary_error(metrics, n), MS),
+                   mean_ci(within_tolerance(metrics, n), SHARE), str(aligned(metrics, n))] for n in names],
                  ["estimator", *stat_columns("mae_ms"), *stat_columns("within"), "available"],
-                 [[n, *csv_stat(stamps[n].get("mae_ms")), *csv_stat(stamps[n].get("within")),
-                   stamps[n].get("available", "")] for n in names],
+                 [[n, *csv_stat(boundary_error(metrics, n)), *csv_stat(within_tolerance(metrics, n)),
+                   aligned(metrics, n)] for n in names],
                  "MAE: mean absolute error of word starts and ends; within tolerance: share of boundaries "
                  "within the records' `tolerance_ms`; available: utterances the estimator could align.")
 
 
 def groups_table(metrics: Mapping[str, Any]) -> Table | None:
     """Headline numbers per task and language pair."""
-    groups = metrics.get("groups") or {}
-    if not groups:
+    by_group = groups(metrics)
+    if not by_group:
         return None
-    columns = [("pearson", "ca_vs_input"), ("pearson", "ca_vs_encoder"), ("ground_truth_ca",)]
+    columns: dict[str, Callable[[Mapping[str, Any]], Stat | None]] = {  # CSV name -> the group's summary
+        CA_VS_INPUT: lambda v: group_agreement(v, CA_VS_INPUT),
+        CA_VS_ENCODER: lambda v: group_agreement(v, CA_VS_ENCODER),
+        "ground_truth_ca": group_truth_share}
     labels = ["CA vs input (Pearson)", "CA vs encoder (Pearson)", "CA share in span"]
     specs = [CORR, CORR, SHARE]
     return Table("groups", "Per task and language pair", ["group", "n", *labels],
-                 [[g, str(v.get("n", "")), *(mean_ci(lookup(v, *c), s) for c, s in zip(columns, specs))]
-                  for g, v in groups.items()],
-                 ["group", "n", *(col for c in columns for col in stat_columns(c[-1]))],
-                 [[g, v.get("n", ""), *(x for c in columns for x in csv_stat(lookup(v, *c)))] for g, v in groups.items()])
+                 [[g, str(group_size(v)), *(mean_ci(c(v), s) for c, s in zip(columns.values(), specs))]
+                  for g, v in by_group.items()],
+                 ["group", "n", *(col for c in columns for col in stat_columns(c))],
+                 [[g, group_size(v), *(x for c in columns.values() for x in csv_stat(c(v)))]
+                  for g, v in by_group.items()])
 
 
 def budget_table(metrics: Mapping[str, Any]) -> Table | None:
     """What an adaptive run's maps said at each budget its doublings passed: reliability, CA agreement, span mass."""
     rows, csv_rows = [], []
-    budget = metrics.get("budget") or {}
-    caps = [(target, cap, at) for target in ordered(budget) for cap, at in (budget[target].get("by_cap") or {}).items()]
+    capped = [(target, cap, at) for target in ordered(budget_maps(metrics))
+              for cap, at in caps(metrics, target).items()]
     names = ["split_half", "pearson", "pearson_token", "span_mass"]
     labels = ["split-half", "CA Pearson", "per token", "in true spans"]
-    if any("span_mass_signed" in at for _, _, at in caps):
+    if any("span_mass_signed" in at for _, _, at in capped):
         names.append("span_mass_signed")
         labels.append("in true spans, linear")
-    for target, cap, at in caps:
+    for target, cap, at in capped:
         cells = [at.get(name) for name in names]
         rows.append([display_name(target), cap, mean_count(at["masks"]["mean"]),
                      *(mean_ci(c, spec) for c, spec in zip(cells, (CORR, CORR, CORR, SHARE, SHARE))),
@@ -213,7 +215,7 @@ def budget_table(metrics: Mapping[str, Any]) -> Table | None:
 
 def cost_table(metrics: Mapping[str, Any]) -> Table | None:
     """Mean wall-clock seconds per utterance of each stage."""
-    seconds = metrics.get("seconds_per_utterance") or {}
+    seconds = seconds_per_utterance(metrics)
     if not seconds:
         return None
     return Table("cost", "Seconds per utterance, by stage", ["stage", "seconds"],
@@ -223,8 +225,7 @@ def cost_table(metrics: Mapping[str, Any]) -> Table | None:
 
 def tables(metrics: Mapping[str, Any]) -> list[Table]:
     """Every table the metrics support, in report order."""
-    pearson = metrics.get("pearson") or {}
-    layer_head = [layer_head_table(metrics, c, corr) for corr in CORRELATIONS for c in ca_comparisons(pearson)]
+    layer_head = [layer_head_table(metrics, c, corr) for corr in CORRELATIONS for c in ca_comparisons(metrics)]
     built = [aggregated_table(metrics), input_vs_encoder_table(metrics), per_layer_table(metrics), *layer_head,
              deletion_table(metrics), deletion_table(metrics, "insertion"), ground_truth_table(metrics), timestamps_table(metrics),
              groups_table(metrics), budget_table(metrics), cost_table(metrics)]

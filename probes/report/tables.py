@@ -1,6 +1,7 @@
-"""Numbers and tables shared by the run report (``probes.report.run``) and the study report (``study.report``).
+"""Numbers and tables shared by the run report (``probes.report.run_report``) and the study report (``study.report``).
 
-Reading: ``lookup`` walks nested metrics, ``as_float`` reads a value (JSON null is nan), ``is_stat`` tells a
+Reading (``metrics.json`` itself is read through ``probes.metrics_layout``): ``lookup`` walks other nested files
+(settings.json, paired comparisons), ``as_float`` reads a value (JSON null is nan), ``is_stat`` tells a
 summary ``{"mean", "ci_low", "ci_high", "n", ...}`` (``Stat``) apart, ``best_view`` picks the best layer or head.
 
 Writing: numbers are formatted one way per kind: correlations and span shares ``.3f``, deletion AUCs and

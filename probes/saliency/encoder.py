@@ -12,7 +12,8 @@ probability ``keep_prob`` and masked cells are set to 0, as SPES zeroes its segm
 Saliency is accumulated per (T', G) cell and collapsed over the groups (mean, or max) to
 CA's (I, T') grid. By default a cell is a whole frame (G = 1): fewer cells per mask make
 steadier maps, and on the demo model whole frames agree more with CA and with the true word
-spans than 8 groups per frame at the same budget (``benchmarks/RESULTS.md``).
+spans than 8 groups per frame at the same budget
+(``experiments/FINDINGS.md#saliency-budget-masks-per-cell-spes-and-encoder-output-saliency``).
 """
 
 from __future__ import annotations
@@ -24,55 +25,35 @@ import torch
 from torch import Tensor
 
 from probes.interface import ProbeModel, Utterance, force_on_encoding
-from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision,
-                                          keep_masks, occlusion_saliency, passes_in)
+from probes.saliency.occlusion import OcclusionConfig
+from probes.saliency.perturbation import Batch, Estimate, Progress, keep_masks, occlusion_saliency, passes_in
 
 REDUCTIONS = ("mean", "max")
 
 
 @dataclass(frozen=True)
-class EncoderSaliencyConfig:
-    """Encoder-output saliency options, validated on construction.
+class EncoderSaliencyConfig(OcclusionConfig):
+    """Encoder-output saliency options, validated on construction: the occlusion map's (``OcclusionConfig``) and the
+    cells'.
 
     Attributes:
         masks: number of masks. The decoder alone runs per mask, so masks are cheap here:
             1024 whole-frame masks give maps whose two seeds agree at 0.83 (256: 0.56; 4096:
             0.95) on the demo model, for about 2 s per utterance on one CPU core.
-        keep_prob: probability that a cell is left untouched by a mask.
         dim_groups: G, contiguous groups the D dimensions of each frame are cut into (at
             most D are used: with G >= D every dimension is its own group).
-        batch_size: masked copies of H force-decoded per model call.
-        seed: seed of the mask draws: the same seed gives the same map.
         reduce: how the G groups of a frame collapse into one value, "mean" or "max".
     """
 
     masks: int = 1024
-    keep_prob: float = 0.5
     dim_groups: int = 1
-    batch_size: int = 32
-    seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.saliency.perturbation)
     reduce: str = "mean"
-    antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
-    target_reliability: float | None = None  # add masks (``rounds_to_add``) until the split-half reliability reaches it
-    max_masks: int = 16384  # ... or this many are spent
-    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
 
     def __post_init__(self) -> None:
         """Reject bad values with a clear message."""
-        check_estimator(self.estimator)
-        check_budget(self.target_reliability, self.max_masks, self.masks)
-        check_precision(self.precision)
-        if self.masks < 1:
-            raise ValueError(f"masks must be >= 1, got {self.masks}")
-        if not 0.0 < self.keep_prob < 1.0:
-            raise ValueError(f"keep_prob must be in (0, 1), got {self.keep_prob}")
-        if self.antithetic and self.keep_prob != 0.5:
-            raise ValueError(f"antithetic masks need keep_prob 0.5, got {self.keep_prob}")
+        super().__post_init__()
         if self.dim_groups < 1:
             raise ValueError(f"dim_groups must be >= 1, got {self.dim_groups}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.reduce not in REDUCTIONS:
             raise ValueError(f"reduce must be one of {REDUCTIONS}, got {self.reduce!r}")
 

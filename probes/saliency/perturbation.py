@@ -17,7 +17,7 @@ that baseline differs between tokens, which blurs token x frame correlations. Th
 
 an unbiased estimate of how much occluding c raises token i's score. Unrelated cells get
 0 in expectation, and the shared mask noise cancels (a control variate), so fewer masks
-reach a stable map (``benchmarks/saliency_convergence.py`` measures it). Its values can
+reach a stable map (``experiments/saliency_convergence.py`` measures it). Its values can
 be negative (occluding the cell made the token more certain).
 
 Both see one cell at a time: everything the other occluded cells did to the score is noise to
@@ -80,14 +80,6 @@ def passes_in(precision: str, device: torch.device | str) -> contextlib.Abstract
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
-
-
-def check_budget(target: float | None, max_masks: int, masks: int) -> None:
-    """Reject an adaptive budget no run can honour."""
-    if target is not None and not 0.0 < target < 1.0:
-        raise ValueError(f"target_reliability must be in (0, 1), got {target}")
-    if target is not None and max_masks < masks:
-        raise ValueError(f"max_masks={max_masks} is below the first round's masks={masks}")
 
 
 def keep_masks(count: int, cells: int, keep_prob: float, generator: torch.Generator,
@@ -282,7 +274,7 @@ def rounds_to_add(rounds: int, reliability: float, target: float, room: int | No
 
     Spearman-Brown: a map of k times the masks reproduces at k r / (1 + (k - 1) r), so the target needs
     k = target (1 - r) / (r (1 - target)); ``margin`` more, as the prediction came out up to 0.006 above the
-    measured reliability when maps doubled from 65,536 to 131,072 masks (benchmarks/budget_rule.py). Below the
+    measured reliability when maps doubled from 65,536 to 131,072 masks (experiments/budget_rule.py). Below the
     target at least one round, at most ``rounds`` (the masks double): far from the target the prediction is
     least sure, and doubling costs at most as much as all the masks so far. Near the target this stops a map
     at 0.89 for 0.9 from doubling its masks.

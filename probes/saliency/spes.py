@@ -20,16 +20,16 @@ from skimage.segmentation import slic
 from torch import Tensor
 
 from probes.interface import FILLS, ProbeModel, Utterance, forced, occlusion_value
-from probes.saliency.perturbation import (Batch, Estimate, Progress, check_budget, check_estimator, check_precision,
-                                          keep_masks, occlusion_saliency, passes_in)
+from probes.saliency.occlusion import OcclusionConfig
+from probes.saliency.perturbation import Batch, Estimate, Progress, keep_masks, occlusion_saliency, passes_in
 
 REFERENCE_FRAMES = 500  # granularities count segments per 500 input frames (5 s at 10 ms hops)
 CACHE_SIZE = 48  # segmentations kept (3 granularities x 16 utterances); ~0.6 MB each for 10 s
 
 
 @dataclass(frozen=True)
-class SpesConfig:
-    """SPES options, validated on construction.
+class SpesConfig(OcclusionConfig):
+    """SPES options, validated on construction: the occlusion map's (``OcclusionConfig``) and the segments'.
 
     Attributes:
         masks: total number of masks, split evenly over the granularities. The paper uses
@@ -41,39 +41,27 @@ class SpesConfig:
             seeds agree at 0.56 (Pearson), 256 masks at 0.10, noise. The default
             (50, 75, 100) gives about 1.5 masks per segment at 256 masks: seeds agree at
             0.77, and the maps agree more with CA and with the true word spans than the
-            paper's segments at 16 times the masks (``benchmarks/RESULTS.md``). Raise both
+            paper's segments at 16 times the masks
+            (``experiments/FINDINGS.md#saliency-budget-masks-per-cell-spes-and-encoder-output-saliency``). Raise both
             together: the paper's budget gave about 3 masks per segment (6,667 masks per
             granularity over 2,500 segments of a 5 s utterance).
-        keep_prob: probability that a segment is left untouched by a mask.
-        batch_size: masked copies force-decoded per model call.
-        seed: seed of the mask draws: the same seed gives the same map.
         compactness: SLIC's weight of spatial proximity against intensity on the [0, 1]
             normalised filterbank; low values let segments follow spectro-temporal shapes.
             0.1 as in the SPES reference implementation.
         sigma: width of the Gaussian smoothing SLIC applies first (reference implementation: 1).
-        fill: what an occluded cell becomes: the model's neutral value (``model``: 0 for ours, digital
-            silence for Whisper) or 0 (``zero``, the SPES release's choice, whatever the features' scale).
+        fill: what an occluded cell becomes (SPES masks, deletion and insertion curves): the model's neutral value
+            (``model``: 0 after our CMVN, digital silence on Whisper's log-mel) or 0 (``zero``, the SPES release's
+            choice, whatever the features' scale); ``probes.interface.occlusion_value``.
     """
 
-    masks: int = 256
     granularities: tuple[int, ...] = (50, 75, 100)
-    keep_prob: float = 0.5
-    batch_size: int = 32
-    seed: int = 0
-    estimator: str = "contrast"  # or SPES's "occluded", or "ridge" (probes.saliency.perturbation)
     compactness: float = 0.1
     sigma: float = 1.0
-    antithetic: bool = False  # each mask followed by its complement (keep_prob 0.5 only)
-    target_reliability: float | None = None  # add masks (``rounds_to_add``) until the split-half reliability reaches it
-    max_masks: int = 16384  # ... or this many are spent
-    precision: str = "fp32"  # or "bf16": the perturbed passes under bfloat16 autocast (probes.saliency.perturbation)
-    fill: str = "model"  # occluded cells: the model's neutral value, or "zero" (probes.interface.occlusion_value)
+    fill: str = "model"
 
     def __post_init__(self) -> None:
         """Store granularities as a tuple (configs may give lists) and reject bad values."""
-        check_budget(self.target_reliability, self.max_masks, self.masks)
-        check_precision(self.precision)
-        check_estimator(self.estimator)
+        super().__post_init__()
         if self.fill not in FILLS:
             raise ValueError(f"unknown fill {self.fill!r}; choose one of {FILLS}")
         object.__setattr__(self, "granularities", tuple(int(g) for g in self.granularities))
@@ -83,12 +71,6 @@ class SpesConfig:
             raise ValueError(
                 f"masks={self.masks}: need at least one mask per granularity ({len(self.granularities)})"
             )
-        if not 0.0 < self.keep_prob < 1.0:
-            raise ValueError(f"keep_prob must be in (0, 1), got {self.keep_prob}")
-        if self.antithetic and self.keep_prob != 0.5:
-            raise ValueError(f"antithetic masks need keep_prob 0.5, got {self.keep_prob}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.compactness <= 0:
             raise ValueError(f"compactness must be > 0, got {self.compactness}")
         if self.sigma < 0:

@@ -48,11 +48,11 @@ from s2t.data.function_words import (
     RELATIVE,
     SUBJECT_PRONOUN,
 )
-from s2t.data.lexicon import CITY, LANGS, Lexicon, Noun, Verb, fits, load_lexicon
+from s2t.data.lexicon import CITY, LANGUAGES, Lexicon, Noun, Verb, fits, load_lexicon
 from s2t.data.realize import agreeing_participle, clause_tokens
 from s2t.data.spelling import onset_index, spell
 
-__all__ = ["LANGS", "Grammar"]
+__all__ = ["LANGUAGES", "Grammar"]
 
 MIN_WORDS = 4  # below this too few frames fit ("the dog sleeps" already takes 3 words)
 
@@ -363,10 +363,10 @@ class _FrameSampler:
 class Grammar:
     """Samples sentence frames and realizes them in the chosen languages with word alignments."""
 
-    def __init__(self, langs: Sequence[str] = LANGS, max_words: int = 16, mix: Mix = Mix()) -> None:
-        unknown = sorted(set(langs) - set(LANGS))
+    def __init__(self, langs: Sequence[str] = LANGUAGES, max_words: int = 16, mix: Mix = Mix()) -> None:
+        unknown = sorted(set(langs) - set(LANGUAGES))
         if unknown or not langs:
-            raise ValueError(f"languages must be a non-empty subset of {LANGS}, got {tuple(langs)}")
+            raise ValueError(f"languages must be a non-empty subset of {LANGUAGES}, got {tuple(langs)}")
         if max_words < MIN_WORDS:
             raise ValueError(f"max_words must be at least {MIN_WORDS}, got {max_words}")
         self.langs, self.max_words, self.mix = tuple(langs), max_words, mix
@@ -390,6 +390,6 @@ class Grammar:
 
     def vocabulary(self, lang: str) -> set[str]:
         """Every word a sentence can contain in ``lang`` (a superset: some combinations never occur)."""
-        if lang not in LANGS:
+        if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}")
         return set(_vocabulary(lang))

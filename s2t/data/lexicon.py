@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-LANGS: tuple[str, ...] = ("en", "it", "es", "fr", "de")
+from s2t.data.manifest import LANGUAGES
+
 DATA = Path(__file__).with_name("lexicon")
 NOUN_CLASSES = frozenset(
     "person animal fruit dish food drink text clothes vessel vehicle furniture thing plant location".split()
@@ -207,7 +208,7 @@ def _noun(row: dict[str, str], at: dict[str, dict[str, str]]) -> Noun:
     mass = row["flags"] == "mass"
     n = 1 if mass else 2
     forms, gender = {"en": tuple(_forms(row, "en", (n,)) + [""] * (2 - n))}, {"en": ("m", "m")}
-    for lang in LANGS[1:]:
+    for lang in LANGUAGES[1:]:
         cell = _forms(row, lang, (n + 1, n + 2) if lang == "de" else (n + 1,))
         forms[lang] = (cell[1], cell[2] if not mass else "")
         sg, _, pl = cell[0].partition("/")
@@ -218,7 +219,7 @@ def _noun(row: dict[str, str], at: dict[str, dict[str, str]]) -> Noun:
         raise LexiconError(f"{row['id']}: class {row['class']!r} and locatives.tsv disagree")
     return Noun(
         id=row["id"], cls=row["class"], kin=row["flags"] == "kin", mass=mass, forms=forms, gender=gender,
-        de_oblique=de[3] if len(de) == 4 else de[1], at={lang: loc[lang] for lang in LANGS} if loc else {},
+        de_oblique=de[3] if len(de) == 4 else de[1], at={lang: loc[lang] for lang in LANGUAGES} if loc else {},
         goal=loc.get("goal") == "y",
     )
 
@@ -264,7 +265,7 @@ def _verb(row: dict[str, str]) -> Verb:
 
 def _place(row: dict[str, str]) -> Place:
     """A city/country row: name|in-preposition|to-preposition."""
-    cells = {lang: _forms(row, lang, (3,)) for lang in LANGS}
+    cells = {lang: _forms(row, lang, (3,)) for lang in LANGUAGES}
     return Place(
         id=row["id"], kind=row["kind"], name={lang: c[0] for lang, c in cells.items()},
         at={lang: tuple(c[1].split()) for lang, c in cells.items()},
@@ -274,7 +275,7 @@ def _place(row: dict[str, str]) -> Place:
 
 def _time(row: dict[str, str]) -> TimeExpr:
     """A time row; checks that every language uses the same tags."""
-    tagged = {lang: [w.partition("/") for w in row[lang].split()] for lang in LANGS}
+    tagged = {lang: [w.partition("/") for w in row[lang].split()] for lang in LANGUAGES}
     tags = sorted({t for ws in tagged.values() for _, _, tag in ws for t in tag})
     full = (1 << len(tags)) - 1 if tags else 1
     words = {}
@@ -300,11 +301,11 @@ def load_lexicon() -> Lexicon:
         verbs=tuple(_verb(r) for r in _rows("verbs.tsv")),
         places=tuple(_place(r) for r in _rows("places.tsv")),
         prepositions=tuple(
-            Preposition(r["id"], _spec(r["grounds"]), {lang: tuple(r[lang].split()) for lang in LANGS})
+            Preposition(r["id"], _spec(r["grounds"]), {lang: tuple(r[lang].split()) for lang in LANGUAGES})
             for r in _rows("prepositions.tsv")
         ),
         times=tuple(_time(r) for r in _rows("time.tsv")),
-        numbers={int(r["value"]): {lang: r[lang] for lang in LANGS} for r in _rows("numbers.tsv")},
+        numbers={int(r["value"]): {lang: r[lang] for lang in LANGUAGES} for r in _rows("numbers.tsv")},
     )
     _check_selections(lexicon)
     return lexicon

@@ -15,7 +15,9 @@ Three ways to speak a sentence (``--mode``):
   middle of each pause (which must be silent) and each word's span runs from its first to its
   last loud 10 ms frame (``TRIM_DB`` below the loudest), as the espeak corpus trims its words.
   So every word's audio lies inside its span and the audio between spans is silence: exact,
-  as in ``words``.
+  as in ``words``. A sentence whose pauses the voice never leaves silent in ``RETRIES``
+  syntheses (rare: "the poems were short", 1 of the first 1,173 train sentences) is said word
+  by word as ``words`` says it, also exact; ``corpus.json`` counts them (``said_word_by_word``).
 - ``sentence``: connected speech (a comma only where the espeak corpus would put a long
   pause). Word spans are the voice's own phoneme frames (the boundary phoneme between two
   words left out), which the audio can only confirm where it pauses: there, a word's audible
@@ -53,13 +55,14 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
 from s2t.data.espeak import WordCache
-from s2t.data.grammar import LANGS, Grammar
+from s2t.data.grammar import LANGUAGES, Grammar
 from s2t.data.manifest import SAMPLE_RATE, ManifestRow, WordAlignment, num_frames, sidecar_path, write_alignments, write_manifest
-from s2t.data.piper_speech import TRIM_DB, speak
+from s2t.data.piper_speech import TRIM_DB, PausesNotFound, speak
 from s2t.data.piper_voice import PRONOUNCE, NaturalVoiceError, PiperEngine, PiperSpeaker, default_model
 from s2t.data.synth import SPLITS, config_record, draw_sentences, render, rows_for
 from s2t.usage import prog
@@ -148,6 +151,18 @@ def voice_record(engine: PiperEngine) -> dict:
     }
 
 
+def say(words: tuple[str, ...], speaker: PiperSpeaker, engine: PiperEngine, cache: WordCache, rng: random.Random,
+        config: NaturalConfig) -> tuple[np.ndarray, list[tuple[str, float, float]], bool]:
+    """A sentence's audio and word times in the corpus's mode, and whether it was said word by word instead: a pauses-mode
+    sentence whose pauses the voice never leaves silent is said as words mode says it, also exact."""
+    if config.mode == "words":
+        return (*render(words, speaker, cache, rng, config), False)
+    try:
+        return (*speak(words, speaker, engine, rng, config), False)
+    except PausesNotFound:
+        return (*render(words, speaker, cache, rng, config), True)
+
+
 def generate(config: NaturalConfig, progress: bool = True) -> dict[str, Path]:
     """Write the corpus under ``config.out`` (one process, one thread); returns each split's manifest."""
     start = time.perf_counter()
@@ -155,11 +170,11 @@ def generate(config: NaturalConfig, progress: bool = True) -> dict[str, Path]:
     cache = WordCache(engine, TRIM_DB)
     speakers = make_speakers(engine, config)
     lang = engine.lang
-    grammar = Grammar(LANGS, max_words=config.max_words)  # all languages, as synth.py: the same sentences
+    grammar = Grammar(LANGUAGES, max_words=config.max_words)  # all languages, as synth.py: the same sentences
     total = sum(config.counts.get(s, 0) for s in splits_of(config))
     bar = tqdm(total=total, unit="utt", desc=f"synthesising ({engine.name})", disable=not progress)
     seen: set[str] = set()
-    manifests, seconds = {}, 0.0
+    manifests, seconds, said_alone = {}, 0.0, 0
     for split in splits_of(config):
         rng = random.Random(f"{config.seed}-{split}-{lang}")  # as synth.py: the espeak corpus's sentences
         folder = config.out / "wav" / split / lang
@@ -167,10 +182,8 @@ def generate(config: NaturalConfig, progress: bool = True) -> dict[str, Path]:
         items: list[tuple[ManifestRow, WordAlignment]] = []
         for i, sentence in enumerate(draw_sentences(grammar, lang, config.counts[split], rng, seen)):
             speaker = rng.choice(speakers)
-            if config.mode in ("pauses", "sentence"):
-                audio, times = speak(sentence.words[lang], speaker, engine, rng, config)
-            else:
-                audio, times = render(sentence.words[lang], speaker, cache, rng, config)
+            audio, times, alone = say(sentence.words[lang], speaker, engine, cache, rng, config)
+            said_alone += alone
             audio_id = f"{lang}-{split}-{i:06d}"
             rel = f"wav/{split}/{lang}/{audio_id}.wav"
             sf.write(config.out / rel, audio, SAMPLE_RATE, subtype="PCM_16")
@@ -192,6 +205,8 @@ def generate(config: NaturalConfig, progress: bool = True) -> dict[str, Path]:
     }
     if config.mode == "words":
         info["words_synthesised"] = len(cache)
+    if config.mode == "pauses":
+        info["said_word_by_word"] = said_alone  # sentences whose pauses the voice never left silent
     (config.out / "corpus.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     if progress:
         print(f"{total} utterances ({seconds / 60:.1f} min of audio) in {elapsed:.1f} s, {config.mode} mode, "

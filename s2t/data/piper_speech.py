@@ -2,9 +2,9 @@
 
 In ``pauses`` mode the sentence is said with a comma after every word and ``pause_spans`` cuts
 the utterance in the middle of each pause between the voice's word spans (each cut must fall in
-silence, else the sentence is synthesised again, up to ``RETRIES`` times); each word's span then
-runs from its first to its last loud 10 ms frame (``TRIM_DB`` below the loudest), as the espeak
-corpus trims its words: exact. In ``sentence`` mode the spans are the voice's phoneme frames
+silence, else the sentence is synthesised again, up to ``RETRIES`` times, then refused with
+``PausesNotFound``); each word's span then runs from its first to its last loud 10 ms frame
+(``TRIM_DB`` below the loudest), as the espeak corpus trims its words: exact. In ``sentence`` mode the spans are the voice's phoneme frames
 (``s2t.data.piper_voice``): approximate. ``speak`` adds edge silence, a gain and maybe noise.
 """
 
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 RETRIES = 3  # pauses mode: syntheses of a sentence before giving up on finding its pauses
 TRIM_DB = 50.0  # words mode: Piper's silence is ~80 dB below a word's peak; 50 dB keeps the weak final stop releases
+
+
+class PausesNotFound(NaturalVoiceError):
+    """Pauses mode: no synthesis of a sentence left every pause between its words silent."""
 
 
 def pause_spans(wav: np.ndarray, spans: list[tuple[int, int]], threshold_db: float = TRIM_DB) -> list[tuple[int, int]] | None:
@@ -61,7 +65,7 @@ def speak(
             if found is not None:
                 break
         else:
-            raise NaturalVoiceError(f"no silent pause between some words of {' '.join(words)!r} in {RETRIES} syntheses")
+            raise PausesNotFound(f"no silent pause between some words of {' '.join(words)!r} in {RETRIES} syntheses")
         spans = found
     else:
         commas = frozenset(k for k in range(len(words) - 1) if rng.random() < config.long_pause_prob)

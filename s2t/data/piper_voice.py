@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s2t.data.grammar import LANGS
+from s2t.data.grammar import LANGUAGES
 from s2t.data.manifest import SAMPLE_RATE
 
 PRONOUNCE = {  # phonemes (espeak-ng IPA, as Piper reads them) where a word alone would be said otherwise
@@ -164,8 +164,8 @@ class PiperEngine:
         raw = json.loads(config_file.read_text(encoding="utf-8"))
         self.name = self.model.name.removesuffix(".onnx")  # e.g. en_US-joe-medium
         self.lang = raw.get("language", {}).get("family") or raw.get("espeak", {}).get("voice", "").split("-")[0]
-        if self.lang not in LANGS:
-            raise NaturalVoiceError(f"the voice {self.name} speaks {self.lang!r}; the grammar has {', '.join(LANGS)}")
+        if self.lang not in LANGUAGES:
+            raise NaturalVoiceError(f"the voice {self.name} speaks {self.lang!r}; the grammar has {', '.join(LANGUAGES)}")
         onnxruntime.set_seed(seed)  # read when the session creates its random kernels
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = threads

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from s2t.data.espeak import Speaker, WordCache
 from s2t.data.frames import Sentence
-from s2t.data.grammar import LANGS, Grammar
+from s2t.data.grammar import LANGUAGES, Grammar
 from s2t.data.manifest import (
     SAMPLE_RATE,
     TASKS,
@@ -63,7 +63,7 @@ class SynthConfig:
     """What to generate; defaults give the default corpus (all languages, ASR and ST)."""
 
     out: Path
-    langs: tuple[str, ...] = LANGS
+    langs: tuple[str, ...] = LANGUAGES
     tasks: tuple[str, ...] = TASKS
     counts: dict[str, int] = field(default_factory=lambda: {"train": 4000, "valid": 200, "test": 200})
     seed: int = 1

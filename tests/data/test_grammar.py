@@ -19,7 +19,7 @@ from s2t.data.frames import (
     Sentence,
     Time,
 )
-from s2t.data.grammar import LANGS, Grammar
+from s2t.data.grammar import LANGUAGES, Grammar
 from s2t.data.lexicon import load_lexicon
 
 LEX = load_lexicon()
@@ -90,9 +90,9 @@ def test_same_seed_same_sentences(grammar: Grammar) -> None:
 
 def test_every_language_within_max_words(sample: list[Sentence]) -> None:
     for s in sample:
-        assert set(s.words) == set(LANGS)
-        assert all(1 <= len(s.words[lang]) <= 16 for lang in LANGS)
-    mean = sum(len(s.words[lang]) for s in sample for lang in LANGS) / (len(sample) * len(LANGS))
+        assert set(s.words) == set(LANGUAGES)
+        assert all(1 <= len(s.words[lang]) <= 16 for lang in LANGUAGES)
+    mean = sum(len(s.words[lang]) for s in sample for lang in LANGUAGES) / (len(sample) * len(LANGUAGES))
     assert 6.5 <= mean <= 9.5
 
 
@@ -110,7 +110,7 @@ def test_max_words_and_language_subset() -> None:
 
 def test_alignment_in_range_and_every_content_word_linked(sample: list[Sentence]) -> None:
     for s in sample[:500]:
-        for src, tgt in itertools.permutations(LANGS, 2):
+        for src, tgt in itertools.permutations(LANGUAGES, 2):
             links = s.alignment(src, tgt)
             assert links == sorted(set(links))
             assert all(0 <= i < len(s.words[src]) and 0 <= j < len(s.words[tgt]) for i, j in links)
@@ -128,12 +128,12 @@ def test_translation_is_not_monotone(sample: list[Sentence]) -> None:
 
 
 def test_orthography(sample: list[Sentence]) -> None:
-    places = {w for p in LEX.places for lang in LANGS for w in p.name[lang].split()}
+    places = {w for p in LEX.places for lang in LANGUAGES for w in p.name[lang].split()}
     german_nouns = {f for n in LEX.nouns for f in (*n.forms["de"], n.de_oblique, n.de_dative_plural) if f}
     time_words = {w for t in LEX.times for lang in ("en", "de") for w, _ in t.words[lang]}
     allowed_capitals = {"en": places | time_words | {"I"}, "de": places | german_nouns | time_words}
     for s in sample:
-        for lang in LANGS:
+        for lang in LANGUAGES:
             text = s.text(lang)
             assert "  " not in text and text == text.strip() and not re.search(r"[\d\t\n.,;:!?\"()]", text)
             for w in s.words[lang]:
@@ -143,7 +143,7 @@ def test_orthography(sample: list[Sentence]) -> None:
 
 
 def test_vocabulary_covers_sampled_words(grammar: Grammar, sample: list[Sentence]) -> None:
-    for lang in LANGS:
+    for lang in LANGUAGES:
         vocabulary = grammar.vocabulary(lang)
         used = {w for s in sample for w in s.words[lang]}
         assert used <= vocabulary, sorted(used - vocabulary)[:20]
@@ -163,14 +163,14 @@ def test_constructions_all_occur(sample: list[Sentence]) -> None:
 
 
 def test_lexicon_size_and_parallel_concepts() -> None:
-    lemmas = {lang: LEX.content_lemmas(lang) for lang in LANGS}
-    assert all(len(lemmas[lang]) >= 300 for lang in LANGS)
-    assert all(lemmas[lang].keys() == lemmas["en"].keys() for lang in LANGS)
+    lemmas = {lang: LEX.content_lemmas(lang) for lang in LANGUAGES}
+    assert all(len(lemmas[lang]) >= 300 for lang in LANGUAGES)
+    assert all(lemmas[lang].keys() == lemmas["en"].keys() for lang in LANGUAGES)
     assert len(LEX.nouns) >= 130 and len(LEX.adjectives) >= 50 and len(LEX.verbs) >= 60 and len(LEX.places) >= 30
     assert {1, 2, 13, 20, 30, 90} <= set(LEX.numbers)
     for n in LEX.nouns:
-        assert n.forms["de"][0][0].isupper() and all(g in "mfn" for lang in LANGS for g in n.gender[lang])
-        assert n.mass or all(n.forms[lang][1] for lang in LANGS)
+        assert n.forms["de"][0][0].isupper() and all(g in "mfn" for lang in LANGUAGES for g in n.gender[lang])
+        assert n.mass or all(n.forms[lang][1] for lang in LANGUAGES)
     assert LEX.noun("egg").gender["it"] == ("m", "f") and LEX.noun("boy").de_oblique == "Jungen"
 
 

@@ -178,3 +178,19 @@ def test_a_missing_voice_is_an_error_not_a_traceback(tmp_path: Path, capsys: pyt
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--test", "1", "--model", str(tmp_path / "none.onnx"), "--quiet"])
     assert stop.value.code == 2 and "no Piper voice at" in capsys.readouterr().err
+
+
+def test_a_sentence_without_silent_pauses_is_said_word_by_word(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pauses mode: a sentence the voice never pauses silently in is said as words mode says it, counted, still exact."""
+    monkeypatch.setattr("s2t.data.piper_speech.pause_spans", lambda wav, spans, threshold_db=TRIM_DB: None)
+    generate(NaturalConfig(out=tmp_path, **{**SMALL, "counts": {"train": 0, "valid": 0, "test": 2}}), progress=False)
+    assert json.loads((tmp_path / "corpus.json").read_text())["said_word_by_word"] == 2
+    manifest = tmp_path / "test.tsv"
+    truth = read_alignments(manifest)
+    for row in read_manifest(manifest):
+        audio, _ = sf.read(resolve_audio(manifest, row), dtype="float32")
+        spans = [(round(s * SAMPLE_RATE), round(e * SAMPLE_RATE)) for _, s, e in truth[row.id].words]
+        assert [w for w, _, _ in truth[row.id].words] == row.src_text.split()
+        assert all(0 <= a < b <= c for (a, b), (c, _) in zip(spans, [*spans[1:], (len(audio), 0)]))
+    problems, _, n = check_manifest(manifest, progress=False)
+    assert not problems and n == 2

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import h5py
 import pytest
+import yaml
 
 import evaluate
-import probes.evaluation.run
+import probes.evaluation.job
 from probes.adapters.s2t import S2TProbe
 from probes.explain import explain as real_explain
 
@@ -71,12 +72,12 @@ def test_a_crashed_run_resumes_to_the_same_results(tiny_checkpoint: Path, tiny_c
             raise RuntimeError("killed")  # a crash (Lightning turns KeyboardInterrupt into SystemExit)
         return real_explain(*args, **kwargs)
 
-    monkeypatch.setattr(probes.evaluation.run, "explain", crash_on_third)
+    monkeypatch.setattr(probes.evaluation.job, "explain", crash_on_third)
     with pytest.raises(RuntimeError, match="killed"):
         run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report")
     assert len(list((tmp_path / "resumed" / "work").glob("*.json"))) == 2  # two finished, nothing half-written
     calls.clear()
-    monkeypatch.setattr(probes.evaluation.run, "explain", real_explain)
+    monkeypatch.setattr(probes.evaluation.job, "explain", real_explain)
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "resumed", "--no-report") == 0
     assert results(tmp_path / "resumed") == results(tmp_path / "whole")
 
@@ -85,7 +86,7 @@ def test_other_settings_in_the_same_folder_are_refused(tiny_checkpoint: Path, ti
                                                        capsys: pytest.CaptureFixture) -> None:
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1") == 0
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--no-report", "--limit", "1", "--masks", "20") == 2
-    assert "config" in capsys.readouterr().err
+    assert "(config.spes.masks differ)" in capsys.readouterr().err
     settings = json.loads((tmp_path / "out" / "settings.json").read_text())
     del settings["config"]["spes"]["precision"]  # a run made before the option existed: made with its default
     (tmp_path / "out" / "settings.json").write_text(json.dumps(settings))
@@ -114,19 +115,61 @@ def test_bad_options_are_clear_errors(tiny_checkpoint: Path, tiny_corpus: Path, 
 
 
 def test_options_reach_the_explanation_config() -> None:
-    a = evaluate.parser().parse_args(["--ckpt", "c", "--manifest", "m", "--out", "o", "--keep-prob", "0.8",
-                                      "--masks", "64", "--encoder-masks", "32", "--estimator", "occluded", "--pooling", "avg2d"])
-    config = evaluate.explain_config(a)
-    assert config.spes.keep_prob == config.encoder.keep_prob == 0.8 and (config.spes.masks, config.encoder.masks) == (64, 32)
+    """The earlier flags set the fields they name (the occlusion options both maps'), and the --explain.* options and a
+    mapping set any field; later options override earlier ones."""
+    model = ["--ckpt", "c", "--manifest", "m", "--out", "o"]
+    config = evaluate.options([*model, "--keep-prob", "0.8", "--masks", "64", "--encoder-masks", "32", "--estimator",
+                               "occluded", "--pooling", "avg2d"]).explain
+    assert config.spes.keep_prob == config.encoder.keep_prob == 0.8
+    assert (config.spes.masks, config.encoder.masks) == (64, 32)
     assert config.spes.estimator == "occluded" and config.pooling == "avg2d"
     assert config.spes.target_reliability is None and config.spes.precision == config.encoder.precision == "fp32"
-    a = evaluate.parser().parse_args(["--ckpt", "c", "--manifest", "m", "--out", "o", "--estimator", "ridge",
-                                      "--antithetic", "--target-reliability", "0.8", "--max-masks", "4096",
-                                      "--precision", "bf16"])
-    config = evaluate.explain_config(a)
+    config = evaluate.options([*model, "--estimator", "ridge", "--antithetic", "--target-reliability", "0.8",
+                               "--max-masks", "4096", "--precision", "bf16", "--seed", "3"]).explain
     for c in (config.spes, config.encoder):
         assert (c.estimator, c.antithetic, c.target_reliability, c.max_masks) == ("ridge", True, 0.8, 4096)
-        assert c.precision == "bf16"
+        assert c.precision == "bf16" and c.seed == 3
+    assert config.seed == 3
+    config = evaluate.options([*model, "--methods", "spes, saliency", "--granularities", "20,30",
+                               "--no-deletion-decode", "--explain", '{"spes": {"masks": 9}, "reliability": true}',
+                               "--explain.encoder.reduce", "max", "--explain.spes.masks", "10"]).explain
+    assert (config.methods, config.spes.granularities) == (("spes", "saliency"), (20, 30))
+    assert not config.decode_deletion
+    assert (config.spes.masks, config.reliability, config.encoder.reduce) == (10, True, "max")
+
+
+def test_a_printed_config_reruns_to_the_same_settings(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """``--print_config`` writes a run's options as YAML; ``--config`` that file makes the same run (the same
+    settings.json), and a changed field is named when the run it would resume was made otherwise."""
+    argv = ["--ckpt", str(tiny_checkpoint), "--manifest", str(tiny_corpus / "test.tsv"), *FAST, "--limit", "1",
+            "--no-report"]
+    with pytest.raises(SystemExit) as printed:
+        evaluate.main([*argv, "--out", str(tmp_path / "a"), "--print_config"])
+    assert printed.value.code == 0
+    (tmp_path / "run.yaml").write_text(capsys.readouterr().out)
+    assert yaml.safe_load((tmp_path / "run.yaml").read_text())["explain"]["spes"]["masks"] == 12
+    assert evaluate.main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert evaluate.main(["--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "b/settings.json").read_bytes() == (tmp_path / "a/settings.json").read_bytes()
+    capsys.readouterr()
+    assert evaluate.main(["--config", str(tmp_path / "run.yaml"), "--explain.encoder.keep_prob", "0.25"]) == 2
+    assert "(config.encoder.keep_prob differ)" in capsys.readouterr().err
+
+
+def test_a_bad_explanation_setting_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model = ["--ckpt", str(tmp_path / "c.ckpt"), "--manifest", "m", "--out", str(tmp_path / "o")]
+    assert evaluate.main([*model, "--explain.spes.keep_prob", "1.5"]) == 2
+    assert "keep_prob must be in (0, 1), got 1.5" in capsys.readouterr().err
+    for bad, says in ((["--explain.spes.masks", "many"], 'key "explain.spes.masks"'),
+                      (["--explain", '{"spes": {"maskz": 8}}'], "spes.maskz"),
+                      (["--masks", "many"], "argument --masks: invalid value 'many'")):
+        with pytest.raises(SystemExit):
+            evaluate.main([*model, *bad])
+        assert says in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate.main(["--manifest", "m", "--out", "o"])
+    assert "--ckpt or --hf" in capsys.readouterr().err
 
 
 def test_adaptive_budget_is_recorded_per_utterance(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
@@ -186,8 +229,8 @@ def test_worker_processes_give_the_same_metrics_as_one(tiny_checkpoint: Path, ti
 
 
 def test_cpu_runs_default_to_one_single_thread_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probes.evaluation.run, "usable_cores", lambda: 2)
-    placement = probes.evaluation.run.placement
+    monkeypatch.setattr(probes.evaluation.job, "usable_cores", lambda: 2)
+    placement = probes.evaluation.job.placement
     assert placement("cpu", "auto", "auto", rows=30) == (2, "ddp_fork", 1)
     assert placement("cpu", "auto", "auto", rows=1) == (1, "auto", None)  # no worker without a row
     assert placement("cpu", "auto", "ddp", rows=30) == (2, "ddp", 1)
@@ -205,7 +248,7 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
         r["agreement"]["ca_vs_input"]["all"].pop("pearson_token")
         del r["agreement"]["ca_vs_saliency"]
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    probes.evaluation.run.rescore(out)
+    probes.evaluation.job.rescore(out)
     assert {name: (out / name).read_bytes() for name in before} == before  # random baselines drawn alike too
     for r in records:  # a run made before the linear shares existed, with a share and a word time gone wrong
         if r.get("ground_truth"):
@@ -215,10 +258,10 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
             r["timestamps"]["ca"]["mae_ms"] = 999.0
     assert any(r.get("timestamps") for r in records)
     (out / "utterances.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    probes.evaluation.run.rescore(out)  # without the model the ground truth is kept as it is
+    probes.evaluation.job.rescore(out)  # without the model the ground truth is kept as it is
     assert json.loads((out / "utterances.jsonl").read_text().splitlines()[1])["ground_truth"]["input"] == 2.0
     (out / "report.md").write_text("a report made before the rescoring")
-    probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
+    probes.evaluation.job.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
     assert {name: (out / name).read_bytes() for name in before} == before  # its tokenizer and the word times suffice
     # (word timestamps recomputed too, their random baseline drawn alike)
     report = (out / "report.md").read_text()  # written again from the rescored metrics
@@ -226,4 +269,4 @@ def test_rescoring_a_run_from_its_maps_restores_its_scores(tiny_checkpoint: Path
     settings = json.loads((out / "settings.json").read_text())
     (out / "settings.json").write_text(json.dumps({**settings, "manifest": str(tmp_path / "gone.tsv")}))
     with pytest.raises(ValueError, match="gone.tsv has no word times here"):
-        probes.evaluation.run.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))
+        probes.evaluation.job.rescore(out, S2TProbe.from_checkpoint(tiny_checkpoint))

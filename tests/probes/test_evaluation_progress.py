@@ -10,7 +10,7 @@ import pytest
 
 import probes.evaluation.progress
 from probes.evaluation.progress import UtteranceProgress, explained
-from probes.evaluation.run import EvaluationJob
+from probes.evaluation.job import EvaluationJob
 from probes.explain import ExplainConfig
 from probes.store import write_record
 

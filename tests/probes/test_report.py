@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from probes.metrics.summary import json_ready, summarize_records
-from probes.report import run as report
+from probes.report import run_report as report
 from probes.report.paper import PAPER
 from probes.report.tables import markdown_table, numbers_traceable
 from probes.store import read_maps, write_maps
@@ -59,7 +59,8 @@ def make_record(uid: str, seed: int, targets: Sequence[str] = ("input", "encoder
         agreement["input_vs_encoder"] = _corr(rng)
     agreement["baselines"] = {t: {"uniform": dict.fromkeys(CORRELATIONS), "random": _corr(rng)} for t in targets}
     record = {"id": uid, "task": task, "src_lang": "en", "tgt_lang": tgt, "reference": "a b c", "hypothesis": "a b c",
-              "tokens": [7, 8, 9], "frames": 4 * FRAMES, "encoder_frames": FRAMES, "agreement": agreement,
+              "tokens": [7, 8, 9], "frames": 4 * FRAMES, "frames_per_second": 100, "encoder_frames": FRAMES,
+              "agreement": agreement,
               "seconds": {"ca": 0.01 + seed / 1000, "spes": 2.0 + seed}}
     if extras:
         record["ground_truth"] = {"ca": {s: float(rng.uniform(0, 1)) for s in _views()},

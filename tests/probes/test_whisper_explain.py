@@ -99,8 +99,9 @@ def test_a_study_tests_and_explains_a_pretrained_whisper(whisper: WhisperProbe, 
         tmp_path / "whisper")
     spec = {"out": str(tmp_path / "study"), "data_dir": str(tiny_corpus), "datasets": {"again": str(tiny_corpus)},
             "limit": 1, "targets": {"wer_max": 1e6, "bleu_min": 101},
-            "explain": ["--masks", "8", "--encoder-masks", "8", "--granularities", "20", "--beam", "1",
-                        "--deletion-steps", "2", "--no-wandb", "--devices", "1"],
+            "explain": {"spes": {"masks": 8, "granularities": [20]}, "encoder": {"masks": 8}, "beam_size": 1,
+                        "deletion_steps": 2},
+            "evaluate": ["--no-wandb", "--devices", "1"],
             "models": [{"name": "w", "hf": str(tmp_path / "whisper"), "groups": ["asr_en", "asr_en@again"]}]}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(spec))
     assert study_main(["--config", str(tmp_path / "study.yaml")]) == 0

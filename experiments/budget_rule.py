@@ -8,7 +8,7 @@ taken to reach the target there (a prediction, not a measurement: a map falling 
 round). Prints, per run, each utterance's checks, the masks both rules spend, and how well Spearman-Brown
 predicted its last check from the one before (k r / (1 + (k - 1) r) for k times the masks).
 
-    .venv/bin/python -m benchmarks.budget_rule results/study/models/*/paper_resolution/asr_en
+    .venv/bin/python -m experiments.budget_rule results/study/models/*/paper_resolution/asr_en
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from probes.saliency.perturbation import rounds_to_add
+from probes.records import budget
 from probes.store import read_records
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     for run in args.runs:
         spent = {"doubling": 0, "top-up": 0}
         for record in read_records(run / "utterances.jsonl"):
-            checks = [(int(m), float(r)) for m, r in record.get("budget", {}).get("input", {}).get("rounds") or []]
+            checks = [(int(m), float(r)) for m, r in (budget(record, "input") or {}).get("rounds") or []]
             if not checks:
                 continue
             top = topped_up(checks, args.target, args.cap)

@@ -10,7 +10,7 @@ files as one uninterrupted process. Rank zero then merges the work files into::
     OUTDIR/metrics.json        aggregated metrics (probes.metrics.summary)
     OUTDIR/utterances.jsonl    one record per utterance, in manifest order
     OUTDIR/maps.h5             per-utterance maps, one group per utterance id
-    OUTDIR/report.md, tables/, figures/   (probes.report.run)
+    OUTDIR/report.md, tables/, figures/   (probes.report.run_report)
 """
 
 from __future__ import annotations
@@ -29,14 +29,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from probes.evaluation.progress import UtteranceProgress
+from probes.evaluation.settings import config_changes
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows, stored_utterance
 from probes.explain import (GRADIENT_METHODS, ExplainConfig, agreement_scores, explain, ground_truth_scores, linear_maps,
                             timestamp_scores, utterance_seed)
 from probes.interface import ProbeModel
 from probes.metrics.summary import json_ready, summarize_records
-from probes.report.run import Written, write_report
-from probes.store import (atomic_write, read_json, read_maps, read_records, write_json, write_maps, write_record,
-                          write_records)
+from probes.report.run_report import Written, write_report
+from probes.records import SCHEMA_VERSION, upgrade_settings
+from probes.store import (atomic_write, read_json, read_maps, read_record, read_records, write_json, write_maps,
+                          write_record, write_records)
 
 log = logging.getLogger(__name__)
 TARGETS = ("input", "encoder", *GRADIENT_METHODS)  # saliency maps CA is compared with, in the order explain() makes them
@@ -66,7 +68,8 @@ class EvaluationJob:
 
     def settings(self) -> dict[str, Any]:
         """Everything that determines the results, as JSON-ready data."""
-        return json_ready({"manifest": str(self.manifest), "limit": self.limit, "tasks": self.tasks, "languages": self.languages,
+        return json_ready({"schema_version": SCHEMA_VERSION,
+                           "manifest": str(self.manifest), "limit": self.limit, "tasks": self.tasks, "languages": self.languages,
                            "pairs": self.pairs,
                            "config": dataclasses.asdict(self.config), **self.identity})
 
@@ -85,33 +88,23 @@ def record_file(out: Path, index: int) -> Path:
 
 
 def prepare(job: EvaluationJob) -> None:
-    """Create OUTDIR and its settings file, or check that a run there used the same settings."""
+    """Create OUTDIR and its settings file, or check that a run there used the same settings, naming those that
+    differ (``limit``, ``config.spes.masks``, ...; ``probes.evaluation.settings`` compares the explanation's)."""
     job.work.mkdir(parents=True, exist_ok=True)
     settings_file = job.out / "settings.json"
     settings = job.settings()
     if settings_file.is_file():
-        previous = with_defaults(read_json(settings_file),
-                                  json_ready({"config": dataclasses.asdict(ExplainConfig())}))
-        if previous != settings:
-            changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+        previous = upgrade_settings(read_json(settings_file))
+        others = [k for k in set(previous) | set(settings) if k != "config" and previous.get(k) != settings.get(k)]
+        explained = [f"config.{name}" for name in config_changes(previous.get("config") or {}, job.config)]
+        changed = sorted([*others, *explained])
+        if changed:
             raise ConfigMismatchError(
                 f"{job.out} holds a run with other settings ({', '.join(changed)} differ); "
                 "use another --out, or delete it to start over"
             )
     else:
         write_json(settings_file, settings)
-
-
-def with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``saved`` settings with the keys they lack taken from ``defaults``, recursively: a run made before an option
-    existed was made with that option's default, and resumes under it."""
-    out = dict(saved)
-    for key, value in defaults.items():
-        if key not in out:
-            out[key] = value
-        elif isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = with_defaults(out[key], value)
-    return out
 
 
 def explain_row(model: ProbeModel, job: EvaluationJob, index: int, rows: Sequence, truth: dict,
@@ -183,7 +176,7 @@ def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict
     missing = [i for i in range(len(rows)) if not job.record_path(i).is_file()]
     if missing:
         raise RuntimeError(f"{len(missing)} utterance(s) not explained yet (first: row {missing[0]}); run again to resume")
-    records = [read_json(job.record_path(i)) for i in range(len(rows))]
+    records = [read_record(job.record_path(i)) for i in range(len(rows))]
     metrics = summarize_records(records)
     write_json(job.out / "metrics.json", metrics)
     write_records(job.out / "utterances.jsonl", records)
@@ -257,7 +250,8 @@ def placement(accelerator: str, devices: int | str, strategy: str, rows: int) ->
     ``devices="auto"`` on CPU: one single-thread worker process per usable core, at most one
     per row, forked (``ddp_fork``) so that none re-imports or reloads anything. On 2 cores it
     beat one 2-thread process by 1.14x on an idle machine and by 2.6x beside a busy core, where
-    a process's threads wait for each other at every operation (``benchmarks/RESULTS.md``).
+    a process's threads wait for each other at every operation
+    (``benchmarks/RESULTS.md#explanation-speed-evaluatepy-before-and-after-issue-18-idle-and-busy-machine-2026-12-04``).
     Anything else is Lightning's to place, with its own thread setting.
     """
     if devices != "auto" or accelerator != "cpu":

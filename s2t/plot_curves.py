@@ -1,7 +1,7 @@
 """Plot validation learning curves (WER per language, BLEU per direction) against training steps.
 
-    .venv/bin/python -m benchmarks.plot_curves RUN1/metrics.csv [RUN2/metrics.csv ...] --out curves.png \
-        [--mark 12126:"dropout off"]
+    crossprobe-plot-curves RUN1/metrics.csv [RUN2/metrics.csv ...] --out curves.png [--mark 12126:"dropout off"]
+    .venv/bin/python -m s2t.plot_curves ...      # the same, from a checkout
 
 Several ``metrics.csv`` files are read as one run (a run resumed in segments, each its own CSV
 logger version); at a step logged twice the later file wins. ``--mark`` draws a labelled
@@ -11,25 +11,14 @@ vertical line at a step (a recipe change, say).
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from s2t.csv_log import logged_values
+from s2t.usage import prog
+
 VALIDATION = ("valid/wer", "valid/bleu")  # the metrics plotted: WER per language, BLEU per direction
-
-
-def learning_curves(metrics_csv: Path, prefixes: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
-    """(step, value) pairs of every logged metric whose name starts with one of ``prefixes``."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    if not metrics_csv.is_file():  # nothing logged yet (a run of fewer steps than log_every_n_steps)
-        return curves
-    with metrics_csv.open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key.startswith(prefixes) and value:
-                    curves.setdefault(key, []).append((int(row["step"]), float(value)))
-    return curves
 
 
 def merged_curves(files: list[Path]) -> dict[str, list[tuple[int, float]]]:
@@ -38,7 +27,7 @@ def merged_curves(files: list[Path]) -> dict[str, list[tuple[int, float]]]:
     for path in files:
         if not path.is_file():
             raise SystemExit(f"error: {path}: no such metrics file")
-        for key, curve in learning_curves(path, VALIDATION).items():
+        for key, curve in logged_values(path, VALIDATION).items():
             merged.setdefault(key, {}).update(curve)
     return {key: sorted(points.items()) for key, points in sorted(merged.items())}
 
@@ -74,8 +63,8 @@ def plot(curves: dict[str, list[tuple[int, float]]], marks: list[tuple[int, str]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m benchmarks.plot_curves``."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    """Entry point of ``crossprobe-plot-curves`` (``python -m s2t.plot_curves``)."""
+    p = argparse.ArgumentParser(prog=prog("s2t.plot_curves"), description=__doc__.split("\n\n")[0])
     p.add_argument("metrics", nargs="+", type=Path, help="metrics.csv files of a CSVLogger, oldest first")
     p.add_argument("--out", type=Path, required=True, help="PNG to write")
     p.add_argument("--mark", type=parse_mark, action="append", default=[], metavar="STEP:LABEL")

@@ -8,18 +8,20 @@ also gets its difference from the first, utterance by utterance (``study.paired`
 SPES map at that doubling (its record's ``budget.input.by_round``), or its final map when it
 stopped sooner. Markdown on stdout:
 
-    .venv/bin/python -m benchmarks.resolution_pairs coarse=MODEL/explain/asr_en \\
+    crossprobe-resolution-pairs coarse=MODEL/explain/asr_en \\
         8192=MODEL/paper_resolution/asr_en@8192 converged=MODEL/paper_resolution/asr_en
+    .venv/bin/python -m study.resolution_pairs ...      # the same, from a checkout
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from study.paired import PAIRED, capped, compare, read_records
+from probes.report.tables import fmt, mean_ci
+from s2t.usage import prog
+from study.paired import PAIRED, capped, compare, records_by_id
 
 COLUMNS = {"masks": "masks", "split_half": "split-half reliability", "ca_vs_input": "CA vs input",
            "per_token": "per token", "input_in_spans": "SPES in true spans", "ca_in_spans": "CA in true spans",
@@ -29,12 +31,8 @@ COLUMNS = {"masks": "masks", "split_half": "split-half reliability", "ca_vs_inpu
 
 
 def cell(s: Mapping[str, Any], digits: str = ".3f") -> str:
-    """mean [95% interval] over utterances, or "n/a"."""
-    if math.isnan(s["mean"]):
-        return "n/a"
-    if digits == ".0f" or math.isnan(s["ci_low"]):
-        return format(s["mean"], digits)
-    return f"{s['mean']:{digits}} [{s['ci_low']:{digits}}, {s['ci_high']:{digits}}]"
+    """mean [95% interval] over utterances (a mean count alone), or "n/a"."""
+    return fmt(s["mean"], digits) if digits == ".0f" else mean_ci(s, digits)
 
 
 def table(runs: dict[str, dict[str, Any]]) -> str:
@@ -58,7 +56,7 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the table of the runs named on the command line."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=prog("study.resolution_pairs"), description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", metavar="LABEL=DIR[@MASKS]",
                    help="evaluate.py output folders, the first the reference; @MASKS: an adaptive run capped there")
     a = p.parse_args(argv)
@@ -71,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if at and not masks.isdigit():
             p.error(f"{spec!r}: @{masks} is not a number of masks")
         try:
-            records = read_records(Path(folder))
+            records = records_by_id(Path(folder))
             runs[label] = {u: capped(r, int(masks)) for u, r in records.items()} if at else records
         except ValueError as err:
             raise SystemExit(f"error: {err}")

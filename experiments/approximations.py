@@ -19,7 +19,7 @@ and reports, maps avg2d-pooled to CA's grid:
 A lever that moves a map no more than noise gives a value near ``seeds``; below it, the lever
 changes what the map says.
 
-    .venv/bin/python -m benchmarks.approximations --hf ~/.cache/crossprobe/whisper/tiny.en \\
+    .venv/bin/python -m experiments.approximations --hf ~/.cache/crossprobe/whisper/tiny.en \\
         --manifest data/natural/test.tsv [--utterances 4] [--masks 128] [--levers zero,int8]
 """
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from study.cli import main
-from study.config import ModelSpec, Study, group_dataset, group_filter, speech_of
+from study.config import ModelSpec, PaperResolution, Study, group_dataset, group_filter, speech_of
 from study.findings import finding_multilingual, finding_scale, scale_pairs
-from study.models import Model
+from study.models import ModelResults
 from study.runner import runner_lock
 from study.settings import changed_settings
 
@@ -26,14 +26,15 @@ def study_file(tmp_path: Path, corpus: Path) -> Path:
         "out": str(tmp_path / "study"), "data_dir": str(corpus), "limit": 2,
         # untrained models: every WER passes, no BLEU can (the gate keeps st_en-it out)
         "targets": {"wer_max": 1e6, "bleu_min": 101},
-        "explain": ["--masks", "8", "--encoder-masks", "8", "--reliability", "--granularities", "300", "--beam", "1", "--deletion-steps", "4",
-                    "--batch-size", "8", "--no-wandb"],
+        "explain": {"spes": {"masks": 8, "granularities": [300], "batch_size": 8},
+                    "encoder": {"masks": 8, "batch_size": 8}, "reliability": True, "beam_size": 1, "deletion_steps": 4},
+        "evaluate": ["--no-wandb"],
         "train": ["--data.num_workers", "0", "--model.model", TINY_MODEL, "--trainer.max_steps", "2",
                   "--trainer.enable_progress_bar", "false", "--model.max_len_a", "0", "--model.max_len_b", "6",
                   "--model.test_beam_size", "1", "--trainer.num_sanity_val_steps", "0"],
-        "paper_resolution": {"limit": 1, "explain": ["--masks", "8", "--granularities", "600", "--methods", "spes",
-                                                     "--reliability", "--beam", "1", "--deletion-steps", "4",
-                                                     "--batch-size", "8", "--no-wandb"]},
+        "paper_resolution": {"limit": 1, "explain": {"spes": {"masks": 8, "granularities": [600], "batch_size": 8},
+                                                     "encoder": {"batch_size": 8}, "methods": ["spes"],
+                                                     "reliability": True, "beam_size": 1, "deletion_steps": 4}},
         "models": [
             {"name": "tiny_en", "experiment": "configs/experiment/demo_en_asr.yaml",
              "train": ["--data.vocab_size", "48"], "groups": ["asr_en"]},
@@ -86,20 +87,55 @@ def test_a_bad_study_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
     assert "unique" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_a_run_made_with_other_settings_is_named_field_by_field(tmp_path: Path) -> None:
-    from probes.evaluation.cli import config_from_args
+    from probes.evaluation.settings import read_config
     from probes.store import write_json
 
-    fixed = ["--granularities", "2000,2500,3000", "--masks", "8192", "--methods", "spes", "--reliability"]
-    config = json.loads(json.dumps(dataclasses.asdict(config_from_args(fixed))))
+    fixed = {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192}, "methods": ["spes"], "reliability": True}
+    config = json.loads(json.dumps(dataclasses.asdict(read_config(fixed))))
     del config["spes"]["precision"]  # a run made before the option existed was made with its default
     write_json(tmp_path / "settings.json", {"manifest": "m", "config": config})
     assert changed_settings(tmp_path, fixed) == []
-    adaptive = ["--granularities", "2000,2500,3000", "--masks", "8192", "--methods", "spes",
-                "--target-reliability", "0.9", "--max-masks", "131072"]
+    adaptive = {"spes": {"granularities": [2000, 2500, 3000], "masks": 8192, "target_reliability": 0.9,
+                         "max_masks": 131072}, "encoder": {"target_reliability": 0.9, "max_masks": 131072},
+                "methods": ["spes"]}
     assert changed_settings(tmp_path, adaptive) == ["encoder.max_masks", "encoder.target_reliability", "reliability",
                                                     "spes.max_masks", "spes.target_reliability"]
+    config["spes"]["masks"] = "many"  # settings this code cannot read: not the study file's
+    write_json(tmp_path / "settings.json", {"manifest": "m", "config": config})
+    assert changed_settings(tmp_path, fixed) == ["config"]
+
+
+@pytest.mark.parametrize("study, committed", [("cpu", "study"), ("demo_paper", "demo_paper"), ("whisper", "whisper")])
+def test_the_committed_runs_are_made_with_their_study_files_settings(tmp_path: Path, study: str,
+                                                                     committed: str) -> None:
+    """Every committed run's settings.json (written from evaluate.py's earlier flag strings) reads back as the
+    explanation settings its study file now holds as a mapping: a study restarted on them redoes nothing."""
+    root = Path(__file__).resolve().parents[2]
+    spec = Study.load(root / "configs" / "study" / f"{study}.yaml")
+    runs = sorted((root / "results" / committed).glob("models/*/*/*/settings.json"))
+    assert runs
+    for saved in runs:
+        copy = tmp_path / saved.relative_to(root)
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(saved.read_bytes())
+        fine = saved.parent.parent.name == "paper_resolution"
+        assert changed_settings(copy.parent, spec.paper_resolution.explain if fine else spec.explain) == [], saved
+
+
+def test_a_study_files_explanation_settings_are_checked() -> None:
+    """explain: is a mapping of evaluate.py's settings, checked as evaluate.py checks them, and evaluate: may not
+    change them behind the study's back."""
+    model = {"name": "a", "experiment": "e", "groups": ["asr_en"]}
+    for explain, error in ((None, "must be a mapping"), (["--masks", "8"], "must be a mapping"),
+                           ({"spes": {"maskz": 8}}, "spes.maskz"), ({"spes": {"keep_prob": 2}}, "keep_prob must be in"),
+                           ({"spes": {"masks": "many"}}, "explain.spes.masks")):
+        with pytest.raises(ValueError, match=error):
+            Study(Path("x"), Path("y"), [ModelSpec(**model)], explain=explain)
+    with pytest.raises(ValueError, match=r"paper_resolution: explain: unknown method\(s\) \[.magic.\]"):
+        PaperResolution(explain={"methods": ["magic"]})
+    with pytest.raises(ValueError, match="evaluate: --masks would change the explanation settings"):
+        Study(Path("x"), Path("y"), [ModelSpec(**model)], evaluate=["--devices", "1", "--masks", "8"])
 
 
 def test_a_model_another_runner_holds_is_skipped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -122,7 +158,7 @@ def test_a_retraining_a_stop_interrupted_is_compared_before_its_model_is_used(
     """A model taken from the committed results and trained again: if the session ends during that training, the
     next run finishes it and compares its test with the committed one, rather than take it for the committed model."""
     import study.reuse as reuse
-    import study.run as run
+    import study.pipeline as run
 
     study = Study.load(study_file(tmp_path, tmp_path / "no_corpus"))
     spec, folder = study.models[0], tmp_path / "study" / "models" / "tiny_en"
@@ -150,7 +186,7 @@ def test_a_retraining_a_stop_interrupted_is_compared_before_its_model_is_used(
         reuse.train_again(study, spec, folder, committed)
     monkeypatch.setattr(reuse, "train", finished)
     monkeypatch.setattr(reuse, "quality", tested)
-    monkeypatch.setattr(run, "explain", lambda *args, **kwargs: None)
+    monkeypatch.setattr(run, "explain_groups", lambda *args, **kwargs: None)
     run.run_model(study, spec, folder, redo_changed=False)
     out = capsys.readouterr().out
     assert "resuming its training again" in out and "wer en: 10.0 committed, 11.0 now" in out
@@ -220,7 +256,8 @@ def test_miniature_study_end_to_end(tiny_corpus: Path, tmp_path: Path, capsys: p
     # with --redo-changed set aside and made anew: the model is trained again for it (same recipe and seed, so it
     # tests as the committed one did) and the runs whose settings did not change are kept
     fine = elsewhere["paper_resolution"]
-    changed = elsewhere | {"paper_resolution": fine | {"explain": ["--masks", "12", *fine["explain"][2:]]}}
+    changed = elsewhere | {"paper_resolution": fine | {"explain": fine["explain"] | {"spes": {
+        **fine["explain"]["spes"], "masks": 12}}}}
     (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(changed))
     capsys.readouterr()
     assert main(["--config", str(tmp_path / "elsewhere.yaml"), "--only", "tiny_en"]) == 0
@@ -275,9 +312,9 @@ def test_a_test_sets_speech_is_named_from_its_corpus_json(tmp_path: Path) -> Non
 
 def test_pretrained_models_pair_by_size_for_the_scale_finding() -> None:
     """Finding e pairs trained models of one kind by preset and pretrained ones by parameters; f needs a preset."""
-    def model(name: str, parameters: int, pearson: float, **quality: object) -> Model:
+    def model(name: str, parameters: int, pearson: float, **quality: object) -> ModelResults:
         stat = {"mean": pearson, "ci_low": pearson - 0.01, "ci_high": pearson + 0.01, "n": 30}
-        return Model(name, {"parameters": parameters, "tasks": ["asr"], **quality},
+        return ModelResults(name, {"parameters": parameters, "tasks": ["asr"], **quality},
                      {"asr_en": {"pearson": {"ca_vs_input": {"all": stat}}}})
 
     tiny = model("tiny", 37_760_256, 0.40, pretrained=True, languages=["en"], model_languages=1)

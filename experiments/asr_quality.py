@@ -1,11 +1,11 @@
-"""Quality benchmark: train an experiment for a fixed wall-clock budget, then test it greedily.
+"""Training recipe check: train an experiment for a fixed wall-clock budget, then test it greedily.
 
 Trains ``configs/experiment/EXPERIMENT.yaml`` with ``--trainer.max_time``, tests the last
 checkpoint with greedy attention decoding (no CTC rescoring), and prints the learning curve
 (validation WER and BLEU at each validation run, also plotted to OUT/curves.png) and the test
 metrics.
 
-    .venv/bin/python -m benchmarks.asr_quality --experiment demo_en_asr --minutes 20 [-- extra train.py args]
+    .venv/bin/python -m experiments.asr_quality --experiment demo_en_asr --minutes 20 [-- extra train.py args]
 
 ``-- --ckpt_path CKPT`` continues a run; the budget then counts the time CKPT has trained.
 """
@@ -16,8 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmarks.plot_curves import VALIDATION, learning_curves, plot
 from s2t.cli import main as cli
+from s2t.csv_log import logged_values
+from s2t.plot_curves import VALIDATION, plot
 from study.train import logger_override
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=20.0,
                    help="training wall-clock budget; with --ckpt_path among the extra arguments it includes the "
                         "checkpoint's training time (Lightning's Timer resumes)")
-    p.add_argument("--out", type=Path, default=Path("outputs/benchmarks/asr_quality"))
+    p.add_argument("--out", type=Path, default=Path("outputs/experiments/asr_quality"))
     p.add_argument("extra", nargs="*", help="further train.py arguments (after --)")
     a = p.parse_args()
     seconds = int(a.minutes * 60)
@@ -45,7 +46,7 @@ def main() -> None:
     print(f"\n{a.experiment}: trained {trained_min:.1f} min, {fit.trainer.global_step} steps, "
           f"{fit.model.model.num_parameters() / 1e6:.2f}M parameters")
     metrics_csv = Path(fit.trainer.loggers[0].log_dir) / "metrics.csv"
-    curves = learning_curves(metrics_csv, VALIDATION)
+    curves = logged_values(metrics_csv, VALIDATION)
     for key, curve in curves.items():
         print(f"learning curve {key}: " + ", ".join(f"step {s}: {v:.1f}" for s, v in curve))
     if curves:

@@ -11,7 +11,7 @@ from probes.store import write_json
 from s2t.data.manifest import read_manifest
 from study.aside import set_aside
 from study.config import ModelSpec, Study
-from study.explain import CheckpointMissing, explain
+from study.explain_groups import CheckpointMissing, explain_groups
 from study.quality import pretrained_quality, quality
 from study.report import write_study_report
 from study.reuse import RETRAIN, seed_from_results, seeded, train_again
@@ -56,7 +56,7 @@ def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -
     """Train, test and explain one model in ``folder`` (each step resumes or is skipped when finished)."""
     if spec.pretrained is not None:
         scores = {**pretrained_quality(study, spec, folder), "targets": study.targets}
-        explain(study, spec, spec.pretrained, folder, scores, redo_changed)
+        explain_groups(study, spec, spec.pretrained, folder, scores, redo_changed)
         scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
         write_json(folder / "quality.json", scores)
         return
@@ -72,11 +72,11 @@ def run_model(study: Study, spec: ModelSpec, folder: Path, redo_changed: bool) -
         scores["targets"] = study.targets
         write_json(folder / "quality.json", scores)
     try:
-        explain(study, spec, ckpt, folder, scores, redo_changed)
+        explain_groups(study, spec, ckpt, folder, scores, redo_changed)
     except CheckpointMissing:
         if not seeded(folder / "train"):
             raise
         ckpt, scores = train_again(study, spec, folder, scores)
-        explain(study, spec, ckpt, folder, scores, redo_changed)
+        explain_groups(study, spec, ckpt, folder, scores, redo_changed)
     scores["wall_minutes"] = {k: round(60 * v, 1) for k, v in study_cost(folder / LEDGER).items()}
     write_json(folder / "quality.json", scores)

@@ -1,4 +1,4 @@
-"""benchmarks/resolution_pairs.py: runs compared on the utterances they share, differences paired."""
+"""study.resolution_pairs: runs compared on the utterances they share, differences paired."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import resolution_pairs as rp
 from probes.metrics.agreement import linear_share, summarize
+from study import resolution_pairs as rp
 
 
 def write_run(folder: Path, pearsons: dict[str, float], masks: int) -> Path:

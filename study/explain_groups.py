@@ -3,8 +3,9 @@ and again at the paper's resolution when the study asks for it; a finished run m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping
 
 from study.aside import set_aside_run
 from study.config import ModelSpec, Study, group_filter
@@ -19,7 +20,7 @@ class CheckpointMissing(RuntimeError):
     """A run needs the model, whose checkpoint is not on this machine."""
 
 
-def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any],
+def explain_groups(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dict[str, Any],
             redo_changed: bool = False) -> None:
     """Explain every group on which the model meets its quality target (evaluate.py resumes unfinished groups),
     then its first such group at the paper's resolution when the study asks for it. ``redo_changed``: a finished run
@@ -42,10 +43,11 @@ def explain(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, scores: dic
 
 
 def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path, group: str, limit: int,
-              options: Sequence[str], what: str = "", redo_changed: bool = False) -> None:
-    """One evaluate.py run of a group into ``out``, unless its report exists (an unfinished run resumes)."""
+              explain: Mapping[str, Any], what: str = "", redo_changed: bool = False) -> None:
+    """One evaluate.py run of a group into ``out`` with the explanation settings ``explain`` (a mapping of
+    ``ExplainConfig``'s fields), unless its report exists (an unfinished run resumes)."""
     if (out / "report.md").is_file():
-        if not (changed := changed_settings(out, options)):
+        if not (changed := changed_settings(out, explain)):
             return
         if not redo_changed:
             print(f"[study] {spec.name}: note: {out} was explained with other settings than the study file's "
@@ -61,6 +63,6 @@ def _evaluate(study: Study, spec: ModelSpec, ckpt: Path, folder: Path, out: Path
         raise CheckpointMissing(f"{spec.name}: {group} needs explaining, but the model's checkpoint {ckpt} is not on "
                                 f"this machine")
     model = ["--hf", str(spec.pretrained)] if spec.pretrained is not None else ["--ckpt", str(ckpt)]
-    call(EVALUATE, [*model, "--manifest", str(study.test_manifest(group)), "--out", str(out),
-          "--limit", str(limit), *group_filter(group), *options], f"{spec.name}: explaining {group}{what}",
-         folder / LEDGER)
+    call(EVALUATE, [*model, "--manifest", str(study.test_manifest(group)), "--out", str(out), "--limit", str(limit),
+                    *group_filter(group), "--explain", json.dumps(explain), *study.evaluate],
+         f"{spec.name}: explaining {group}{what}", folder / LEDGER)

@@ -19,7 +19,7 @@ prints:
 
 It writes ``OUT/convergence.json`` and ``OUT/convergence.png`` (reliability against seconds).
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.saliency_convergence --ckpt CKPT \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m experiments.saliency_convergence --ckpt CKPT \\
         --manifest data/synth/test.tsv --utterances 3 --budgets 512,1024,2048,4096,8192 --out OUT
 """
 

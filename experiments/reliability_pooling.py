@@ -7,7 +7,7 @@ avg2d-pooled map's, with CA's (all layers and heads) Pearson against each, for t
 of SPES at the given resolution and budget, on English ASR test utterances and the model's
 beam-5 hypotheses.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.reliability_pooling --ckpt CKPT \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m experiments.reliability_pooling --ckpt CKPT \\
         --manifest data/synth/test.tsv --granularities 2000,2500,3000 --masks 8192 --utterances 3
 """
 

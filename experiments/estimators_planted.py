@@ -6,7 +6,7 @@ prints each estimator's mean Pearson with the truth (per token, then averaged), 
 (two seeds' maps), and the Pearson of its mean map over all seeds with the truth (bias: the
 unbiased contrast estimator's mean is the reference).
 
-    .venv/bin/python -m benchmarks.estimators_planted --units 300 --budgets 150,300,600 --seeds 100
+    .venv/bin/python -m experiments.estimators_planted --units 300 --budgets 150,300,600 --seeds 100
 """
 
 from __future__ import annotations

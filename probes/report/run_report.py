@@ -22,13 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from probes.metrics_layout import (agreement, aligned, baseline, boundary_error, budget_maps, curve_auc, curve_kind,
+                                   curve_sources, estimators, explained_count, has_truth, linear_maps,
+                                   linear_truth_share, masks_spent, per_head, per_layer, reliability_maps,
+                                   saliency_agreement, seconds_per_utterance, seed_reliability, skipped, split_half,
+                                   truth_maps, truth_per_head, truth_share, within_tolerance)
+from probes.records import CA_VS_ENCODER, CA_VS_INPUT, explained
 from probes.report.paper import PAPER
 from probes.report.run_figures import (TokenText, WordTimes, write_budget_figures, write_convergence_figures,
                                        write_deletion_figures, write_distributions, write_examples,
                                        write_layer_head_figures, write_per_layer_figure)
 from probes.report.run_tables import ordered, tables
 from probes.report.tables import (AUC, CORR, MS, SECONDS, SHARE, Table, as_float, best_view, code_span,
-                                  comparison_label, count, display_name, fmt, is_stat, lookup, mean_ci, paper_number,
+                                  comparison_label, count, display_name, fmt, mean_ci, paper_number,
                                   write_table)
 from probes.store import read_json, read_records, stored_ids
 from s2t.usage import prog
@@ -39,9 +45,9 @@ EXAMPLES = 3  # example utterances drawn in a report
 def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
     """Headline lines of CA vs input and CA vs encoder saliency, next to the paper's range."""
     lines = []
-    papers = {"ca_vs_input": PAPER["pearson_ca_vs_input"], "ca_vs_encoder": PAPER["pearson_ca_vs_encoder"]}
+    papers = {CA_VS_INPUT: PAPER["pearson_ca_vs_input"], CA_VS_ENCODER: PAPER["pearson_ca_vs_encoder"]}
     for comparison, paper in papers.items():
-        s = lookup(metrics, "pearson", comparison, "all")
+        s = agreement(metrics, comparison)
         if s is None:
             continue
         low, high = paper["range"]
@@ -49,32 +55,30 @@ def _headline_correlations(metrics: Mapping[str, Any]) -> list[str]:
         lines.append(f"- **{comparison_label(comparison)}** (Pearson, CA averaged over all layers and heads): "
                      f"**{mean_ci(s, CORR)}**, n = {count(s)}. Paper: {paper_number(low)}–{paper_number(high)}"
                      + (f" ({models})." if models else "."))
-        layer = best_view(lookup(metrics, "pearson", comparison, "per_layer") or {})
-        head = best_view(lookup(metrics, "pearson", comparison, "per_head") or {})
+        layer, head = best_view(per_layer(metrics, comparison)), best_view(per_head(metrics, comparison))
         if layer and head:
             lines.append(f"  - best single layer: layer {layer[0]}, {mean_ci(layer[1], CORR)}; "
                          f"best single head: head {head[0]}, {mean_ci(head[1], CORR)}.")
-    if budget := metrics.get("budget"):
-        spent = ", ".join(f"{display_name(t)} {mean_ci(b['split_half'], CORR)} at {fmt(b['masks']['mean'], '.0f')} masks"
-                          for t, b in budget.items())
+    if maps := budget_maps(metrics):
+        spent = ", ".join(f"{display_name(t)} {mean_ci(split_half(metrics, t), CORR)} at "
+                          f"{fmt(masks_spent(metrics, t)['mean'], '.0f')} masks" for t in maps)
         lines.append(f"- Map reliability (split-half, per token, stepped up to the whole map by Spearman-Brown): "
                      f"{spent} (mean masks per utterance).")
-    if reliability := metrics.get("reliability"):
-        twins = ", ".join(f"{display_name(t)} {mean_ci(r, CORR)}" for t, r in reliability.items())
+    if maps := reliability_maps(metrics):
+        twins = ", ".join(f"{display_name(t)} {mean_ci(seed_reliability(metrics, t), CORR)}" for t in maps)
         lines.append(f"- Reliability r of the saliency maps (Pearson of two mask seeds; no agreement with a map "
                      f"can exceed sqrt(r)): {twins}.")
-    if s := lookup(metrics, "pearson", "input_vs_encoder"):
+    if s := saliency_agreement(metrics):
         lines.append(f"- SPES input vs encoder-output saliency (Pearson): {mean_ci(s, CORR)}.")
-    if s := lookup(metrics, "pearson", "baselines", "input", "random"):
+    if s := baseline(metrics, "input", "random"):
         lines.append(f"- Chance level, random map vs SPES input saliency (Pearson): {mean_ci(s, CORR)}.")
     return lines
 
 
 def _headline_deletion(metrics: Mapping[str, Any]) -> list[str]:
     """Headline line of deletion AUCs, the re-decoded (WER/BLEU) curves next to the paper's WER AUCs."""
-    auc = metrics.get("deletion_auc") or {}
-    kind = "text" if any("text" in v for v in auc.values()) else "prob"
-    found = {s: auc[s][kind] for s in ordered(auc) if kind in auc[s]}
+    kind = curve_kind(metrics)
+    found = {s: c for s in ordered(curve_sources(metrics)) if (c := curve_auc(metrics, s, kind))}
     if not found:
         return []
     metric = next(iter(found.values()))["metric"]
@@ -89,15 +93,14 @@ def _headline_deletion(metrics: Mapping[str, Any]) -> list[str]:
 
 def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
     """Headline line of the share of relevance inside the true word spans."""
-    truth = metrics.get("ground_truth") or {}
-    if not truth:
+    if not has_truth(metrics):
         return []
-    parts = [f"CA {mean_ci(truth['ca'].get('all'), SHARE)}"] if "ca" in truth else []
-    if best := best_view(lookup(truth, "ca", "per_head") or {}):
+    parts = [f"CA {mean_ci(ca, SHARE)}"] if (ca := truth_share(metrics)) is not None else []
+    if best := best_view(truth_per_head(metrics)):
         parts.append(f"best CA head ({best[0]}) {mean_ci(best[1], SHARE)}")
-    parts += [f"{display_name(k)} {mean_ci(truth[k], SHARE)}" for k in ordered(truth)
-              if k != "ca" and is_stat(truth[k])]
-    linear = [f"{display_name(k)} {mean_ci(s, SHARE)}" for k, s in (truth.get("signed") or {}).items() if k != "ca"]
+    parts += [f"{display_name(k)} {mean_ci(truth_share(metrics, k), SHARE)}" for k in ordered(truth_maps(metrics))]
+    linear = [f"{display_name(k)} {mean_ci(linear_truth_share(metrics, k), SHARE)}" for k in linear_maps(metrics)
+              if k != "ca"]
     also = (f"; linear (sums over the unclipped maps pooled over utterances, which noise does not bias): "
             f"{', '.join(linear)}"
             if linear else "")
@@ -106,22 +109,20 @@ def _headline_ground_truth(metrics: Mapping[str, Any]) -> list[str]:
 
 def _headline_timestamps(metrics: Mapping[str, Any]) -> list[str]:
     """Headline line of the timestamp errors."""
-    stamps = metrics.get("timestamps") or {}
+    def part(name: str) -> str:
+        error, within = boundary_error(metrics, name), within_tolerance(metrics, name)
+        if not math.isfinite(as_float((error or {}).get("mean"))):
+            return f"{display_name(name)} n/a (available for {aligned(metrics, name)})"
+        return (f"{display_name(name)} {mean_ci(error, MS)} ms (within tolerance "
+                f"{fmt((within or {}).get('mean'), SHARE)}, available for {aligned(metrics, name)})")
 
-    def part(name: str, v: Mapping[str, Any]) -> str:
-        if not math.isfinite(as_float(lookup(v, "mae_ms", "mean"))):
-            return f"{display_name(name)} n/a (available for {v.get('available', 0)})"
-        return (f"{display_name(name)} {mean_ci(v['mae_ms'], MS)} ms (within tolerance "
-                f"{fmt(lookup(v, 'within', 'mean'), SHARE)}, available for {v.get('available', 0)})")
-
-    parts = [part(n, stamps[n]) for n in ordered(stamps)]
+    parts = [part(n) for n in ordered(estimators(metrics))]
     return [f"- **Word timestamps**, mean absolute boundary error: {'; '.join(parts)}."] if parts else []
 
 
 def _headline_cost(metrics: Mapping[str, Any]) -> list[str]:
     """Headline line of the seconds per utterance."""
-    seconds = metrics.get("seconds_per_utterance") or {}
-    parts = [f"{stage} {fmt(s, SECONDS)}" for stage, s in seconds.items()]
+    parts = [f"{stage} {fmt(s, SECONDS)}" for stage, s in seconds_per_utterance(metrics).items()]
     return [f"- **Cost**, seconds per utterance: {', '.join(parts)}."] if parts else []
 
 
@@ -134,10 +135,10 @@ def headline(metrics: Mapping[str, Any]) -> str:
 
 def _intro(metrics: Mapping[str, Any]) -> str:
     """Utterance count, skipped ids and how to read the numbers."""
-    skipped = metrics.get("skipped") or {}
-    left_out = ("; skipped: " + ", ".join(f"{code_span(k)} ({code_span(v)})" for k, v in skipped.items())) if skipped \
+    left = skipped(metrics)
+    left_out = ("; skipped: " + ", ".join(f"{code_span(k)} ({code_span(v)})" for k, v in left.items())) if left \
         else "; none skipped"
-    return (f"{metrics.get('utterances', 0)} utterances explained{left_out}. Numbers are means over utterances "
+    return (f"{explained_count(metrics)} utterances explained{left_out}. Numbers are means over utterances "
             "with their confidence interval [low, high] (Student t); n/a marks an undefined value, with the reason "
             "in the table notes. The paper's numbers are those of Papi et al. (Cross-Attention is Half Explanation).\n")
 
@@ -210,7 +211,7 @@ def write_report(out: Path, metrics: dict, records: list[dict], maps_h5: Path | 
     built = tables(metrics)
     for table in built:
         write_table(table, out / "tables")
-    done = [r for r in records if not r.get("skipped")]
+    done = explained(records)
     groups = _figure_groups(metrics, done, out / "figures")
     shown = stored_ids(Path(maps_h5), done, EXAMPLES) if maps_h5 is not None and Path(maps_h5).is_file() else []
     examples = write_examples(Path(maps_h5), done, out / "figures", EXAMPLES, word_times, token_text) if shown else []
