@@ -30,6 +30,7 @@ from probes.evaluation.cli import load_model
 from probes.evaluation.utterances import load_utterance, manifest_rows
 from probes.interface import ProbeModel, describe, hypotheses
 from probes.metrics.text import normalizer
+from probes.report.tables import mean_ci
 from s2t.data.manifest import ManifestError, ManifestRow
 from s2t.module import metric_key
 from s2t.predictions import Prediction, write_predictions
@@ -137,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for s in scores:
         counts = result["edits"].get(s.metric, {}).get(s.key)
         edits = f", {counts[0]} edits in {counts[1]} {'words' if s.metric == 'wer' else 'characters'}" if counts else ""
-        print(f"{s.metric} {s.key}: {s.value:.2f} [{s.low:.2f}, {s.high:.2f}] on {s.rows} rows{edits}")
+        interval = mean_ci({"mean": s.value, "ci_low": s.low, "ci_high": s.high}, ".2f")
+        print(f"{s.metric} {s.key}: {interval} on {s.rows} rows{edits}")
     print(f"results in {a.out} (quality.json, predictions.tsv normalised, raw.tsv as decoded)")
     return 0
 
