@@ -137,10 +137,15 @@ def group_dataset(group: str) -> str:
     return group.partition("@")[2]
 
 
+def group_rows(group: str) -> str:
+    """The rows a group names before ``@``, whatever its dataset (``asr_en@librivox`` -> ``asr_en``)."""
+    return group.partition("@")[0]
+
+
 def group_filter(group: str) -> list[str]:
     """evaluate.py options selecting a group's rows: ``asr_en`` -> ASR en-en, ``st_en-it`` -> ST en-it (a dataset
     named after ``@`` does not change them)."""
-    task, _, langs = group.partition("@")[0].partition("_")
+    task, _, langs = group_rows(group).partition("_")
     if task not in ("asr", "st") or not langs:
         raise ValueError(f"bad group {group!r}: expected asr_<lang> or st_<src>-<tgt>")
     pair = f"{langs}-{langs}" if task == "asr" else langs

@@ -19,6 +19,7 @@ from probes.records import CA_VS_ENCODER, CA_VS_INPUT
 from probes.report.paper import PAPER, PAPER_EXTRA
 from probes.report.tables import (AUC, CORR, MS, SHARE, Stat, Table, as_float, best_view, code_span, count,
                                   display_name, fmt, mean_ci, paper_number)
+from study.config import group_rows
 from study.differences import differences
 from study.models import (ENGLISH_ASR, ModelResults, ca_stat, corrected, encoder_gain, explain_runs, mean_of_heads,
                           run_span)
@@ -220,7 +221,7 @@ def finding_english(models: Sequence[ModelResults]) -> Finding:
     for m in models:
         en = ca_stat(m.groups.get(ENGLISH_ASR), CA_VS_INPUT)
         for g, x in m.groups.items():
-            same_task = g.partition("@")[0] == ENGLISH_ASR  # English ASR of another test set (asr_en@librivox)
+            same_task = group_rows(g) == ENGLISH_ASR  # English ASR of another test set (asr_en@librivox)
             if m.multilingual and en and not same_task and (s := ca_stat(x, CA_VS_INPUT)):
                 items.append(_above(en, s))
                 ours.append(f"{code_span(m.name)}: {code_span(ENGLISH_ASR)} {mean_ci(en, CORR)} vs {code_span(g)} "
