@@ -11,6 +11,10 @@ levels, beam 5, batches of 32):
   spes         SPES masks per second
   encoder      encoder-output masks per second, with the shared padding projected once and
                for every mask, and the two maps' agreement (the same map: max |difference|)
+  search       beam-5 search per copy at batch 32, on copies with 0-97% of their cells deleted
+               (as the curves' copies are): each row's cross-attention keys and values projected
+               once for its beams, against generate's own (projected for every beam and copied
+               at every step), and whether the hypotheses are the same
   explain      one utterance end to end (``probes.explain``), per stage, against its limit:
                the copies each stage passes through the encoder and decoder times their cost
                per copy (searches not counted), so wall / limit is the overhead beyond the passes
@@ -32,10 +36,12 @@ import torch
 from probes.adapters.whisper import WhisperProbe
 from probes.evaluation.utterances import ground_truth, load_utterance, manifest_rows
 from probes.explain import ExplainConfig, explain
-from probes.interface import force_on_encoding, hypotheses
+from probes.interface import force_on_encoding, hypotheses, occlusion_value
 from probes.metrics.agreement import correlations
+from probes.metrics.deletion import perturbed
 from probes.saliency.encoder import EncoderSaliencyConfig, encoder_saliency
 from probes.saliency.spes import SpesConfig, spes
+from s2t.quiet import silence
 
 BATCH = 32
 CURVE_SOURCES = 5  # ca, uniform, random, SPES pooled, SPES full resolution (probes.explain.curve_scores)
@@ -61,6 +67,7 @@ def main() -> None:
     p.add_argument("--encoder-masks", type=int, default=512)
     p.add_argument("--steps", type=int, default=10, help="curve levels")
     a = p.parse_args()
+    silence()
     torch.set_num_threads(1)
     model = WhisperProbe.from_pretrained(a.hf)
     row = manifest_rows(a.manifest)[a.row]
@@ -107,6 +114,24 @@ def main() -> None:
           f"padding projected once, {slow_s:.1f} s projected for every mask: {slow_s / fast_s:.2f}x; maps' max |diff| "
           f"{float((fast - slow).abs().max()):.2e} of max {float(slow.abs().max()):.2e}, Pearson "
           f"{correlations(fast, slow)['pearson']:.6f}")
+
+    order = torch.randperm(utt.features.numel(), generator=torch.Generator().manual_seed(0))  # a random ranking
+    damaged = perturbed(utt.features, order, [100.0 * k / BATCH for k in range(BATCH)], insertion=False,
+                        fill=occlusion_value(model, utt.features, "model"))  # (BATCH, T, F)
+    with torch.no_grad():
+        enc, lengths = model.encode(damaged, torch.full((BATCH,), t))
+        start = time.perf_counter()
+        once = model.search(enc, lengths, utt.prefix, 5)
+        once_s = time.perf_counter() - start
+        model.share_beams = False
+        start = time.perf_counter()
+        every = model.search(enc, lengths, utt.prefix, 5)
+        every_s = time.perf_counter() - start
+        model.share_beams = True
+    print(f"search (beam 5, at most {model.max_new_tokens(lengths, len(utt.prefix))} tokens) per copy at batch {BATCH}: "
+          f"{once_s / BATCH:.3f} s with a row's cross keys and values projected once for its beams, "
+          f"{every_s / BATCH:.3f} s as generate projects and reorders them: {every_s / once_s:.2f}x; "
+          f"the same hypotheses: {once == every}")
 
     config = ExplainConfig(methods=("spes", "encoder"), spes=spes_config, encoder=enc_config, deletion_steps=a.steps)
     start = time.perf_counter()

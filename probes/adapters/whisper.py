@@ -18,6 +18,11 @@ which explain only the real audio:
   utterance's encoding), the decoder's cross-attention keys and values of the padding frames
   are projected once per ``encode`` call and reused (``_cross_cache``): the same numbers, where
   projecting all 1500 frames for every mask cost most of the decoder's time.
+- ``search`` projects those keys and values once per row, not once per beam, and never reorders
+  them (``_BeamCache``): every beam of a row attends to the same encoding, where ``generate``
+  would project the row's 1500 frames for each beam and copy them all at every step. With SDPA
+  (the default) the beams of a row also read one copy of them, as extra query positions
+  (``beam_attention``); other implementations read one copy per beam.
 - Cross-attention needs ``output_attentions``, which only eager attention returns: the
   model runs with its own implementation (SDPA by default) and switches to eager only for
   a call with ``need_weights=True``.
@@ -40,8 +45,9 @@ from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor
-from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+from transformers import AttentionInterface, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.models.whisper.english_normalizer import BasicTextNormalizer, EnglishTextNormalizer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
@@ -52,6 +58,39 @@ MAX_TOKENS_PER_SECOND = 10.0  # search bound: fast English speech is 5-6 BPE tok
 EXTRA_TOKENS = 8  # ... plus a few, so that a short utterance's sentence still ends
 SPACE = "\u0120"  # byte-level BPE's stand-in for the space byte: a token starting with it starts a word
 TASKS = {"asr": "transcribe", "transcribe": "transcribe", "st": "translate", "translate": "translate"}
+
+
+BEAM_ATTENTION = "crossprobe_beams"  # SDPA with a row's beams attending to one copy of its cross keys and values
+
+
+def beam_attention(module: torch.nn.Module, query: Tensor, key: Tensor, value: Tensor, attention_mask: Tensor | None,
+                   **kwargs: Any) -> tuple[Tensor, Tensor | None]:
+    """SDPA, where keys and values (B, H, S, d) may hold one row for the ``beams`` query rows (B x beams, H, q, d) of
+    each: the beams are then folded into the query positions (B, H, beams x q, d), so the keys are read once.
+
+    Returns (B x beams, q, H, d) as ``transformers``' SDPA does.
+    """
+    rows, beams = key.shape[0], query.shape[0] // key.shape[0]
+    if beams == 1:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    if attention_mask is not None:
+        raise ValueError("beam_attention folds beams into query positions only without an attention mask")
+    _, heads, q, d = query.shape
+    folded = query.view(rows, beams, heads, q, d).transpose(1, 2).reshape(rows, heads, beams * q, d)
+    out, weights = sdpa_attention_forward(module, folded, key, value, None, **{**kwargs, "is_causal": False})
+    return out.view(rows, beams, q, heads, d).reshape(rows * beams, q, heads, d), weights  # (B x beams, q, H, d)
+
+
+AttentionInterface.register(BEAM_ATTENTION, beam_attention)
+
+
+class _BeamCache(EncoderDecoderCache):
+    """A beam search's cache whose cross-attention keys and values are never reordered: a reorder picks among one
+    row's beams, which all attend to the same encoding, so it would copy equal rows (the whole cache, every step)."""
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        """Reorder the self-attention cache only."""
+        self.self_attention_cache.reorder_cache(beam_idx)
 
 
 class WhisperProbe:
@@ -73,6 +112,7 @@ class WhisperProbe:
         self._padding: Tensor | None = None  # (B, 1500 - T', D) encodings of the latest encode's padding frames
         self._padding_kv: list[tuple[Tensor, Tensor]] | None = None  # per decoder layer, their cross keys and values
         self.share_padding = True  # project a padding that a batch's rows share once (False: every row, as before)
+        self.share_beams = True  # search: project a row's cross keys and values once for its beams (False: generate's)
         spelling = getattr(tokenizer, "english_spelling_normalizer", None) or {}  # normalizer.json, where shipped
         self._normalizers = {"en": EnglishTextNormalizer(spelling), "": BasicTextNormalizer()}
 
@@ -195,30 +235,46 @@ class WhisperProbe:
                                "encode this batch (or its single unperturbed utterance) first")
         return padding.expand(enc.shape[0], -1, -1)
 
-    def _cross_cache(self, enc: Tensor) -> EncoderDecoderCache | None:
-        """The decoder's cross-attention keys and values of ``enc`` (B, T', D) completed to 30 s by the kept padding,
-        whose own are projected once per ``encode``; None (project all 1500 frames) unless the B > 1 rows share one
-        padding, or when gradients are on (the padding's encodings depend on the input) or ``share_padding`` is off."""
-        padding = self._padding_of(enc)[:1]  # (1, 1500 - T', D)
-        if not self.share_padding or self._padding.shape[0] != 1 or enc.shape[0] == 1 or torch.is_grad_enabled():
-            return None
+    def _shares_padding(self, enc: Tensor) -> bool:
+        """Whether the rows of ``enc`` (B, T', D) share one kept padding whose keys and values are projected once."""
+        self._padding_of(enc)  # refuses an encoding that the kept padding does not complete
+        # with gradients on, the padding's encodings depend on the input: project them anew
+        return self.share_padding and self._padding.shape[0] == 1 and not torch.is_grad_enabled()
+
+    def _cross_kv(self, enc: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Per decoder layer, the cross-attention keys and values (B, H, 1500, d) of ``enc`` (B, T', D) completed to
+        30 s by the kept padding; a padding the rows share is projected once per ``encode`` (``_shares_padding``)."""
         layers = [layer.encoder_attn for layer in self.model.get_decoder().layers]
-        if self._padding_kv is None:
-            self._padding_kv = [(attn.k_proj(padding), attn.v_proj(padding)) for attn in layers]  # (1, 1500 - T', D)
-        cross = DynamicCache()
         b = enc.shape[0]
-        for index, (attn, (keys, values)) in enumerate(zip(layers, self._padding_kv)):
-            heads = (b, self.encoder_frames, attn.num_heads, attn.head_dim)
-            k = torch.cat((attn.k_proj(enc), keys.expand(b, -1, -1)), dim=1).view(heads).transpose(1, 2)  # (B, H, 1500, d)
-            v = torch.cat((attn.v_proj(enc), values.expand(b, -1, -1)), dim=1).view(heads).transpose(1, 2)
-            cross.update(k.contiguous(), v.contiguous(), index)
+        if self._shares_padding(enc):
+            if self._padding_kv is None:
+                padding = self._padding[:1]  # (1, 1500 - T', D)
+                self._padding_kv = [(attn.k_proj(padding), attn.v_proj(padding)) for attn in layers]
+            projected = [(torch.cat((attn.k_proj(enc), keys.expand(b, -1, -1)), dim=1),
+                          torch.cat((attn.v_proj(enc), values.expand(b, -1, -1)), dim=1))
+                         for attn, (keys, values) in zip(layers, self._padding_kv)]  # (B, 1500, D) each
+        else:
+            full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
+            projected = [(attn.k_proj(full), attn.v_proj(full)) for attn in layers]
+        heads = [(b, self.encoder_frames, attn.num_heads, attn.head_dim) for attn in layers]
+        return [(k.view(shape).transpose(1, 2).contiguous(), v.view(shape).transpose(1, 2).contiguous())
+                for (k, v), shape in zip(projected, heads)]  # (B, H, 1500, d) each
+
+    def _cross_cache(self, enc: Tensor) -> EncoderDecoderCache | None:
+        """A cache holding the decoder's cross keys and values of ``enc`` (B, T', D) for ``force_decode``, or None
+        (the model projects all 1500 frames itself) unless the B > 1 rows share one padding (``_shares_padding``)."""
+        if enc.shape[0] == 1 or not self._shares_padding(enc):
+            return None
+        cross = DynamicCache()
+        for index, (k, v) in enumerate(self._cross_kv(enc)):
+            cross.update(k, v, index)
         return EncoderDecoderCache(DynamicCache(), cross)
 
     @contextmanager
-    def _eager(self) -> Iterator[None]:
-        """Eager attention (the only implementation that returns weights) for one call, then the model's own again."""
+    def _attention(self, implementation: str) -> Iterator[None]:
+        """One attention implementation for one call, then the model's own again."""
         previous = self.model.config._attn_implementation
-        self.model.set_attn_implementation("eager")
+        self.model.set_attn_implementation(implementation)
         try:
             yield
         finally:
@@ -236,7 +292,7 @@ class WhisperProbe:
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         inputs = torch.cat((prefix, tokens), dim=1)[:, :-1]  # (B, P + I - 1)
         cache = self._cross_cache(enc)
-        with self._eager() if need_weights else nullcontext():
+        with self._attention("eager") if need_weights else nullcontext():  # the only one that returns weights
             out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=full), decoder_input_ids=inputs,
                              output_attentions=need_weights, cache=cache, use_cache=cache is not None)
         log_probs = out.logits[:, p - 1 :].log_softmax(dim=-1)  # (B, I, V): row i predicted token i
@@ -253,9 +309,12 @@ class WhisperProbe:
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         prompts = torch.tensor([list(prefix)], device=enc.device).expand(enc.shape[0], -1)  # (B, P)
         bound = self.max_new_tokens(enc_lengths, len(prefix))
-        sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
-                                        decoder_input_ids=prompts, num_beams=beam_size,
-                                        max_length=bound)  # (B, N): new tokens only (Whisper counts after the prompt)
+        folded = self.share_beams and self.model.config._attn_implementation == "sdpa"
+        cache = {"cache": self._beam_cache(enc, 1 if folded else beam_size)} if self.share_beams else {}
+        with self._attention(BEAM_ATTENTION) if folded else nullcontext():
+            sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
+                                            decoder_input_ids=prompts, num_beams=beam_size, max_length=bound,
+                                            **cache)  # (B, N): new tokens only (Whisper counts after the prompt)
         eos = self.model.generation_config.eos_token_id
         stops = set(eos) if isinstance(eos, list) else {eos}
         out = []
@@ -263,6 +322,15 @@ class WhisperProbe:
             end = next((k for k, token in enumerate(row) if token in stops), len(row))
             out.append(row[:end])
         return out
+
+    def _beam_cache(self, enc: Tensor, beams: int) -> _BeamCache:
+        """A search's cache, its cross keys and values (B x beams, H, 1500, d) projected once per row of ``enc``
+        (B, T', D) and repeated ``beams`` times (1: read by ``beam_attention``), in ``generate``'s order (a row's
+        beams next to each other)."""
+        cross = DynamicCache()
+        for index, (k, v) in enumerate(self._cross_kv(enc)):
+            cross.update(k.repeat_interleave(beams, dim=0), v.repeat_interleave(beams, dim=0), index)
+        return _BeamCache(DynamicCache(), cross)
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Words of Whisper's byte-level BPE: a token whose text starts with a space opens a word, others continue one.

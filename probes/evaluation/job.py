@@ -166,9 +166,10 @@ class ExplainTask(L.LightningModule):
         """Row indices, one per batch (Lightning's distributed sampler splits them over ranks)."""
         return DataLoader(list(range(len(self.rows))), batch_size=1, collate_fn=lambda batch: batch[0])
 
-    def predict_step(self, index: int, batch_idx: int) -> None:
-        """Explain one row."""
+    def predict_step(self, index: int, batch_idx: int) -> int:
+        """Explain one row; returns its index (Lightning warns on every row whose step returns None)."""
         explain_row(self.probe, self.job, index, self.rows, self.truth, self.device)
+        return index
 
 
 def merge(job: EvaluationJob, rows: Sequence) -> tuple[dict[str, Any], list[dict[str, Any]]]:

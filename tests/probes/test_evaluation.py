@@ -37,8 +37,10 @@ def results(out: Path) -> tuple[dict, list[dict]]:
     return metrics, records
 
 
-def test_evaluate_writes_every_output(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+def test_evaluate_writes_every_output(tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path,
+                                     recwarn: pytest.WarningsRecorder) -> None:
     assert run(tiny_checkpoint, tiny_corpus, tmp_path / "out", "--methods", "spes,encoder,saliency", "--no-report") == 0
+    assert not [w for w in recwarn if "predict returned None" in str(w.message)]  # Lightning's warning on every row
     metrics, records = results(tmp_path / "out")
     assert len(records) == 3 and metrics["utterances"] == 3
     for name in ("pearson", "spearman", "kendall"):

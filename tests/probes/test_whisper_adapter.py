@@ -13,8 +13,9 @@ import pytest
 import torch
 from torch import Tensor
 from transformers import WhisperProcessor
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-from probes.adapters.whisper import EXTRA_TOKENS, MAX_TOKENS_PER_SECOND, WhisperProbe
+from probes.adapters.whisper import EXTRA_TOKENS, MAX_TOKENS_PER_SECOND, WhisperProbe, beam_attention
 from probes.interface import ProbeModel, Utterance, hypotheses, occlusion_value
 from probes.metrics.text import normalizer, wer
 from tests.probes.tiny_whisper import NEW_TOKENS, attention_implementations, ids, whisper_input
@@ -200,6 +201,44 @@ def test_batched_hypotheses_equal_one_at_a_time(whisper: WhisperProbe, beam_size
     alone = [hypotheses(whisper, f[None], prefix, beam_size)[0] for f in features]
     assert len({tuple(h) for h in alone}) > 1  # the rows differ, so a mix-up would show
     assert together == alone
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@pytest.mark.parametrize("beam_size", [1, 3, 5])
+def test_search_projects_each_rows_cross_keys_once_with_the_same_hypotheses(whisper: WhisperProbe, beam_size: int,
+                                                                              attention: str) -> None:
+    """A row's cross keys and values projected once for its beams and never reordered (with SDPA read once by all its
+    beams, with eager once per beam): generate's own hypotheses, and the model's own attention afterwards."""
+    scales = torch.linspace(0.2, 3.0, 4)[:, None, None]
+    features = torch.randn(4, 120, 80, generator=torch.Generator().manual_seed(5)) * scales  # (4, T, F)
+    prefix = whisper.prefix("en", "asr")
+    whisper.model.set_attn_implementation(attention)
+    try:
+        with torch.no_grad():
+            enc, enc_lengths = whisper.encode(features, torch.tensor([120] * 4))
+            shared = whisper.search(enc, enc_lengths, prefix, beam_size)
+            assert attention_implementations(whisper.model) == {attention}
+            whisper.share_beams = False  # generate projects every beam's keys and reorders them at every step
+            plain = whisper.search(enc, enc_lengths, prefix, beam_size)
+    finally:
+        whisper.share_beams = True
+        whisper.model.set_attn_implementation("sdpa")
+    assert len({tuple(h) for h in plain}) > 1  # the rows differ, so a mix-up of rows and beams would show
+    assert shared == plain
+
+
+def test_beam_attention_equals_sdpa_on_keys_repeated_for_every_beam() -> None:
+    """Beams folded into query positions attend as if each beam had its own copy of its row's keys and values."""
+    g = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(n, 2, 1, 8, generator=g) for n in (6, 2, 2))  # 2 rows x 3 beams, (., H, q, d)
+    module = torch.nn.Module()
+    folded, _ = beam_attention(module, query, key, value, None, scaling=1.0, dropout=0.0)
+    repeated, _ = sdpa_attention_forward(module, query, key.repeat_interleave(3, dim=0),
+                                         value.repeat_interleave(3, dim=0), None, scaling=1.0, dropout=0.0,
+                                         is_causal=False)
+    assert folded.shape == (6, 1, 2, 8) and torch.allclose(folded, repeated, atol=1e-6)
+    with pytest.raises(ValueError, match="without an attention mask"):
+        beam_attention(module, query, key, value, torch.zeros(6, 1, 1, 1), scaling=1.0)
 
 
 def test_from_pretrained_loads_a_saved_checkpoint(whisper: WhisperProbe, wav: Tensor, tmp_path: Path) -> None:
