@@ -15,7 +15,7 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-# The demo: corpus, 1,737 training steps (20 minutes on an idle 2-core CPU), test, explanation, report
+# The demo: corpus, 1,737 training steps (20-23 minutes on an idle 2-core CPU), test, explanation, report
 # (outputs/demo/report.md).
 demo: setup corpus
 	$(PY) -m study --config configs/study/demo.yaml

@@ -29,7 +29,7 @@ import argparse
 import statistics
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import torch
 
@@ -44,6 +44,7 @@ from probes.saliency.spes import SpesConfig, spes
 from s2t.quiet import silence
 
 BATCH = 32
+T = TypeVar("T")
 CURVE_SOURCES = 5  # ca, uniform, random, SPES pooled, SPES full resolution (probes.explain.curve_scores)
 
 
@@ -55,6 +56,17 @@ def seconds(fn: Callable[[], object], repeats: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def on_and_off(model: WhisperProbe, lever: str, fn: Callable[[], T]) -> tuple[T, float, T, float]:
+    """``fn``'s result and wall seconds with the model's exact ``lever`` (a flag) on, then off; left on."""
+    out: list = []
+    for value in (True, False):
+        setattr(model, lever, value)
+        start = time.perf_counter()
+        out += [fn(), time.perf_counter() - start]
+    setattr(model, lever, True)
+    return out[0], out[1], out[2], out[3]
 
 
 def main() -> None:
@@ -102,14 +114,7 @@ def main() -> None:
     print(f"spes: {a.masks} masks in {spes_s:.1f} s, {a.masks / spes_s:.2f} masks/s "
           f"(limit {a.masks * (encode + decode):.1f} s: masks x (encode + force-decode))")
     enc_config = EncoderSaliencyConfig(masks=a.encoder_masks, batch_size=BATCH)
-    start = time.perf_counter()
-    fast = encoder_saliency(model, utt, enc_config)
-    fast_s = time.perf_counter() - start
-    model.share_padding = False
-    start = time.perf_counter()
-    slow = encoder_saliency(model, utt, enc_config)
-    slow_s = time.perf_counter() - start
-    model.share_padding = True
+    fast, fast_s, slow, slow_s = on_and_off(model, "share_padding", lambda: encoder_saliency(model, utt, enc_config))
     print(f"encoder: {a.encoder_masks} masks in {fast_s:.1f} s ({a.encoder_masks / fast_s:.1f} masks/s) with the shared "
           f"padding projected once, {slow_s:.1f} s projected for every mask: {slow_s / fast_s:.2f}x; maps' max |diff| "
           f"{float((fast - slow).abs().max()):.2e} of max {float(slow.abs().max()):.2e}, Pearson "
@@ -120,14 +125,7 @@ def main() -> None:
                         fill=occlusion_value(model, utt.features, "model"))  # (BATCH, T, F)
     with torch.no_grad():
         enc, lengths = model.encode(damaged, torch.full((BATCH,), t))
-        start = time.perf_counter()
-        once = model.search(enc, lengths, utt.prefix, 5)
-        once_s = time.perf_counter() - start
-        model.share_beams = False
-        start = time.perf_counter()
-        every = model.search(enc, lengths, utt.prefix, 5)
-        every_s = time.perf_counter() - start
-        model.share_beams = True
+        once, once_s, every, every_s = on_and_off(model, "share_beams", lambda: model.search(enc, lengths, utt.prefix, 5))
     print(f"search (beam 5, at most {model.max_new_tokens(lengths, len(utt.prefix))} tokens) per copy at batch {BATCH}: "
           f"{once_s / BATCH:.3f} s with a row's cross keys and values projected once for its beams, "
           f"{every_s / BATCH:.3f} s as generate projects and reorders them: {every_s / once_s:.2f}x; "
