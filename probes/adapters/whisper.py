@@ -18,11 +18,11 @@ which explain only the real audio:
   utterance's encoding), the decoder's cross-attention keys and values of the padding frames
   are projected once per ``encode`` call and reused (``_cross_cache``): the same numbers, where
   projecting all 1500 frames for every mask cost most of the decoder's time.
-- ``search`` projects those keys and values once per row, not once per beam, and never reorders
-  them (``_BeamCache``): every beam of a row attends to the same encoding, where ``generate``
-  would project the row's 1500 frames for each beam and copy them all at every step. With SDPA
-  (the default) the beams of a row also read one copy of them, as extra query positions
-  (``beam_attention``); other implementations read one copy per beam.
+- A beam search (``search``, beam > 1) projects those keys and values once per row, not once per
+  beam, and never reorders them (``_BeamCache``): every beam of a row attends to the same
+  encoding, where ``generate`` would project the row's 1500 frames for each beam and copy them
+  all at every step. With SDPA (the default) the beams of a row also read one copy of them, as
+  extra query positions (``beam_attention``); other implementations read one copy per beam.
 - Cross-attention needs ``output_attentions``, which only eager attention returns: the
   model runs with its own implementation (SDPA by default) and switches to eager only for
   a call with ``need_weights=True``.
@@ -309,8 +309,9 @@ class WhisperProbe:
         full = torch.cat((enc, self._padding_of(enc)), dim=1)  # (B, 1500, D)
         prompts = torch.tensor([list(prefix)], device=enc.device).expand(enc.shape[0], -1)  # (B, P)
         bound = self.max_new_tokens(enc_lengths, len(prefix))
-        folded = self.share_beams and self.model.config._attn_implementation == "sdpa"
-        cache = {"cache": self._beam_cache(enc, 1 if folded else beam_size)} if self.share_beams else {}
+        shared = self.share_beams and beam_size > 1  # greedy search projects once and reorders nothing already
+        folded = shared and self.model.config._attn_implementation == "sdpa"
+        cache = {"cache": self._beam_cache(enc, 1 if folded else beam_size)} if shared else {}
         with self._attention(BEAM_ATTENTION) if folded else nullcontext():
             sequences = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=full),
                                             decoder_input_ids=prompts, num_beams=beam_size, max_length=bound,
