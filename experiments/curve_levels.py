@@ -38,10 +38,11 @@ from s2t.quiet import silence
 SOURCES = ("uniform", "random", "saliency_pooled", "saliency_full")  # each compared with CA
 
 
-def twenty_and_ten(model: WhisperProbe, run: Path, manifest: Path, record: dict, settings: dict) -> dict:
-    """(mode, source, score) -> (AUC at 20 levels, AUC at 10, the run's own AUC at 10 or None) for one utterance."""
-    rows = {row.id: row for row in manifest_rows(manifest)}
-    utt = load_utterance(model, manifest, rows[record["id"]], ground_truth(manifest))
+def twenty_and_ten(model: WhisperProbe, run: Path, manifest: Path, rows: dict, truth: dict, record: dict,
+                   settings: dict) -> dict:
+    """(mode, source, score) -> (AUC at 20 levels, AUC at 10, the run's own AUC at 10 or None) for one utterance of
+    the manifest's ``rows`` (by id) with its ``truth`` (word times)."""
+    utt = load_utterance(model, manifest, rows[record["id"]], truth)
     utt.tokens = list(record["tokens"])
     stored = {k: torch.from_numpy(v) for k, v in read_maps(run / "maps.h5", record["id"], ("ca", "input", "input_full")).maps.items()}
     ca = view(stored["ca"], "all")  # (I, T')
@@ -76,9 +77,10 @@ def main() -> None:
     model = WhisperProbe.from_pretrained(a.hf)
     settings = read_json(a.run / "settings.json")
     records = [r for r in read_records(a.run / "utterances.jsonl") if not r.get("skipped")][: a.utterances]
+    rows, truth = {row.id: row for row in manifest_rows(a.manifest)}, ground_truth(a.manifest)
     found = []
     for record in records:
-        found.append(twenty_and_ten(model, a.run, a.manifest, record, settings))
+        found.append(twenty_and_ten(model, a.run, a.manifest, rows, truth, record, settings))
         worst = max(abs(ten - own) for _, ten, own in found[-1].values() if own is not None)
         print(f"{record['id']}: the 10 shared levels reproduce the run's AUCs within {worst:.2e}", flush=True)
     print("\n| mode | score | shift: mean abs(AUC 10 - AUC 20) | gap: mean abs(CA - source), 20 levels | order kept |")

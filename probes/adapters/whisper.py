@@ -265,10 +265,16 @@ class WhisperProbe:
         (the model projects all 1500 frames itself) unless the B > 1 rows share one padding (``_shares_padding``)."""
         if enc.shape[0] == 1 or not self._shares_padding(enc):
             return None
+        return EncoderDecoderCache(DynamicCache(), self._cross_filled(enc))
+
+    def _cross_filled(self, enc: Tensor, repeats: int = 1) -> DynamicCache:
+        """A cache of ``_cross_kv(enc)``, each row repeated ``repeats`` times next to itself (B x repeats, H, 1500, d)."""
         cross = DynamicCache()
         for index, (k, v) in enumerate(self._cross_kv(enc)):
+            if repeats > 1:  # repeat_interleave copies even once
+                k, v = k.repeat_interleave(repeats, dim=0), v.repeat_interleave(repeats, dim=0)
             cross.update(k, v, index)
-        return EncoderDecoderCache(DynamicCache(), cross)
+        return cross
 
     @contextmanager
     def _attention(self, implementation: str) -> Iterator[None]:
@@ -328,10 +334,7 @@ class WhisperProbe:
         """A search's cache, its cross keys and values (B x beams, H, 1500, d) projected once per row of ``enc``
         (B, T', D) and repeated ``beams`` times (1: read by ``beam_attention``), in ``generate``'s order (a row's
         beams next to each other)."""
-        cross = DynamicCache()
-        for index, (k, v) in enumerate(self._cross_kv(enc)):
-            cross.update(k.repeat_interleave(beams, dim=0), v.repeat_interleave(beams, dim=0), index)
-        return _BeamCache(DynamicCache(), cross)
+        return _BeamCache(DynamicCache(), self._cross_filled(enc, beams))
 
     def word_groups(self, tokens: Sequence[int]) -> list[tuple[str, list[int]]]:
         """Words of Whisper's byte-level BPE: a token whose text starts with a space opens a word, others continue one.
